@@ -1,0 +1,50 @@
+import getpass
+import os
+import sys
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.choices import Marking, Role
+from accounts.roles import create_user_with_role
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a user with a role and a clearance. The password comes from "
+        "DJANGO_USER_PASSWORD, or is asked for at the prompt."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--role", required=True, help="analyst, manager or admin")
+        parser.add_argument("--clearance", default=Marking.NU, help="NU, NR, NC or NS")
+
+    def handle(self, username, role, clearance, **options):
+        if role not in Role.values:
+            raise CommandError(f"Unknown role “{role}”: use one of {', '.join(Role.values)}.")
+        if clearance not in Marking.values:
+            raise CommandError(
+                f"Unknown clearance “{clearance}”: use one of {', '.join(Marking.values)}."
+            )
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise CommandError(f"A user named “{username}” already exists.")
+
+        password = os.environ.get("DJANGO_USER_PASSWORD") or self.ask_password()
+        try:
+            validate_password(password, get_user_model()(username=username))
+        except ValidationError as error:
+            raise CommandError("Password refused: " + " ".join(error.messages)) from error
+
+        create_user_with_role(username, password, role, clearance)
+        self.stdout.write(f"Created {role} “{username}” with clearance {clearance}.")
+
+    def ask_password(self):
+        if not sys.stdin.isatty():
+            raise CommandError("No password: set DJANGO_USER_PASSWORD or run interactively.")
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            raise CommandError("The two passwords differ.")
+        return password

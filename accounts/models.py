@@ -1,0 +1,42 @@
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from accounts.choices import Marking, Role
+
+
+class User(AbstractUser):
+    clearance = models.CharField(
+        "clearance",
+        max_length=2,
+        choices=Marking.choices,
+        default=Marking.NU,
+        help_text="The highest marking this user may see or assign.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(clearance__in=Marking.values),
+                name="%(app_label)s_%(class)s_clearance_valid",
+            ),
+        ]
+
+    @cached_property
+    def role(self):
+        """The strongest role among the user's groups (superusers count as admin), or None."""
+        if self.is_superuser:
+            return Role.ADMIN
+        names = set(self.groups.values_list("name", flat=True))
+        for role in (Role.ADMIN, Role.MANAGER, Role.ANALYST):
+            if role in names:
+                return role
+        return None
+
+    def may_see(self, marking):
+        return marking in Marking.up_to(self.clearance)
+
+    @property
+    def allowed_markings(self):
+        return Marking.up_to(self.clearance)

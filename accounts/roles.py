@@ -1,0 +1,71 @@
+"""The three roles as Django groups, with the model permissions each needs.
+
+Groups are (re)synchronised after every `migrate`, so a new model's permissions reach the
+roles without a data migration. Object-level rules (an analyst deletes only its own
+engagements) live on the models; these are the coarse, per-model permissions.
+"""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+
+from accounts.choices import Role
+
+VIEW_ALL = [
+    "partners.view_partner",
+    "partners.view_membership",
+    "roadmap.view_pillar",
+    "roadmap.view_facet",
+    "roadmap.view_tip",
+    "roadmap.view_tipstatusupdate",
+    "roadmap.view_challenge",
+    "engagements.view_engagement",
+]
+
+ROLE_PERMISSIONS = {
+    Role.ANALYST: VIEW_ALL + ["engagements.add_engagement", "engagements.change_engagement"],
+    Role.MANAGER: VIEW_ALL
+    + [
+        "engagements.add_engagement",
+        "engagements.change_engagement",
+        "engagements.delete_engagement",
+        "roadmap.add_tipstatusupdate",
+    ],
+    Role.ADMIN: None,  # every permission
+}
+
+
+def sync_role_groups(sender=None, apps=global_apps, verbosity=0, **kwargs):
+    # Only once per migrate run, after the last app's permissions exist.
+    if sender is not None and sender.name != "accounts":
+        return
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, apps=global_apps)
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        if codenames is None:
+            permissions = Permission.objects.all()
+        else:
+            permissions = []
+            for dotted in codenames:
+                app_label, codename = dotted.split(".")
+                permissions += Permission.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                )
+        group.permissions.set(permissions)
+
+
+def create_user_with_role(username, password, role, clearance):
+    """Create a user in the group of `role`; admins are also staff (they use /admin/)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(
+        username=username,
+        password=password,
+        clearance=clearance,
+        is_staff=(role == Role.ADMIN),
+    )
+    user.groups.add(Group.objects.get(name=role))
+    return user

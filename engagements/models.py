@@ -1,0 +1,217 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+
+from accounts.choices import Marking
+from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk, PartnerRole
+
+
+class StaleVersion(Exception):
+    """Someone else saved the engagement after the version this change started from."""
+
+
+class EngagementQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one place that decides which engagements a user may see: marking ≤ clearance.
+
+        Every page, download, report and API answer starts from this queryset.
+        """
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(marking__in=Marking.up_to(user.clearance))
+
+
+class Engagement(models.Model):
+    title = models.CharField("title", max_length=300)
+    kind = models.CharField("kind", max_length=30, choices=EngagementKind.choices)
+    status = models.CharField(
+        "status", max_length=20, choices=EngagementStatus.choices, default=EngagementStatus.PLANNED
+    )
+    start_date = models.DateField("start date")
+    end_date = models.DateField("end date", null=True, blank=True)
+    location = models.CharField("location", max_length=200, blank=True)
+    partners = models.ManyToManyField(
+        "partners.Partner",
+        verbose_name="partners",
+        through="EngagementPartner",
+        related_name="engagements",
+    )
+    pillars = models.ManyToManyField(
+        "roadmap.Pillar", verbose_name="pillars", related_name="engagements"
+    )
+    facets = models.ManyToManyField(
+        "roadmap.Facet", verbose_name="facets", related_name="engagements", blank=True
+    )
+    tips = models.ManyToManyField(
+        "roadmap.Tip",
+        verbose_name="tips advanced",
+        related_name="engagements",
+        blank=True,
+    )
+    marking = models.CharField("marking", max_length=2, choices=Marking.choices, default=Marking.NU)
+    escalation_risk = models.CharField(
+        "escalation risk",
+        max_length=10,
+        choices=EscalationRisk.choices,
+        default=EscalationRisk.LOW,
+    )
+    summary = models.TextField("summary", blank=True)
+    outcomes = models.TextField("outcomes", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="created by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="engagements_created",
+    )
+    created_at = models.DateTimeField("created at", auto_now_add=True)
+    updated_at = models.DateTimeField("updated at", auto_now=True)
+    version = models.PositiveIntegerField(
+        "version", default=1, editable=False, help_text="Grows by one on every change."
+    )
+
+    objects = EngagementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="%(app_label)s_%(class)s_end_not_before_start",
+                violation_error_message="The end date cannot be before the start date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(marking__in=Marking.values),
+                name="%(app_label)s_%(class)s_marking_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=EngagementKind.values),
+                name="%(app_label)s_%(class)s_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EngagementStatus.values),
+                name="%(app_label)s_%(class)s_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalation_risk__in=EscalationRisk.values),
+                name="%(app_label)s_%(class)s_escalation_risk_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="%(app_label)s_%(class)s_version_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(title=""), name="%(app_label)s_%(class)s_title_not_empty"
+            ),
+        ]
+        indexes = [
+            # The list's and the API's default ordering, also used for keyset paging.
+            models.Index(fields=["-start_date", "-id"], name="engagement_newest_idx"),
+            models.Index(fields=["status", "start_date"], name="engagement_status_start_idx"),
+            models.Index(fields=["marking", "start_date"], name="engagement_marking_start_idx"),
+            models.Index(fields=["kind"], name="engagement_kind_idx"),
+            models.Index(fields=["escalation_risk"], name="engagement_risk_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        """Save, refusing to overwrite a newer version.
+
+        `self.version` must be the version this change started from. The check and the
+        increment are one conditional UPDATE, so of two concurrent writers exactly one wins;
+        the loser gets StaleVersion and nothing of its change is stored.
+        """
+        if self._state.adding:
+            return super().save(*args, **kwargs)
+        with transaction.atomic(using=kwargs.get("using")):
+            claimed = Engagement.objects.filter(pk=self.pk, version=self.version).update(
+                version=F("version") + 1
+            )
+            if not claimed:
+                raise StaleVersion(self.pk)
+            self.version += 1
+            super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("engagements:detail", args=[self.pk])
+
+    def clean(self):
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The end date cannot be before the start date."})
+
+    @staticmethod
+    def validate_relations(partners, pillars, facets):
+        """Rules across the many-to-many fields, shared by the form and the API serializer.
+
+        The database cannot hold these (the rows arrive after the engagement), so every
+        entry point calls this before saving.
+        """
+        errors = {}
+        if not partners:
+            errors["partners"] = ["Choose at least one partner."]
+        if not pillars:
+            errors["pillars"] = ["Choose at least one pillar."]
+        pillar_ids = {pillar.pk for pillar in pillars}
+        stray = [facet for facet in facets if facet.pillar_id not in pillar_ids]
+        if stray:
+            errors["facets"] = [
+                f"“{facet.name}” belongs to the pillar “{facet.pillar}”, which is not chosen."
+                for facet in stray
+            ]
+        if errors:
+            raise ValidationError(errors)
+
+    @staticmethod
+    def validate_marking(user, marking):
+        if marking not in Marking.up_to(user.clearance):
+            raise ValidationError(
+                {
+                    "marking": [
+                        f"You cannot mark an engagement above your clearance ({user.clearance})."
+                    ]
+                }
+            )
+
+    def can_be_changed_by(self, user):
+        return user.has_perm("engagements.change_engagement") and user.may_see(self.marking)
+
+    def can_be_deleted_by(self, user):
+        """Managers and admins delete any engagement they see; analysts only their own."""
+        if not user.may_see(self.marking):
+            return False
+        if user.has_perm("engagements.delete_engagement"):
+            return True
+        return self.created_by_id == user.pk and user.has_perm("engagements.add_engagement")
+
+
+class EngagementPartner(models.Model):
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.CASCADE, related_name="partner_links"
+    )
+    partner = models.ForeignKey(
+        "partners.Partner", on_delete=models.PROTECT, related_name="engagement_links"
+    )
+    role = models.CharField(
+        "role", max_length=20, choices=PartnerRole.choices, default=PartnerRole.PARTICIPANT
+    )
+
+    class Meta:
+        verbose_name = "engagement partner"
+        ordering = ["engagement", "partner__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["engagement", "partner"], name="%(app_label)s_%(class)s_unique_partner"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=PartnerRole.values),
+                name="%(app_label)s_%(class)s_role_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "engagement"])]
+
+    def __str__(self):
+        return f"{self.partner} ({self.get_role_display()})"

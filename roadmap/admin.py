@@ -1,0 +1,63 @@
+from django.contrib import admin
+
+from roadmap.models import Challenge, Facet, Pillar, Tip, TipStatusUpdate
+
+
+class FacetInline(admin.TabularInline):
+    model = Facet
+    extra = 0
+
+
+@admin.register(Pillar)
+class PillarAdmin(admin.ModelAdmin):
+    list_display = ["order", "code", "name"]
+    list_display_links = ["code", "name"]
+    search_fields = ["code", "name"]
+    inlines = [FacetInline]
+
+
+@admin.register(Facet)
+class FacetAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "pillar", "order"]
+    list_filter = ["pillar"]
+    search_fields = ["code", "name"]
+    list_select_related = ["pillar"]
+
+
+class TipStatusUpdateInline(admin.TabularInline):
+    model = TipStatusUpdate
+    extra = 0
+    readonly_fields = ["created_by", "created_at"]
+    ordering = ["-created_at"]
+
+
+@admin.register(Tip)
+class TipAdmin(admin.ModelAdmin):
+    list_display = ["number", "code", "title"]
+    list_display_links = ["code", "title"]
+    search_fields = ["code", "title"]
+    filter_horizontal = ["pillars"]
+    inlines = [TipStatusUpdateInline]
+
+
+@admin.register(TipStatusUpdate)
+class TipStatusUpdateAdmin(admin.ModelAdmin):
+    list_display = ["tip", "status", "created_by", "created_at"]
+    list_filter = ["status", "tip"]
+    search_fields = ["note"]
+    autocomplete_fields = ["tip"]
+    list_select_related = ["tip", "created_by"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Challenge)
+class ChallengeAdmin(admin.ModelAdmin):
+    list_display = ["order", "code", "title"]
+    list_display_links = ["code", "title"]
+    search_fields = ["code", "title"]

@@ -1,0 +1,124 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from roadmap.choices import TipStatus
+
+
+class Pillar(models.Model):
+    """One of the roadmap's four pillars of engagement."""
+
+    code = models.SlugField("code", max_length=40, unique=True)
+    name = models.CharField("name", max_length=200)
+    order = models.PositiveSmallIntegerField("order", unique=True)
+    description = models.TextField("description", blank=True)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self):
+        return self.name
+
+
+class Facet(models.Model):
+    """A facet of a pillar; its code is `<pillar>.<facet>`."""
+
+    pillar = models.ForeignKey(
+        Pillar, verbose_name="pillar", on_delete=models.PROTECT, related_name="facets"
+    )
+    code = models.CharField("code", max_length=80, unique=True)
+    name = models.CharField("name", max_length=200)
+    order = models.PositiveSmallIntegerField("order")
+    description = models.TextField("description", blank=True)
+
+    class Meta:
+        ordering = ["pillar__order", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pillar", "order"], name="%(app_label)s_%(class)s_unique_order"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Tip(models.Model):
+    """One of the roadmap's six recommended tips."""
+
+    number = models.PositiveSmallIntegerField("number", unique=True)
+    code = models.SlugField("code", max_length=40, unique=True)
+    title = models.CharField("title", max_length=200)
+    description = models.TextField("description", blank=True)
+    pillars = models.ManyToManyField(
+        Pillar, verbose_name="pillars", related_name="tips", blank=True
+    )
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="%(app_label)s_%(class)s_number_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.number}. {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("roadmap:tip", args=[self.number])
+
+    @property
+    def current_status(self):
+        """The newest status update, or None (the tip is then `not_started`)."""
+        return self.status_updates.order_by("-created_at", "-id").first()
+
+
+class TipStatusUpdate(models.Model):
+    """A dated statement of a tip's status; the newest one is the tip's current status."""
+
+    tip = models.ForeignKey(
+        Tip, verbose_name="tip", on_delete=models.CASCADE, related_name="status_updates"
+    )
+    status = models.CharField("status", max_length=20, choices=TipStatus.choices)
+    note = models.TextField("note", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="set by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("set at", default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=TipStatus.values),
+                name="%(app_label)s_%(class)s_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["tip", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.tip}: {self.get_status_display()}"
+
+
+class Challenge(models.Model):
+    """One of the three challenges the roadmap names."""
+
+    code = models.SlugField("code", max_length=40, unique=True)
+    title = models.CharField("title", max_length=200)
+    order = models.PositiveSmallIntegerField("order", unique=True)
+    description = models.TextField("description", blank=True)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self):
+        return self.title

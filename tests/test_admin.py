@@ -1,0 +1,65 @@
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from accounts.choices import Marking, Role
+from roadmap.models import Tip, TipStatusUpdate
+from tests.factories import make_engagement, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+
+def admin_urls():
+    for model in admin.site._registry:
+        opts = model._meta
+        yield reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        yield reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+        first = model._default_manager.order_by("pk").first()
+        if first is not None:
+            yield reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk])
+
+
+def test_every_admin_page_answers_for_an_admin(client, admin_user):
+    make_engagement(partners=["JPN", "KOR"], pillars=["security"], facets=["security.cyber"])
+    TipStatusUpdate.objects.create(tip=Tip.objects.get(number=2), status="on_track")
+    client.force_login(admin_user)
+    urls = list(admin_urls())
+    assert len(urls) >= 3 * len(admin.site._registry) - 1
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_admin_search_and_filters_answer(client, admin_user):
+    client.force_login(admin_user)
+    for url in [
+        reverse("admin:engagements_engagement_changelist") + "?q=talks&status__exact=completed",
+        reverse("admin:partners_partner_changelist") + "?q=burma&kind__exact=state",
+        reverse("admin:partners_membership_changelist") + "?organization__id__exact=1",
+    ]:
+        assert client.get(url).status_code == 200
+
+
+def test_staff_see_only_engagements_their_clearance_allows(client):
+    staff = make_user(Role.ADMIN, Marking.NR)
+    visible = make_engagement(title="Routine coffee", marking=Marking.NR)
+    hidden = make_engagement(title="Quiet submarine talk", marking=Marking.NS)
+    client.force_login(staff)
+    page = client.get(reverse("admin:engagements_engagement_changelist"))
+    assert visible.title in page.content.decode()
+    assert hidden.title not in page.content.decode()
+    url = reverse("admin:engagements_engagement_change", args=[hidden.pk])
+    assert client.get(url).status_code == 302  # the admin's "does not exist" redirect
+    marking_choices = (
+        client.get(reverse("admin:engagements_engagement_add"))
+        .context["adminform"]
+        .form.fields["marking"]
+        .choices
+    )
+    assert [value for value, _ in marking_choices] == ["NU", "NR"]
+
+
+def test_analysts_are_kept_out_of_the_admin(client, analyst):
+    client.force_login(analyst)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302 and "/admin/login/" in response.url
