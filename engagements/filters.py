@@ -1,0 +1,100 @@
+"""The one FilterSet for engagements: the HTML list, its downloads and the API share it."""
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+
+from accounts.choices import Marking
+from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
+from engagements.models import Engagement, EngagementPartner
+from partners.choices import Region
+from partners.models import Partner
+from roadmap.models import Facet, Pillar, Tip
+
+SORTABLE = ("start_date", "title", "kind", "status", "marking", "escalation_risk", "id")
+
+
+class EngagementFilterSet(django_filters.FilterSet):
+    # Relations are matched with EXISTS rather than joins: no duplicate rows, no DISTINCT,
+    # and the indexed ordering keeps working on large tables.
+    partner = django_filters.ModelMultipleChoiceFilter(
+        label="Partners",
+        queryset=Partner.objects.order_by("name"),
+        to_field_name="code",
+        method="filter_partner",
+        help_text="Any of these partners.",
+        widget=forms.SelectMultiple(attrs={"size": 5, "data-filterable": "true"}),
+    )
+    pillar = django_filters.ModelChoiceFilter(
+        queryset=Pillar.objects.order_by("order"),
+        to_field_name="code",
+        field_name="pillars",
+        method="filter_through",
+    )
+    facet = django_filters.ModelChoiceFilter(
+        queryset=Facet.objects.order_by("pillar__order", "order"),
+        to_field_name="code",
+        field_name="facets",
+        method="filter_through",
+    )
+    tip = django_filters.ModelChoiceFilter(
+        queryset=Tip.objects.order_by("number"),
+        to_field_name="number",
+        field_name="tips",
+        method="filter_through",
+    )
+    kind = django_filters.ChoiceFilter(choices=EngagementKind.choices)
+    status = django_filters.ChoiceFilter(choices=EngagementStatus.choices)
+    marking = django_filters.ChoiceFilter(choices=Marking.choices)
+    escalation_risk = django_filters.ChoiceFilter(choices=EscalationRisk.choices)
+    region = django_filters.ChoiceFilter(
+        choices=Region.choices, method="filter_region", label="Partner region"
+    )
+    start_after = django_filters.DateFilter(
+        field_name="start_date", lookup_expr="gte", label="Starts on or after"
+    )
+    start_before = django_filters.DateFilter(
+        field_name="start_date", lookup_expr="lte", label="Starts on or before"
+    )
+    search = django_filters.CharFilter(method="filter_search", label="Search")
+    ordering = django_filters.OrderingFilter(fields=SORTABLE)
+
+    class Meta:
+        model = Engagement
+        fields = []
+
+    def filter_partner(self, queryset, name, partners):
+        if not partners:
+            return queryset
+        return queryset.filter(
+            Exists(
+                EngagementPartner.objects.filter(
+                    engagement=OuterRef("pk"), partner__in=[p.pk for p in partners]
+                )
+            )
+        )
+
+    def filter_region(self, queryset, name, region):
+        return queryset.filter(
+            Exists(
+                EngagementPartner.objects.filter(engagement=OuterRef("pk"), partner__region=region)
+            )
+        )
+
+    def filter_search(self, queryset, name, text):
+        text = text.strip()
+        if not text:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=text) | Q(summary__icontains=text) | Q(outcomes__icontains=text)
+        )
+
+    def filter_through(self, queryset, name, value):
+        """`name` is the many-to-many field (pillars, facets, tips)."""
+        if not value:
+            return queryset
+        through = getattr(Engagement, name).through
+        column = through._meta.get_field(name.removesuffix("s")).attname
+        return queryset.filter(
+            Exists(through.objects.filter(engagement=OuterRef("pk"), **{column: value.pk}))
+        )

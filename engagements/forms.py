@@ -1,0 +1,150 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.choices import Marking
+from engagements.choices import PartnerRole
+from engagements.models import Engagement, EngagementPartner
+from partners.models import Partner
+from roadmap.models import Facet, Pillar, Tip
+
+
+class EngagementForm(forms.ModelForm):
+    """Log or edit an engagement. The rules are the model's own (`clean()`, constraints,
+    `validate_relations`, `validate_marking`), so the API enforces exactly the same."""
+
+    partners = forms.ModelMultipleChoiceField(
+        queryset=Partner.objects.order_by("name"),
+        to_field_name="code",
+        help_text="Every partner taking part. Type to narrow the list; Ctrl/⌘-click for more.",
+        widget=forms.SelectMultiple(attrs={"size": 8, "data-filterable": "true"}),
+    )
+    lead_partner = forms.ModelChoiceField(
+        queryset=Partner.objects.order_by("name"),
+        to_field_name="code",
+        required=False,
+        label="Lead partner",
+        help_text="Optional; must be one of the partners above.",
+    )
+    observers = forms.ModelMultipleChoiceField(
+        queryset=Partner.objects.order_by("name"),
+        to_field_name="code",
+        required=False,
+        help_text="Partners that only observed; must be among the partners above.",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Engagement
+        fields = [
+            "title",
+            "kind",
+            "status",
+            "start_date",
+            "end_date",
+            "location",
+            "pillars",
+            "facets",
+            "tips",
+            "marking",
+            "escalation_risk",
+            "summary",
+            "outcomes",
+        ]
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+            "pillars": forms.CheckboxSelectMultiple,
+            "facets": forms.CheckboxSelectMultiple,
+            "tips": forms.CheckboxSelectMultiple,
+            "summary": forms.Textarea(attrs={"rows": 4}),
+            "outcomes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["pillars"].queryset = Pillar.objects.order_by("order")
+        self.fields["facets"].queryset = Facet.objects.select_related("pillar").order_by(
+            "pillar__order", "order"
+        )
+        self.fields["tips"].queryset = Tip.objects.order_by("number")
+        self.fields["marking"].choices = [
+            (value, label) for value, label in Marking.choices if user.may_see(value)
+        ]
+        if self.instance.pk:
+            links = list(self.instance.partner_links.select_related("partner"))
+            self.initial.setdefault("partners", [link.partner.code for link in links])
+            self.initial.setdefault(
+                "lead_partner",
+                next((link.partner.code for link in links if link.role == PartnerRole.LEAD), None),
+            )
+            self.initial.setdefault(
+                "observers",
+                [link.partner.code for link in links if link.role == PartnerRole.OBSERVER],
+            )
+            self.initial.setdefault("version", self.instance.version)
+
+    def facets_by_pillar(self):
+        """(pillar checkbox, [facet checkboxes]) pairs, so facets render under their pillar."""
+        pillar_of = {str(f.pk): str(f.pillar_id) for f in self.fields["facets"].queryset}
+        grouped = {}
+        for box in self["facets"]:
+            grouped.setdefault(pillar_of[str(box.data["value"])], []).append(box)
+        return [(box, grouped.get(str(box.data["value"]), [])) for box in self["pillars"]]
+
+    def clean(self):
+        cleaned = super().clean()
+        partners = list(cleaned.get("partners") or [])
+        try:
+            Engagement.validate_relations(
+                partners, list(cleaned.get("pillars") or []), list(cleaned.get("facets") or [])
+            )
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                if field not in self.errors:
+                    self.add_error(field, messages)
+        if cleaned.get("marking"):
+            try:
+                Engagement.validate_marking(self.user, cleaned["marking"])
+            except ValidationError as error:
+                self.add_error("marking", error.message_dict["marking"])
+        lead = cleaned.get("lead_partner")
+        if lead and partners and lead not in partners:
+            self.add_error("lead_partner", "The lead partner must be one of the partners.")
+        stray = [p.name for p in cleaned.get("observers") or [] if p not in partners]
+        if stray and partners:
+            self.add_error("observers", f"Not among the partners: {', '.join(stray)}.")
+        if self.instance.pk and cleaned.get("version") is None:
+            self.add_error(None, "This form is missing the version it was loaded from.")
+        return cleaned
+
+    @transaction.atomic
+    def save(self, commit=True):
+        """Save (raises StaleVersion if someone saved since `version`) with its partners."""
+        engagement = super().save(commit=False)
+        if engagement.pk:
+            engagement.version = self.cleaned_data["version"]
+        else:
+            engagement.created_by = self.user
+        engagement.save()
+        self.save_m2m()
+        lead = self.cleaned_data.get("lead_partner")
+        observers = set(self.cleaned_data.get("observers") or [])
+        engagement.partner_links.all().delete()
+        EngagementPartner.objects.bulk_create(
+            EngagementPartner(
+                engagement=engagement,
+                partner=partner,
+                role=(
+                    PartnerRole.LEAD
+                    if partner == lead
+                    else PartnerRole.OBSERVER
+                    if partner in observers
+                    else PartnerRole.PARTICIPANT
+                ),
+            )
+            for partner in self.cleaned_data["partners"]
+        )
+        return engagement

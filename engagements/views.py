@@ -1,0 +1,186 @@
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from accounts.choices import Role
+from engagements.downloads import DOWNLOAD_FORMATS, download
+from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
+from engagements.filters import EngagementFilterSet
+from engagements.forms import EngagementForm
+from engagements.models import Engagement, StaleVersion
+from engagements.pagination import paginate
+from roadmap import reports
+from roadmap.models import Pillar
+
+PAGE_SIZES = (25, 50, 100, 250, 500)
+
+
+def get_visible_engagement(request, pk):
+    """The engagement, or 404 when it does not exist for this user (absent or above clearance)."""
+    return get_object_or_404(Engagement.objects.visible_to(request.user), pk=pk)
+
+
+def engagement_list(request):
+    filterset = EngagementFilterSet(
+        request.GET, queryset=Engagement.objects.visible_to(request.user), request=request
+    )
+    engagements = filterset.qs if filterset.is_valid() else Engagement.objects.none()
+    ordering = (filterset.form.cleaned_data.get("ordering") if filterset.is_valid() else None) or [
+        "-start_date"
+    ]
+    key = ordering[0]
+    keyset = [key, "-id" if key.startswith("-") else "id"] if key.lstrip("-") != "id" else [key]
+
+    if request.GET.get("format") in DOWNLOAD_FORMATS:
+        return download(
+            request.GET["format"],
+            "engagements",
+            EXPORT_FIELDS,
+            export_rows(engagements.order_by(*keyset)),
+        )
+
+    per_page = _page_size(request)
+    try:
+        page = paginate(with_relations(engagements), keyset, per_page, request.GET.get("cursor"))
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        page = paginate(with_relations(engagements), keyset, per_page)
+    return render(
+        request,
+        "engagements/engagement_list.html",
+        {
+            "filterset": filterset,
+            "page": page,
+            "ordering": key,
+            "per_page": per_page,
+            "page_sizes": PAGE_SIZES,
+        },
+    )
+
+
+def _page_size(request):
+    try:
+        size = int(request.GET.get("page_size", 50))
+    except ValueError:
+        return 50
+    return min(max(size, 1), 500)
+
+
+def engagement_detail(request, pk):
+    engagement = get_visible_engagement(request, pk)
+    engagement = with_relations(Engagement.objects.filter(pk=engagement.pk)).get()
+    return render(
+        request,
+        "engagements/engagement_detail.html",
+        {
+            "engagement": engagement,
+            "facets": list(engagement.facets.select_related("pillar")),
+            "can_change": engagement.can_be_changed_by(request.user),
+            "can_delete": engagement.can_be_deleted_by(request.user),
+        },
+    )
+
+
+@permission_required("engagements.add_engagement", raise_exception=True)
+def engagement_create(request):
+    form = EngagementForm(request.POST or None, user=request.user)
+    duplicates = []
+    if request.method == "POST" and form.is_valid():
+        if not request.POST.get("confirm_duplicate"):
+            duplicates = Engagement.objects.visible_to(request.user).possible_duplicates(
+                form.cleaned_data["partners"],
+                form.cleaned_data["start_date"],
+                form.cleaned_data["end_date"],
+                form.cleaned_data["title"],
+            )
+        if not duplicates:
+            engagement = form.save()
+            messages.success(request, f"Logged “{engagement.title}”.")
+            return redirect(engagement)
+    return render(
+        request,
+        "engagements/engagement_form.html",
+        {"form": form, "duplicates": duplicates, "creating": True},
+    )
+
+
+@permission_required("engagements.change_engagement", raise_exception=True)
+def engagement_edit(request, pk):
+    engagement = get_visible_engagement(request, pk)
+    form = EngagementForm(request.POST or None, instance=engagement, user=request.user)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            engagement = form.save()
+        except StaleVersion:
+            conflict = with_relations(Engagement.objects.filter(pk=pk)).first()
+            if conflict is None:
+                messages.error(request, "Someone deleted this engagement while you edited it.")
+                return redirect("engagements:list")
+            # Keep the user's input; let them save again on top of the newer version.
+            form.data = form.data.copy()
+            form.data["version"] = conflict.version
+        else:
+            messages.success(request, f"Saved “{engagement.title}”.")
+            return redirect(engagement)
+    return render(
+        request,
+        "engagements/engagement_form.html",
+        {"form": form, "engagement": engagement, "conflict": conflict},
+    )
+
+
+def engagement_delete(request, pk):
+    engagement = get_visible_engagement(request, pk)
+    if not engagement.can_be_deleted_by(request.user):
+        raise PermissionDenied("You may delete only engagements you logged.")
+    if request.method == "POST":
+        with transaction.atomic():
+            engagement.delete()
+        messages.success(request, f"Deleted “{engagement.title}”.")
+        return redirect("engagements:list")
+    return render(request, "engagements/engagement_confirm_delete.html", {"engagement": engagement})
+
+
+def dashboard(request):
+    today = timezone.localdate()
+    month_start = today.replace(day=1)
+    quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    visible = Engagement.objects.visible_to(request.user)
+    month = reports.trend(request.user, month_start, today, "month", status=None)
+    quarter = reports.trend(request.user, quarter_start, today, "quarter", status=None)
+    pillar_names = dict(Pillar.objects.order_by("order").values_list("code", "name"))
+    context = {
+        "recent": with_relations(visible.filter(created_by=request.user)).order_by(
+            "-created_at", "-id"
+        )[:8],
+        "upcoming": with_relations(
+            visible.filter(
+                status="planned",
+                start_date__range=(today, today + datetime.timedelta(days=30)),
+            )
+        ).order_by("start_date", "id")[:15],
+        "per_pillar": [
+            (
+                code,
+                pillar_names[code],
+                month["periods"][0]["counts"][code],
+                quarter["periods"][0]["counts"][code],
+            )
+            for code in month["pillars"]
+        ],
+        "month_start": month_start,
+        "quarter_start": quarter_start,
+        "today": today,
+    }
+    if request.user.role in (Role.MANAGER, Role.ADMIN):
+        context["coverage"] = reports.coverage(request.user)
+        context["gaps"] = reports.gaps(request.user, limit=5)
+        context["tip_board"] = reports.tip_board(request.user)
+        context["pillar_names"] = list(pillar_names.items())
+    return render(request, "dashboard.html", context)

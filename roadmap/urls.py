@@ -1,0 +1,15 @@
+from django.urls import path
+
+from roadmap import views
+
+app_name = "roadmap"
+urlpatterns = [
+    path("", views.roadmap, name="index"),
+    path("tips/<int:number>/", views.tip_detail, name="tip"),
+]
+
+report_urlpatterns = [
+    path("coverage/", views.coverage_report, name="coverage"),
+    path("trend/", views.trend_report, name="trend"),
+    path("gaps/", views.gaps_report, name="gaps"),
+]
