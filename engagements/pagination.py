@@ -51,7 +51,7 @@ def paginate(queryset, ordering, per_page, cursor=None):
 
     backwards = direction == "previous"
     order = [
-        ("" if desc != backwards else "-") + name
+        ("-" if desc != backwards else "") + name
         for name, desc in zip(names, descending, strict=True)
     ]
     rows = queryset.order_by(*order)

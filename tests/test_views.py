@@ -1,0 +1,330 @@
+import csv
+import datetime
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from accounts.choices import Marking, Role
+from engagements.models import Engagement
+from roadmap.models import TipStatusUpdate
+from tests.factories import make_engagement, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+PAGES = [
+    "/",
+    "/engagements/",
+    "/engagements/new/",
+    "/partners/",
+    "/partners/JPN/",
+    "/partners/ASEAN/",
+    "/roadmap/",
+    "/roadmap/tips/1/",
+    "/reports/coverage/",
+    "/reports/trend/",
+    "/reports/gaps/",
+]
+
+
+@pytest.fixture
+def cast(db):
+    """One user per role and clearance the contract names."""
+    return {
+        "analyst_nu": make_user(Role.ANALYST, Marking.NU),
+        "analyst_ns": make_user(Role.ANALYST, Marking.NS),
+        "manager": make_user(Role.MANAGER, Marking.NS),
+        "admin": make_user(Role.ADMIN, Marking.NS),
+    }
+
+
+def form_data(**overrides):
+    data = {
+        "title": "Maritime domain awareness talks",
+        "kind": "staff_talks",
+        "status": "completed",
+        "start_date": "2025-05-10",
+        "end_date": "2025-05-11",
+        "location": "Tokyo",
+        "partners": ["JPN", "KOR"],
+        "lead_partner": "JPN",
+        "pillars": [],
+        "facets": [],
+        "tips": [],
+        "marking": "NU",
+        "escalation_risk": "low",
+        "summary": "Talks.",
+        "outcomes": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def pillar_ids(*codes):
+    from roadmap.models import Facet, Pillar
+
+    return [str(Pillar.objects.get(code=code).pk) for code in codes if "." not in code] + [
+        str(Facet.objects.get(code=code).pk) for code in codes if "." in code
+    ]
+
+
+def test_anonymous_users_are_sent_to_sign_in(client):
+    for url in PAGES + ["/engagements/1/", "/engagements/1/edit/", "/engagements/1/delete/"]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.url.startswith("/accounts/login/?next="), url
+    assert client.get("/accounts/login/").status_code == 200
+
+
+def test_every_page_answers_for_every_role(client, cast):
+    engagement = make_engagement(partners=["JPN"], pillars=["security"], tips=[1])
+    for name, user in cast.items():
+        client.force_login(user)
+        for url in PAGES + [engagement.get_absolute_url(), f"/engagements/{engagement.pk}/edit/"]:
+            assert client.get(url).status_code == 200, (name, url)
+
+
+def test_hidden_engagements_are_404_everywhere(client, cast):
+    secret = make_engagement(marking=Marking.NS, title="Quiet harbour visit")
+    client.force_login(cast["analyst_nu"])
+    for suffix in ("", "edit/", "delete/"):
+        assert client.get(f"/engagements/{secret.pk}/{suffix}").status_code == 404
+    assert client.post(f"/engagements/{secret.pk}/delete/").status_code == 404
+    assert Engagement.objects.filter(pk=secret.pk).exists()
+
+
+def test_nothing_above_clearance_leaks_into_pages_or_downloads(client, cast):
+    words = {}
+    for marking in ("NR", "NC", "NS"):
+        words[marking] = f"Codeword{marking}Zephyr"
+        make_engagement(
+            marking=marking,
+            title=words[marking],
+            summary=words[marking],
+            partners=["JPN"],
+            start_date=datetime.date.today() - datetime.timedelta(days=3),
+            created_by=cast["analyst_nu"],
+        )
+    make_engagement(marking="NU", title="Open seminar", partners=["JPN"])
+    client.force_login(cast["analyst_nu"])
+    urls = PAGES + [
+        "/engagements/?search=Codeword",
+        "/engagements/?format=csv",
+        "/partners/JPN/",
+        "/reports/coverage/?format=csv",
+    ]
+    for url in urls:
+        response = client.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        for word in words.values():
+            assert word.encode() not in body, url
+    xlsx = client.get("/engagements/?format=xlsx")
+    cells = [c for row in load_workbook(io.BytesIO(xlsx.content)).active.values for c in row]
+    assert not any(str(cell).startswith("Codeword") for cell in cells)
+    assert "Open seminar" in cells
+
+
+def test_analyst_logs_an_engagement(client, cast):
+    client.force_login(cast["analyst_nu"])
+    data = form_data(
+        pillars=pillar_ids("security", "dialogue"),
+        facets=pillar_ids("security.maritime"),
+        tips=["1"],
+    )
+    response = client.post("/engagements/new/", data)
+    engagement = Engagement.objects.get(title=data["title"])
+    assert response.status_code == 302 and response.url == engagement.get_absolute_url()
+    links = {link.partner.code: link.role for link in engagement.partner_links.all()}
+    assert links == {"JPN": "lead", "KOR": "participant"}
+    assert set(engagement.pillars.values_list("code", flat=True)) == {"security", "dialogue"}
+    assert engagement.created_by == cast["analyst_nu"] and engagement.version == 1
+    page = client.get(engagement.get_absolute_url()).content.decode()
+    assert "Republic of Korea" in page and "Maritime Security" in page
+
+
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"end_date": "2025-05-01"}, "end_date", "The end date cannot be before the start date."),
+        (
+            {"facets": "economic.trade"},
+            "facets",
+            "“Trade and Investment” belongs to the pillar “Economic Cooperation”, which is not chosen.",
+        ),
+        (
+            {"marking": "NS"},
+            "marking",
+            "Select a valid choice. NS is not one of the available choices.",
+        ),
+        ({"partners": []}, "partners", "This field is required."),
+        ({"pillars": []}, "pillars", "This field is required."),
+        ({"start_date": "2025-02-30"}, "start_date", "Enter a valid date."),
+    ],
+)
+def test_form_rules_are_shown_beside_their_fields(client, cast, overrides, field, message):
+    client.force_login(cast["analyst_nu"])
+    data = form_data(pillars=pillar_ids("security"))
+    if "facets" in overrides:
+        overrides["facets"] = pillar_ids(overrides["facets"])
+    data.update(overrides)
+    response = client.post("/engagements/new/", data)
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [message]
+    assert f'id="id_{field}_error"'.encode() in response.content or field in ("pillars", "facets")
+    assert b"Maritime domain awareness talks" in response.content  # the input is kept
+    assert not Engagement.objects.exists()
+
+
+def test_marking_choices_are_capped_at_clearance(client, cast):
+    client.force_login(cast["analyst_nu"])
+    choices = client.get("/engagements/new/").context["form"].fields["marking"].choices
+    assert [value for value, _ in choices] == ["NU"]
+
+
+def test_possible_duplicate_is_flagged_before_saving(client, cast):
+    existing = make_engagement(
+        title="Maritime domain awareness staff talks",
+        partners=["KOR"],
+        start_date=datetime.date(2025, 5, 11),
+    )
+    client.force_login(cast["analyst_nu"])
+    data = form_data(pillars=pillar_ids("security"))
+    response = client.post("/engagements/new/", data)
+    assert response.status_code == 200
+    assert response.context["duplicates"] == [existing]
+    assert b"Possible duplicate" in response.content
+    assert Engagement.objects.count() == 1
+    response = client.post("/engagements/new/", {**data, "confirm_duplicate": "1"})
+    assert response.status_code == 302
+    assert Engagement.objects.count() == 2
+
+
+def test_a_stale_edit_overwrites_nothing(client, cast):
+    engagement = make_engagement(title="Original", partners=["JPN"], pillars=["security"])
+    client.force_login(cast["analyst_ns"])
+    form = client.get(f"/engagements/{engagement.pk}/edit/").context["form"]
+    assert form.initial["version"] == 1
+    # Someone else saves first.
+    engagement.title = "Saved by a colleague"
+    engagement.save()
+    data = form_data(title="My edit", pillars=pillar_ids("security"), version="1")
+    response = client.post(f"/engagements/{engagement.pk}/edit/", data)
+    assert response.status_code == 200
+    assert b"Someone else saved this engagement" in response.content
+    assert b"Saved by a colleague" in response.content and b"My edit" in response.content
+    engagement.refresh_from_db()
+    assert (engagement.title, engagement.version) == ("Saved by a colleague", 2)
+    # Saving again, knowingly, on top of version 2 works.
+    assert response.context["form"].data["version"] == 2
+    response = client.post(f"/engagements/{engagement.pk}/edit/", {**data, "version": "2"})
+    assert response.status_code == 302
+    engagement.refresh_from_db()
+    assert (engagement.title, engagement.version) == ("My edit", 3)
+
+
+def test_delete_rules(client, cast):
+    own = make_engagement(created_by=cast["analyst_nu"])
+    other = make_engagement(created_by=cast["analyst_ns"])
+    client.force_login(cast["analyst_nu"])
+    assert client.post(f"/engagements/{other.pk}/delete/").status_code == 403
+    assert client.post(f"/engagements/{own.pk}/delete/").status_code == 302
+    client.force_login(cast["manager"])
+    assert client.post(f"/engagements/{other.pk}/delete/").status_code == 302
+    assert not Engagement.objects.exists()
+
+
+def test_tip_status_is_for_managers_and_admins(client, cast):
+    client.force_login(cast["analyst_ns"])
+    assert client.get("/roadmap/tips/2/").context["form"] is None
+    assert client.post("/roadmap/tips/2/", {"status": "on_track"}).status_code == 403
+    client.force_login(cast["manager"])
+    response = client.post("/roadmap/tips/2/", {"status": "at_risk", "note": "Slipping"})
+    assert response.status_code == 302
+    update = TipStatusUpdate.objects.get()
+    assert (update.status, update.note, update.created_by) == (
+        "at_risk",
+        "Slipping",
+        cast["manager"],
+    )
+    assert b"At risk" in client.get("/roadmap/").content
+
+
+def test_filters_and_downloads_hold_the_same_rows(client, cast):
+    japan_security = make_engagement(partners=["JPN"], pillars=["security"], kind="exercise")
+    make_engagement(partners=["KOR"], pillars=["security"])
+    indonesia = make_engagement(partners=["IDN"], pillars=["hadr"], kind="exercise")
+    client.force_login(cast["analyst_ns"])
+    query = "?partner=JPN&partner=IDN&kind=exercise"
+    listed = [e.pk for e in client.get("/engagements/" + query).context["page"]]
+    assert sorted(listed) == sorted([japan_security.pk, indonesia.pk])
+    response = client.get("/engagements/" + query + "&format=csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:5] == ["id", "title", "kind", "status", "start_date"]
+    assert [int(row[0]) for row in rows[1:]] == listed
+    xlsx = load_workbook(io.BytesIO(client.get("/engagements/" + query + "&format=xlsx").content))
+    assert [row[0] for row in list(xlsx.active.values)[1:]] == listed
+    assert [e.pk for e in client.get("/engagements/?region=southeast_asia").context["page"]] == [
+        indonesia.pk
+    ]
+
+
+def test_keyset_pages_walk_the_whole_list(client, cast):
+    made = [make_engagement(start_date=datetime.date(2025, 1, 1 + i % 3)) for i in range(7)]
+    client.force_login(cast["analyst_ns"])
+    seen, url = [], "/engagements/?page_size=3&ordering=start_date"
+    while url:
+        page = client.get(url).context["page"]
+        seen += [e.pk for e in page]
+        url = (
+            f"/engagements/?page_size=3&ordering=start_date&cursor={page.next_cursor}"
+            if page.next_cursor
+            else None
+        )
+    expected = [e.pk for e in sorted(made, key=lambda e: (e.start_date, e.pk))]
+    assert seen == expected
+    back = client.get(
+        f"/engagements/?page_size=3&ordering=start_date&cursor={page.previous_cursor}"
+    )
+    assert [e.pk for e in back.context["page"]] == expected[3:6]
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/engagements/", "/partners/JPN/", "/roadmap/", "/roadmap/tips/1/", "/", "/reports/coverage/"],
+)
+def test_query_counts_do_not_grow_with_rows(client, cast, url):
+    for _ in range(10):
+        make_engagement(
+            partners=["JPN", "KOR"],
+            pillars=["security", "hadr"],
+            tips=[1],
+            created_by=cast["manager"],
+        )
+    client.force_login(cast["manager"])
+    few = count_queries(client, url)
+    for _ in range(90):
+        make_engagement(
+            partners=["JPN", "AUS"], pillars=["dialogue"], tips=[1, 2], created_by=cast["manager"]
+        )
+    assert count_queries(client, url) == few
+
+
+def test_engagement_list_query_count(client, cast, django_assert_num_queries):
+    for _ in range(5):
+        make_engagement(partners=["JPN", "KOR"], pillars=["security"], facets=["security.cyber"])
+    client.force_login(cast["analyst_ns"])
+    # session, user, groups (role in the header), perms, filter choices: partners, pillars,
+    # facets, tips, organizations; the page; its partner links, pillars, facets, tips.
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/engagements/")
+    assert len(queries) <= 16, [q["sql"][:80] for q in queries]
+    assert reverse("engagements:list") == "/engagements/"
