@@ -53,8 +53,8 @@ class EngagementForm(forms.ModelForm):
             "outcomes",
         ]
         widgets = {
-            "start_date": forms.DateInput(attrs={"type": "date"}),
-            "end_date": forms.DateInput(attrs={"type": "date"}),
+            "start_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+            "end_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
             "pillars": forms.CheckboxSelectMultiple,
             "facets": forms.CheckboxSelectMultiple,
             "tips": forms.CheckboxSelectMultiple,

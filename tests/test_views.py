@@ -152,7 +152,8 @@ def test_analyst_logs_an_engagement(client, cast):
         (
             {"facets": "economic.trade"},
             "facets",
-            "“Trade and Investment” belongs to the pillar “Economic Cooperation”, which is not chosen.",
+            "“Trade and Investment” belongs to the pillar “Economic Cooperation”, "
+            "which is not chosen.",
         ),
         (
             {"marking": "NS"},
@@ -328,3 +329,10 @@ def test_engagement_list_query_count(client, cast, django_assert_num_queries):
         client.get("/engagements/")
     assert len(queries) <= 16, [q["sql"][:80] for q in queries]
     assert reverse("engagements:list") == "/engagements/"
+
+
+def test_edit_form_shows_dates_the_date_picker_understands(client, cast):
+    engagement = make_engagement(start_date=datetime.date(2025, 9, 15))
+    client.force_login(cast["analyst_ns"])
+    page = client.get(f"/engagements/{engagement.pk}/edit/").content.decode()
+    assert 'type="date" name="start_date" value="2025-09-15"' in page
