@@ -336,3 +336,17 @@ def test_edit_form_shows_dates_the_date_picker_understands(client, cast):
     client.force_login(cast["analyst_ns"])
     page = client.get(f"/engagements/{engagement.pk}/edit/").content.decode()
     assert 'type="date" name="start_date" value="2025-09-15"' in page
+
+
+def test_manager_dashboard_shows_heat_map_gaps_and_tip_board(client, cast):
+    make_engagement(partners=["JPN"], pillars=["security"], start_date=datetime.date.today())
+    client.force_login(cast["manager"])
+    response = client.get("/")
+    assert response.context["coverage"]["total"] == 1
+    assert len(response.context["gaps"]["gaps"]) == 5
+    assert [row["number"] for row in response.context["tip_board"]] == [1, 2, 3, 4, 5, 6]
+    assert b"Five stalest gaps" in response.content
+    client.force_login(cast["analyst_ns"])
+    response = client.get("/")
+    assert "coverage" not in response.context and b"Five stalest gaps" not in response.content
+    assert b"Log engagement" in response.content

@@ -1,0 +1,338 @@
+"""Reports against an oracle: a hand-built data set whose every number is worked out
+here by hand, on the period's edges and one day outside them."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from accounts.choices import Marking, Role
+from partners.models import Partner
+from roadmap import reports
+from roadmap.models import Tip, TipStatusUpdate
+from tests.factories import make_engagement, make_partner, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+D = datetime.date
+START, END = D(2025, 1, 1), D(2025, 12, 31)
+PILLARS = ["dialogue", "security", "economic", "hadr"]
+
+
+@pytest.fixture
+def oracle():
+    """E1…E11 as in the module docstring; TLS joined ASEAN on 2025-10-26."""
+    e = {}
+    e[1] = make_engagement(
+        partners=["JPN", "KOR"], pillars=["dialogue", "security"], start_date=START
+    )
+    e[2] = make_engagement(partners=["JPN"], pillars=["security"], start_date=END, marking="NR")
+    e[3] = make_engagement(partners=["JPN"], pillars=["dialogue"], start_date=D(2024, 12, 31))
+    e[4] = make_engagement(partners=["KOR"], pillars=["hadr"], start_date=D(2026, 1, 1))
+    e[5] = make_engagement(
+        partners=["JPN"], pillars=["economic"], start_date=D(2025, 6, 1), status="planned"
+    )
+    e[6] = make_engagement(
+        partners=["KOR"], pillars=["economic"], start_date=D(2025, 6, 2), status="cancelled"
+    )
+    e[7] = make_engagement(
+        partners=["IDN"], pillars=["hadr"], start_date=D(2025, 3, 3), marking="NC"
+    )
+    e[8] = make_engagement(partners=["TLS"], pillars=["security"], start_date=D(2025, 7, 7))
+    e[9] = make_engagement(partners=["TLS"], pillars=["security"], start_date=D(2025, 11, 11))
+    e[10] = make_engagement(
+        partners=["ASEAN", "IDN"], pillars=["dialogue"], start_date=D(2025, 5, 5), marking="NS"
+    )
+    e[11] = make_engagement(
+        partners=["JPN"], pillars=["hadr"], start_date=D(2025, 8, 8), marking="NS"
+    )
+    return e
+
+
+def cells(**counts):
+    """{pillar: {count, last}} from dialogue=(1, "2025-01-01") style arguments."""
+    result = {pillar: {"count": 0, "last": None} for pillar in PILLARS}
+    for pillar, (count, last) in counts.items():
+        result[pillar] = {"count": count, "last": D.fromisoformat(last)}
+    return result
+
+
+EXPECTED_NS = {
+    "JPN": (
+        cells(dialogue=(1, "2025-01-01"), security=(2, "2025-12-31"), hadr=(1, "2025-08-08")),
+        3,
+    ),
+    "KOR": (cells(dialogue=(1, "2025-01-01"), security=(1, "2025-01-01")), 1),
+    "IDN": (cells(dialogue=(1, "2025-05-05"), hadr=(1, "2025-03-03")), 2),
+    "TLS": (cells(security=(2, "2025-11-11")), 2),
+    "ASEAN": (cells(dialogue=(1, "2025-05-05")), 1),
+}
+
+
+def by_code(data):
+    return {row["partner"]: row for row in data["rows"]}
+
+
+def check_rows(data, expected):
+    rows = by_code(data)
+    for code, row in rows.items():
+        want_cells, want_total = expected.get(code, (cells(), 0))
+        assert row["cells"] == want_cells, code
+        assert row["total"] == want_total, code
+
+
+def test_coverage_matches_the_oracle(oracle):
+    user = make_user(Role.MANAGER, Marking.NS)
+    data = reports.coverage(user, start=START, end=END)
+    assert data["pillars"] == PILLARS
+    # One row for every active partner, those with nothing included.
+    assert len(data["rows"]) == Partner.objects.filter(active=True).count()
+    assert by_code(data)["AUS"]["total"] == 0
+    check_rows(data, EXPECTED_NS)
+    assert data["totals"] == {"dialogue": 2, "security": 4, "economic": 0, "hadr": 2}
+    assert data["total"] == 7
+
+
+def test_coverage_rolls_members_up_by_membership_date(oracle):
+    user = make_user(Role.MANAGER, Marking.NS)
+    data = reports.coverage(user, start=START, end=END, rollup=True)
+    expected = dict(EXPECTED_NS)
+    # E10 names ASEAN and IDN: once. E7 via IDN. E9 via TLS (a member by then), not E8.
+    expected["ASEAN"] = (
+        cells(dialogue=(1, "2025-05-05"), security=(1, "2025-11-11"), hadr=(1, "2025-03-03")),
+        3,
+    )
+    check_rows(data, expected)
+    assert data["total"] == 7
+
+
+def test_coverage_counts_nothing_above_clearance(oracle):
+    user = make_user(Role.ANALYST, Marking.NU)
+    data = reports.coverage(user, start=START, end=END)
+    check_rows(
+        data,
+        {
+            "JPN": (cells(dialogue=(1, "2025-01-01"), security=(1, "2025-01-01")), 1),
+            "KOR": (cells(dialogue=(1, "2025-01-01"), security=(1, "2025-01-01")), 1),
+            "TLS": (cells(security=(2, "2025-11-11")), 2),
+        },
+    )
+    assert data["totals"] == {"dialogue": 1, "security": 3, "economic": 0, "hadr": 0}
+    assert data["total"] == 3
+
+
+def test_coverage_status_kind_and_region_filters(oracle):
+    user = make_user(Role.MANAGER, Marking.NS)
+    planned = reports.coverage(user, start=START, end=END, status="planned")
+    assert by_code(planned)["JPN"]["cells"]["economic"] == {"count": 1, "last": D(2025, 6, 1)}
+    assert planned["total"] == 1
+    every = reports.coverage(user, start=START, end=END, status=None)
+    assert every["totals"]["economic"] == 2 and every["total"] == 9
+    orgs = reports.coverage(user, start=START, end=END, kind="regional_org")
+    assert {row["partner"] for row in orgs["rows"]} == {"ASEAN", "PIF"}
+    assert orgs["total"] == 1  # E10 only: the totals follow the rows shown
+    northeast = reports.coverage(user, start=START, end=END, region="northeast_asia")
+    assert northeast["totals"] == {"dialogue": 1, "security": 2, "economic": 0, "hadr": 1}
+
+
+def test_coverage_query_count_is_fixed(oracle, django_assert_num_queries):
+    user = make_user(Role.MANAGER, Marking.NS)
+    # pillars, partners, cells, row totals, pillar totals, grand total
+    with django_assert_num_queries(6):
+        reports.coverage(user, start=START, end=END, rollup=True)
+    for _ in range(30):
+        make_partner()
+    with django_assert_num_queries(6):
+        data = reports.coverage(user, start=START, end=END, rollup=True)
+    assert len(data["rows"]) >= 59
+
+
+def test_coverage_downloads_equal_the_report(client, oracle):
+    user = make_user(Role.MANAGER, Marking.NS)
+    client.force_login(user)
+    query = "/reports/coverage/?period=custom&start=2025-01-01&end=2025-12-31&rollup=members"
+    page = client.get(query)
+    assert page.status_code == 200
+    expected = reports.coverage(user, start=START, end=END, rollup=True)
+    assert page.context["data"] == expected
+    header = ["partner", "name"]
+    for pillar in PILLARS:
+        header += [pillar, f"{pillar}_last"]
+    header.append("total")
+    want = [header] + [
+        [row["partner"], row["name"]]
+        + [
+            str(v) if v is not None else ""
+            for p in PILLARS
+            for v in (row["cells"][p]["count"], row["cells"][p]["last"])
+        ]
+        + [str(row["total"])]
+        for row in expected["rows"]
+    ]
+    response = client.get(query + "&format=csv")
+    assert list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode()))) == want
+    sheet = load_workbook(io.BytesIO(client.get(query + "&format=xlsx").content)).active
+    as_text = [["" if v is None else str(v) for v in row] for row in sheet.values]
+    assert as_text == want
+    # One click from a cell to the engagements behind it.
+    html = page.content.decode()
+    assert (
+        "/engagements/?partner=JPN&pillar=security&status=completed"
+        "&start_after=2025-01-01&start_before=2025-12-31" in html
+    )
+
+
+def test_trend_matches_the_oracle(oracle):
+    user = make_user(Role.MANAGER, Marking.NS)
+    data = reports.trend(user, START, END, "month")
+    assert [p["period"] for p in data["periods"]] == [f"2025-{m:02d}" for m in range(1, 13)]
+    got = {p["period"]: (p["counts"], p["total"]) for p in data["periods"]}
+
+    def counts(**kw):
+        return {pillar: kw.get(pillar, 0) for pillar in PILLARS}
+
+    assert got["2025-01"] == (counts(dialogue=1, security=1), 1)
+    assert got["2025-03"] == (counts(hadr=1), 1)
+    assert got["2025-05"] == (counts(dialogue=1), 1)
+    assert got["2025-06"] == (counts(), 0)  # planned and cancelled do not count
+    assert got["2025-07"] == (counts(security=1), 1)
+    assert got["2025-11"] == (counts(security=1), 1)
+    assert got["2025-12"] == (counts(security=1), 1)
+    quarters = reports.trend(user, START, END, "quarter")
+    assert [(p["period"], p["counts"], p["total"]) for p in quarters["periods"]] == [
+        ("2025-Q1", counts(dialogue=1, security=1, hadr=1), 2),
+        ("2025-Q2", counts(dialogue=1), 1),
+        ("2025-Q3", counts(security=1, hadr=1), 2),
+        ("2025-Q4", counts(security=2), 2),
+    ]
+    low = reports.trend(make_user(Role.ANALYST, Marking.NU), START, END, "quarter")
+    assert [p["total"] for p in low["periods"]] == [1, 0, 1, 1]
+
+
+def test_trend_includes_empty_periods_and_partial_edges(db):
+    data = reports.trend(make_user(), D(2024, 11, 15), D(2025, 2, 3), "month")
+    assert [p["period"] for p in data["periods"]] == ["2024-11", "2024-12", "2025-01", "2025-02"]
+    quarters = reports.trend(make_user(), D(2024, 12, 31), D(2025, 4, 1), "quarter")
+    assert [p["period"] for p in quarters["periods"]] == ["2024-Q4", "2025-Q1", "2025-Q2"]
+
+
+def test_gaps_match_the_oracle(oracle):
+    user = make_user(Role.MANAGER, Marking.NS)
+    data = reports.gaps(user, months=6, as_of=END)
+    assert data["window_start"] == D(2025, 7, 1)
+    dated = {(g["partner"], g["pillar"], g["last"]) for g in data["gaps"] if g["last"]}
+    assert dated == {
+        ("JPN", "dialogue", D(2025, 1, 1)),
+        ("KOR", "dialogue", D(2025, 1, 1)),
+        ("KOR", "security", D(2025, 1, 1)),
+        ("IDN", "dialogue", D(2025, 5, 5)),
+        ("IDN", "hadr", D(2025, 3, 3)),
+        ("ASEAN", "dialogue", D(2025, 5, 5)),
+    }
+    active = Partner.objects.filter(active=True).count()
+    never = [g for g in data["gaps"] if g["last"] is None]
+    assert len(never) == 4 * active - 6 - 3  # JPN security, JPN hadr, TLS security are fine
+    assert ("KOR", "hadr") in {(g["partner"], g["pillar"]) for g in never}  # E4 is after as_of
+    # Stalest first: every "never" before the dated ones, then oldest date first.
+    lasts = [g["last"] for g in data["gaps"]]
+    assert lasts[: len(never)] == [None] * len(never)
+    assert lasts[len(never) :] == sorted(lasts[len(never) :])
+
+
+def test_gaps_exclude_what_the_user_cannot_see(oracle):
+    data = reports.gaps(make_user(Role.ANALYST, Marking.NU), months=6, as_of=END)
+    pairs = {(g["partner"], g["pillar"]): g["last"] for g in data["gaps"]}
+    assert pairs[("JPN", "security")] == D(2025, 1, 1)  # E2 is NR
+    assert pairs[("IDN", "hadr")] is None  # E7 is NC
+
+
+def test_gaps_download_equals_the_page(client, oracle):
+    user = make_user(Role.MANAGER, Marking.NS)
+    client.force_login(user)
+    page = client.get("/reports/gaps/?months=6&as_of=2025-12-31")
+    expected = reports.gaps(user, months=6, as_of=END)
+    assert page.context["data"] == expected
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                b"".join(
+                    client.get(
+                        "/reports/gaps/?months=6&as_of=2025-12-31&format=csv"
+                    ).streaming_content
+                ).decode()
+            )
+        )
+    )
+    assert rows[0] == ["partner", "pillar", "last"]
+    assert rows[1:] == [
+        [g["partner"], g["pillar"], g["last"].isoformat() if g["last"] else ""]
+        for g in expected["gaps"]
+    ]
+
+
+def test_tip_board_flags_contradictions(db, reference_data):
+    manager = make_user(Role.MANAGER, Marking.NS)
+    today = timezone.localdate()
+    now = timezone.now()
+    TipStatusUpdate.objects.create(
+        tip=Tip.objects.get(number=1), status="on_track", created_by=manager
+    )
+    TipStatusUpdate.objects.create(
+        tip=Tip.objects.get(number=2),
+        status="at_risk",
+        created_at=now - datetime.timedelta(days=100),
+    )
+    TipStatusUpdate.objects.create(
+        tip=Tip.objects.get(number=3),
+        status="at_risk",
+        created_at=now - datetime.timedelta(days=200),
+    )
+    TipStatusUpdate.objects.create(
+        tip=Tip.objects.get(number=3), status="achieved", created_at=now, note="Done"
+    )
+    make_engagement(tips=[3], start_date=today - datetime.timedelta(days=30))
+    make_engagement(tips=[3], start_date=today - datetime.timedelta(days=300))
+    make_engagement(tips=[3], start_date=today - datetime.timedelta(days=400))
+    make_engagement(tips=[1], start_date=today - datetime.timedelta(days=250))
+    board = {row["number"]: row for row in reports.tip_board(manager)}
+    assert board[1]["flags"] == ["status without evidence"]
+    assert board[1]["set_by"] == manager.username
+    assert board[1]["engagements_12_months"] == 1
+    assert board[2]["flags"] == ["stale warning"]
+    assert board[3]["flags"] == [] and board[3]["status"] == "achieved"
+    assert board[3]["note"] == "Done" and board[3]["engagements_12_months"] == 2
+    assert board[4]["status"] == "not_started" and board[4]["set_at"] is None
+
+
+def test_tip_board_query_count(db, reference_data, django_assert_num_queries):
+    manager = make_user(Role.MANAGER, Marking.NS)
+    for number in range(1, 7):
+        TipStatusUpdate.objects.create(tip=Tip.objects.get(number=number), status="on_track")
+    # tips with the newest update's id, their pillars, the updates with authors, the counts
+    with django_assert_num_queries(4):
+        reports.tip_board(manager)
+
+
+def test_month_arithmetic():
+    assert reports.months_before(D(2025, 3, 31), 1) == D(2025, 2, 28)
+    assert reports.months_before(D(2024, 3, 31), 1) == D(2024, 2, 29)
+    assert reports.months_before(D(2025, 1, 15), 13) == D(2023, 12, 15)
+    assert reports.last_months(12, D(2025, 12, 31)) == (D(2025, 1, 1), D(2025, 12, 31))
+    assert reports.last_months(6, D(2025, 12, 31)) == (D(2025, 7, 1), D(2025, 12, 31))
+
+
+@pytest.mark.parametrize("url", ["/reports/coverage/", "/reports/trend/", "/reports/gaps/"])
+def test_reports_answer_every_role_and_survive_bad_input(client, url):
+    for role, clearance in [
+        (Role.ANALYST, "NU"),
+        (Role.ANALYST, "NS"),
+        (Role.MANAGER, "NS"),
+        (Role.ADMIN, "NS"),
+    ]:
+        client.force_login(make_user(role, clearance))
+        assert client.get(url).status_code == 200
+        bad = "?period=custom&start=2025-13-45&end=nope&months=x&as_of=2025-02-30&kind=zzz&interval=week"
+        assert client.get(url + bad).status_code == 200
