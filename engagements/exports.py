@@ -33,9 +33,7 @@ def with_relations(engagements):
     return engagements.select_related("created_by").prefetch_related(
         Prefetch(
             "partner_links",
-            queryset=EngagementPartner.objects.select_related("partner").order_by(
-                "role", "partner__name"
-            ),
+            queryset=EngagementPartner.objects.select_related("partner").order_by("id"),
         ),
         "pillars",
         "facets",

@@ -3,6 +3,8 @@
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from accounts.choices import Marking
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
@@ -11,13 +13,24 @@ from partners.choices import Region
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
+
+@extend_schema_field(OpenApiTypes.STR)
+class CodeMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Repeatable `?partner=JPN&partner=KOR`: any of these codes."""
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CodeChoiceFilter(django_filters.ModelChoiceFilter):
+    """One object by its code."""
+
+
 SORTABLE = ("start_date", "title", "kind", "status", "marking", "escalation_risk", "id")
 
 
 class EngagementFilterSet(django_filters.FilterSet):
     # Relations are matched with EXISTS rather than joins: no duplicate rows, no DISTINCT,
     # and the indexed ordering keeps working on large tables.
-    partner = django_filters.ModelMultipleChoiceFilter(
+    partner = CodeMultipleChoiceFilter(
         label="Partners",
         queryset=Partner.objects.order_by("name"),
         to_field_name="code",

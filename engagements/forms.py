@@ -4,7 +4,7 @@ from django.db import transaction
 
 from accounts.choices import Marking
 from engagements.choices import PartnerRole
-from engagements.models import Engagement, EngagementPartner
+from engagements.models import Engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
@@ -130,21 +130,8 @@ class EngagementForm(forms.ModelForm):
             engagement.created_by = self.user
         engagement.save()
         self.save_m2m()
-        lead = self.cleaned_data.get("lead_partner")
-        observers = set(self.cleaned_data.get("observers") or [])
-        engagement.partner_links.all().delete()
-        EngagementPartner.objects.bulk_create(
-            EngagementPartner(
-                engagement=engagement,
-                partner=partner,
-                role=(
-                    PartnerRole.LEAD
-                    if partner == lead
-                    else PartnerRole.OBSERVER
-                    if partner in observers
-                    else PartnerRole.PARTICIPANT
-                ),
-            )
-            for partner in self.cleaned_data["partners"]
-        )
+        roles = {p.pk: PartnerRole.OBSERVER for p in self.cleaned_data.get("observers") or ()}
+        if self.cleaned_data.get("lead_partner"):
+            roles[self.cleaned_data["lead_partner"].pk] = PartnerRole.LEAD
+        engagement.set_partners(self.cleaned_data["partners"], roles)
         return engagement

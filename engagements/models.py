@@ -206,6 +206,22 @@ class Engagement(models.Model):
                 }
             )
 
+    def set_partners(self, partners, roles=None):
+        """Replace the partners; `roles` maps a partner's pk to its role (default participant)."""
+        roles = roles or {}
+        self.partner_links.all().delete()
+        EngagementPartner.objects.bulk_create(
+            EngagementPartner(
+                engagement=self,
+                partner=partner,
+                role=roles.get(partner.pk, PartnerRole.PARTICIPANT),
+            )
+            for partner in partners
+        )
+
+    def partner_roles(self):
+        return dict(self.partner_links.values_list("partner_id", "role"))
+
     def can_be_changed_by(self, user):
         return user.has_perm("engagements.change_engagement") and user.may_see(self.marking)
 
@@ -231,7 +247,7 @@ class EngagementPartner(models.Model):
 
     class Meta:
         verbose_name = "engagement partner"
-        ordering = ["engagement", "partner__name"]
+        ordering = ["engagement", "id"]  # as given, the lead first
         constraints = [
             models.UniqueConstraint(
                 fields=["engagement", "partner"], name="%(app_label)s_%(class)s_unique_partner"

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from engagements.filters import CodeChoiceFilter
 from partners.choices import PartnerKind, Region
 from partners.models import Membership, Partner
 
@@ -12,7 +13,7 @@ class PartnerFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=PartnerKind.choices)
     region = django_filters.ChoiceFilter(choices=Region.choices)
     active = django_filters.BooleanFilter()
-    member_of = django_filters.ModelChoiceFilter(
+    member_of = CodeChoiceFilter(
         queryset=Partner.objects.filter(kind__in=PartnerKind.organizations()).order_by("name"),
         to_field_name="code",
         method="filter_member_of",

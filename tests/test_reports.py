@@ -334,5 +334,8 @@ def test_reports_answer_every_role_and_survive_bad_input(client, url):
     ]:
         client.force_login(make_user(role, clearance))
         assert client.get(url).status_code == 200
-        bad = "?period=custom&start=2025-13-45&end=nope&months=x&as_of=2025-02-30&kind=zzz&interval=week"
+        bad = (
+            "?period=custom&start=2025-13-45&end=nope&months=x&as_of=2025-02-30"
+            "&kind=zzz&interval=week"
+        )
         assert client.get(url + bad).status_code == 200

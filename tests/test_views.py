@@ -135,6 +135,10 @@ def test_analyst_logs_an_engagement(client, cast):
         tips=["1"],
     )
     response = client.post("/engagements/new/", data)
+    assert response.status_code == 302, (
+        response.context["form"].errors,
+        response.context["duplicates"],
+    )
     engagement = Engagement.objects.get(title=data["title"])
     assert response.status_code == 302 and response.url == engagement.get_absolute_url()
     links = {link.partner.code: link.role for link in engagement.partner_links.all()}

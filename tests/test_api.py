@@ -1,0 +1,605 @@
+import datetime
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.choices import Marking, Role
+from engagements.models import Engagement
+from partners.models import Partner
+from roadmap import reports
+from roadmap.models import TipStatusUpdate
+from tests.factories import PASSWORD, make_engagement, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+API = "/api/v1/"
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def cast(db):
+    return {
+        "analyst_nu": make_user(Role.ANALYST, Marking.NU),
+        "analyst_ns": make_user(Role.ANALYST, Marking.NS),
+        "manager": make_user(Role.MANAGER, Marking.NS),
+        "admin": make_user(Role.ADMIN, Marking.NS),
+    }
+
+
+def client_for(user=None):
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def body(**overrides):
+    data = {
+        "title": "Cyber range exchange",
+        "kind": "information_exchange",
+        "status": "planned",
+        "start_date": "2025-04-01",
+        "end_date": "2025-04-02",
+        "location": "Seoul",
+        "partners": ["KOR", "JPN"],
+        "pillars": ["security"],
+        "facets": ["security.cyber"],
+        "tips": [2],
+        "marking": "NU",
+        "escalation_risk": "low",
+        "summary": "",
+        "outcomes": "",
+    }
+    data.update(overrides)
+    return data
+
+
+# Reading ------------------------------------------------------------------------------
+
+
+def test_anonymous_callers_get_401_everywhere(cast):
+    anonymous = client_for()
+    for path in [
+        "pillars/",
+        "tips/",
+        "tips/1/status/",
+        "partners/",
+        "partners/JPN/",
+        "engagements/",
+        "reports/coverage/",
+        "reports/trend/",
+        "reports/gaps/",
+    ]:
+        assert anonymous.get(API + path).status_code == 401, path
+
+
+def test_pillars_in_order_with_facets(cast):
+    data = client_for(cast["analyst_nu"]).get(API + "pillars/").json()
+    assert [p["code"] for p in data] == ["dialogue", "security", "economic", "hadr"]
+    assert data[1] == {
+        "code": "security",
+        "name": "Shared Security Concerns",
+        "order": 2,
+        "facets": [
+            {"code": "security.maritime", "name": "Maritime Security"},
+            {"code": "security.cyber", "name": "Cyber Threats"},
+            {"code": "security.wmd", "name": "Weapons of Mass Destruction"},
+        ],
+    }
+
+
+def test_tips_with_current_status_and_history(cast):
+    manager = client_for(cast["manager"])
+    tips = manager.get(API + "tips/").json()
+    assert [t["number"] for t in tips] == [1, 2, 3, 4, 5, 6]
+    assert tips[0]["status"] is None and tips[0]["pillars"] == ["dialogue", "security"]
+    assert (
+        manager.post(API + "tips/1/status/", {"status": "at_risk", "note": "a"}).status_code == 201
+    )
+    assert (
+        manager.post(API + "tips/1/status/", {"status": "on_track", "note": "b"}).status_code == 201
+    )
+    first = manager.get(API + "tips/").json()[0]
+    assert (
+        first["status"]["status"] == "on_track"
+        and first["status"]["by"] == cast["manager"].username
+    )
+    history = manager.get(API + "tips/1/status/").json()["results"]
+    assert [h["status"] for h in history] == ["on_track", "at_risk"]
+    assert manager.post(API + "tips/1/status/", {"status": "fine"}).json() == {
+        "status": ['"fine" is not a valid choice.']
+    }
+    assert manager.get(API + "tips/99/status/").status_code == 404
+
+
+def test_only_managers_and_admins_post_tip_status(cast):
+    assert (
+        client_for(cast["analyst_ns"])
+        .post(API + "tips/2/status/", {"status": "achieved"})
+        .status_code
+        == 403
+    )
+    assert (
+        client_for(cast["admin"]).post(API + "tips/2/status/", {"status": "achieved"}).status_code
+        == 201
+    )
+    assert TipStatusUpdate.objects.count() == 1
+
+
+def test_partner_shape_and_filters(cast):
+    analyst = client_for(cast["analyst_nu"])
+    assert analyst.get(API + "partners/IDN/").json() == {
+        "code": "IDN",
+        "name": "Indonesia",
+        "kind": "state",
+        "region": "southeast_asia",
+        "active": True,
+        "aliases": "Republic of Indonesia",
+        "notes": "",
+        "member_of": ["ASEAN"],
+        "members": [],
+    }
+    assert len(analyst.get(API + "partners/ASEAN/").json()["members"]) == 11
+
+    def codes(query):
+        return [p["code"] for p in analyst.get(API + "partners/" + query).json()["results"]]
+
+    assert codes("?member_of=PIF") == ["AUS", "FJI", "NZL", "TON", "WSM"]
+    assert codes("?kind=regional_org") == ["ASEAN", "PIF"]
+    assert set(codes("?region=northeast_asia&kind=state")) == {"JPN", "KOR", "MNG"}
+    assert codes("?search=burma") == ["MMR"]
+    Partner.objects.filter(code="MNG").update(active=False)
+    assert "MNG" not in codes("?active=true&page_size=500")
+    assert codes("?active=false") == ["MNG"]
+    assert analyst.get(API + "partners/?kind=company").status_code == 400
+
+
+def test_partner_writes_are_for_admins(cast):
+    new = {"code": "PNG", "name": "Papua New Guinea", "kind": "state", "region": "oceania"}
+    for name in ("analyst_ns", "manager"):
+        client = client_for(cast[name])
+        assert client.post(API + "partners/", new).status_code == 403
+        assert client.patch(API + "partners/JPN/", {"notes": "x"}).status_code == 403
+        assert client.delete(API + "partners/JPN/").status_code == 403
+    admin = client_for(cast["admin"])
+    assert admin.post(API + "partners/", new).status_code == 201
+    assert admin.post(API + "partners/", new).json() == {
+        "code": ["partner with this code already exists."]
+    }
+    assert admin.patch(API + "partners/PNG/", {"notes": "Pacific"}).json()["notes"] == "Pacific"
+    assert admin.put(API + "partners/PNG/", {**new, "name": "PNG"}).json()["name"] == "PNG"
+    assert admin.delete(API + "partners/PNG/").status_code == 204
+    make_engagement(partners=["JPN"])
+    assert admin.delete(API + "partners/JPN/").status_code == 409  # still referred to
+
+
+# Engagements --------------------------------------------------------------------------
+
+
+def test_engagement_shape(cast):
+    engagement = make_engagement(
+        partners=["JPN", "KOR"],
+        pillars=["security"],
+        facets=["security.cyber"],
+        tips=[2],
+        created_by=cast["analyst_nu"],
+        location="Tokyo",
+    )
+    data = client_for(cast["analyst_nu"]).get(f"{API}engagements/{engagement.pk}/").json()
+    assert set(data) == {
+        "id",
+        "title",
+        "kind",
+        "status",
+        "start_date",
+        "end_date",
+        "location",
+        "partners",
+        "pillars",
+        "facets",
+        "tips",
+        "marking",
+        "escalation_risk",
+        "summary",
+        "outcomes",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "version",
+    }
+    assert data["partners"] == ["JPN", "KOR"]
+    assert (data["pillars"], data["facets"], data["tips"]) == (
+        ["security"],
+        ["security.cyber"],
+        [2],
+    )
+    assert (data["created_by"], data["version"], data["start_date"]) == (
+        cast["analyst_nu"].username,
+        1,
+        "2025-06-01",
+    )
+
+
+def test_engagements_above_clearance_do_not_exist(cast):
+    secret = make_engagement(marking="NC")
+    visible = make_engagement(marking="NU")
+    analyst = client_for(cast["analyst_nu"])
+    assert [e["id"] for e in analyst.get(API + "engagements/").json()["results"]] == [visible.pk]
+    for method in ("get", "put", "patch", "delete"):
+        assert getattr(analyst, method)(f"{API}engagements/{secret.pk}/").status_code == 404
+    assert Engagement.objects.filter(pk=secret.pk).exists()
+
+
+def test_create_engagement_for_every_role(cast):
+    for name, user in cast.items():
+        response = client_for(user).post(API + "engagements/", body(title=f"By {name}"))
+        assert response.status_code == 201, response.json()
+        created = Engagement.objects.get(pk=response.json()["id"])
+        assert created.created_by == user and created.version == 1
+        assert {link.partner.code for link in created.partner_links.all()} == {"KOR", "JPN"}
+
+
+def test_read_only_fields_cannot_be_written(cast):
+    response = client_for(cast["analyst_nu"]).post(
+        API + "engagements/",
+        body(id=999, version=7, created_by="someone", created_at="2000-01-01T00:00:00Z"),
+    )
+    data = response.json()
+    assert response.status_code == 201
+    assert (
+        data["id"] != 999
+        and data["version"] == 1
+        and data["created_by"] == cast["analyst_nu"].username
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"end_date": "2025-03-01"}, "end_date"),
+        ({"facets": ["economic.trade"]}, "facets"),
+        ({"partners": ["JPN", "ZZZ"]}, "partners"),
+        ({"partners": []}, "partners"),
+        ({"pillars": []}, "pillars"),
+        ({"start_date": "2025-02-30"}, "start_date"),
+        ({"kind": "picnic"}, "kind"),
+        ({"marking": "NR"}, "marking"),
+        ({"tips": [42]}, "tips"),
+        ({"title": ""}, "title"),
+    ],
+    ids=[
+        "end-before-start",
+        "facet-outside-pillars",
+        "unknown-partner",
+        "no-partners",
+        "no-pillars",
+        "impossible-date",
+        "unknown-kind",
+        "marking-above-clearance",
+        "unknown-tip",
+        "empty-title",
+    ],
+)
+def test_bad_engagements_are_400_naming_the_field(cast, overrides, field):
+    response = client_for(cast["analyst_nu"]).post(API + "engagements/", body(**overrides))
+    assert response.status_code == 400
+    errors = response.json()
+    assert field in errors and all(isinstance(m, str) for m in errors[field])
+    assert not Engagement.objects.exists()
+
+
+def test_every_problem_is_reported_at_once(cast):
+    response = client_for(cast["analyst_nu"]).post(
+        API + "engagements/", body(end_date="2025-03-01", facets=["economic.trade"], marking="NS")
+    )
+    assert set(response.json()) == {"end_date", "facets", "marking"}
+
+
+def test_update_needs_the_version_and_refuses_a_stale_one(cast):
+    engagement = make_engagement(partners=["JPN"], pillars=["security"])
+    client = client_for(cast["analyst_ns"])
+    url = f"{API}engagements/{engagement.pk}/"
+    assert client.patch(url, {"title": "No version"}).json() == {
+        "version": ["Send the version you read (or an If-Match header)."]
+    }
+    ok = client.patch(url, {"title": "First", "version": 1})
+    assert ok.status_code == 200 and ok.json()["version"] == 2 and ok["ETag"] == '"2"'
+    stale = client.patch(url, {"title": "Second", "version": 1})
+    assert stale.status_code == 409
+    engagement.refresh_from_db()
+    assert (engagement.title, engagement.version) == ("First", 2)
+    # If-Match carries the version instead of the body.
+    assert client.patch(url, {"title": "Third"}, HTTP_IF_MATCH='"1"').status_code == 409
+    assert client.patch(url, {"title": "Third"}, HTTP_IF_MATCH='"2"').status_code == 200
+    full = client.put(url, body(version=3, partners=["AUS"]))
+    assert full.status_code == 200 and full.json()["partners"] == ["AUS"]
+
+
+def test_a_partial_update_keeps_the_rest_and_the_partner_roles(cast):
+    engagement = make_engagement(
+        partners=["JPN", "KOR"], pillars=["security"], facets=["security.cyber"]
+    )
+    client = client_for(cast["analyst_ns"])
+    data = client.patch(
+        f"{API}engagements/{engagement.pk}/", {"partners": ["JPN", "KOR", "AUS"], "version": 1}
+    ).json()
+    assert data["partners"] == ["JPN", "KOR", "AUS"] and data["facets"] == ["security.cyber"]
+    roles = {link.partner.code: link.role for link in engagement.partner_links.all()}
+    assert roles == {"JPN": "lead", "KOR": "participant", "AUS": "participant"}
+    # Dropping the pillar a facet needs is refused.
+    response = client.patch(
+        f"{API}engagements/{engagement.pk}/", {"pillars": ["hadr"], "version": 2}
+    )
+    assert response.status_code == 400 and "facets" in response.json()
+
+
+def test_delete_rules(cast):
+    own = make_engagement(created_by=cast["analyst_nu"])
+    other = make_engagement(created_by=cast["analyst_ns"])
+    analyst = client_for(cast["analyst_nu"])
+    assert analyst.delete(f"{API}engagements/{other.pk}/").status_code == 403
+    assert analyst.delete(f"{API}engagements/{own.pk}/").status_code == 204
+    assert client_for(cast["manager"]).delete(f"{API}engagements/{other.pk}/").status_code == 204
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("partner=JPN", {"jpn_sec", "jpn_kor"}),
+        ("partner=JPN&partner=IDN", {"jpn_sec", "jpn_kor", "idn_hadr"}),
+        ("pillar=hadr", {"idn_hadr"}),
+        ("facet=security.cyber", {"jpn_sec"}),
+        ("tip=4", {"idn_hadr"}),
+        ("kind=exercise", {"jpn_kor"}),
+        ("status=planned", {"idn_hadr"}),
+        ("marking=NR", {"jpn_kor"}),
+        ("escalation_risk=high", {"jpn_sec"}),
+        ("region=southeast_asia", {"idn_hadr"}),
+        ("start_after=2025-03-01", {"jpn_kor", "idn_hadr"}),
+        ("start_before=2025-03-01", {"jpn_sec", "jpn_kor"}),
+        ("search=tsunami", {"idn_hadr"}),
+        ("search=SUBMARINE", {"jpn_kor"}),
+    ],
+)
+def test_each_filter(cast, query, expected):
+    made = {
+        "jpn_sec": make_engagement(
+            partners=["JPN"],
+            pillars=["security"],
+            facets=["security.cyber"],
+            escalation_risk="high",
+            start_date=datetime.date(2025, 1, 1),
+        ),
+        "jpn_kor": make_engagement(
+            partners=["JPN", "KOR"],
+            pillars=["dialogue"],
+            kind="exercise",
+            marking="NR",
+            outcomes="Submarine rescue drill",
+            start_date=datetime.date(2025, 3, 1),
+        ),
+        "idn_hadr": make_engagement(
+            partners=["IDN"],
+            pillars=["hadr"],
+            tips=[4],
+            status="planned",
+            summary="Tsunami warning",
+            start_date=datetime.date(2025, 5, 1),
+        ),
+    }
+    names = {e.pk: name for name, e in made.items()}
+    results = client_for(cast["analyst_ns"]).get(f"{API}engagements/?{query}").json()["results"]
+    assert {names[r["id"]] for r in results} == expected
+
+
+def test_bad_filters_are_400(cast):
+    client = client_for(cast["analyst_ns"])
+    for query in [
+        "start_after=yesterday",
+        "partner=ZZZ",
+        "kind=picnic",
+        "page_size=501",
+        "page_size=x",
+        "cursor=%%%",
+    ]:
+        response = client.get(f"{API}engagements/?{query}")
+        assert response.status_code == 400, query
+        assert isinstance(response.json(), dict)
+
+
+def test_cursor_pages_are_stable_and_complete(cast):
+    made = [make_engagement(start_date=datetime.date(2025, 1, 1 + i % 4)) for i in range(11)]
+    client = client_for(cast["analyst_ns"])
+    seen, url = [], f"{API}engagements/?page_size=4"
+    while url:
+        page = client.get(url).json()
+        seen += [r["id"] for r in page["results"]]
+        url = page["next"]
+    assert seen == [e.pk for e in sorted(made, key=lambda e: (e.start_date, e.pk), reverse=True)]
+    ordered = client.get(f"{API}engagements/?ordering=title&page_size=500").json()["results"]
+    assert [r["title"] for r in ordered] == sorted(e.title for e in made)
+
+
+def test_list_query_counts_do_not_grow(cast, django_assert_max_num_queries):
+    client = client_for(cast["analyst_ns"])
+
+    def count(path):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(API + path).status_code == 200
+        return len(queries)
+
+    for _ in range(3):
+        make_engagement(
+            partners=["JPN", "KOR"], pillars=["security"], facets=["security.cyber"], tips=[1]
+        )
+    paths = [
+        "engagements/",
+        "partners/",
+        "tips/",
+        "pillars/",
+        "tips/1/status/",
+        "reports/coverage/",
+        "reports/trend/",
+        "reports/gaps/",
+    ]
+    for path in paths:
+        count(path)  # warm up: the user's role is cached on the user after one request
+    before = {path: count(path) for path in paths}
+    for _ in range(30):
+        make_engagement(partners=["AUS", "IDN"], pillars=["hadr", "dialogue"], tips=[2, 4])
+    assert {path: count(path) for path in paths} == before
+    # the page, then one query per relation: partner links with partners, pillars, facets, tips
+    assert before["engagements/"] == 5
+
+
+# Reports ------------------------------------------------------------------------------
+
+
+def test_report_endpoints_return_the_reports_functions(cast):
+    make_engagement(partners=["JPN"], pillars=["security"], start_date=datetime.date(2025, 2, 2))
+    make_engagement(
+        partners=["IDN"], pillars=["hadr"], start_date=datetime.date(2025, 9, 9), marking="NS"
+    )
+    user = cast["analyst_nu"]
+    client = client_for(user)
+    coverage = client.get(
+        API + "reports/coverage/?start=2025-01-01&end=2025-12-31&rollup=members"
+    ).json()
+    expected = reports.coverage(
+        user, start=datetime.date(2025, 1, 1), end=datetime.date(2025, 12, 31), rollup=True
+    )
+    assert coverage["total"] == expected["total"] == 1
+    assert coverage["rows"] == [
+        {
+            **row,
+            "cells": {
+                p: {"count": c["count"], "last": c["last"] and c["last"].isoformat()}
+                for p, c in row["cells"].items()
+            },
+        }
+        for row in expected["rows"]
+    ]
+    assert coverage["totals"] == expected["totals"] and coverage["start"] == "2025-01-01"
+    trend = client.get(
+        API + "reports/trend/?start=2025-01-01&end=2025-12-31&interval=quarter"
+    ).json()
+    assert (
+        trend["periods"]
+        == reports.trend(user, datetime.date(2025, 1, 1), datetime.date(2025, 12, 31), "quarter")[
+            "periods"
+        ]
+    )
+    assert [p["period"] for p in trend["periods"]] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
+    gaps = client.get(API + "reports/gaps/?months=6&as_of=2025-12-31").json()
+    want = reports.gaps(user, months=6, as_of=datetime.date(2025, 12, 31))["gaps"]
+    assert gaps == [{**g, "last": g["last"] and g["last"].isoformat()} for g in want]
+    assert {
+        "partner": "JPN",
+        "partner_name": "Japan",
+        "pillar": "security",
+        "pillar_name": "Shared Security Concerns",
+        "last": "2025-02-02",
+    } in gaps
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "reports/coverage/?start=2025-13-01",
+        "reports/coverage/?status=maybe",
+        "reports/coverage/?start=2025-05-01&end=2025-01-01",
+        "reports/trend/?interval=week",
+        "reports/gaps/?months=0",
+        "reports/gaps/?as_of=nope",
+    ],
+)
+def test_report_parameters_are_checked(cast, path):
+    response = client_for(cast["analyst_nu"]).get(API + path)
+    assert response.status_code == 400 and isinstance(response.json(), dict)
+
+
+# Authentication and docs ----------------------------------------------------------------
+
+
+def test_token_authentication(cast):
+    anonymous = client_for()
+    response = anonymous.post(
+        API + "auth/token/", {"username": cast["analyst_nu"].username, "password": PASSWORD}
+    )
+    token = response.json()["token"]
+    assert token == Token.objects.get(user=cast["analyst_nu"]).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get(API + "engagements/").status_code == 200
+    client.credentials(HTTP_AUTHORIZATION="Token wrong")
+    assert client.get(API + "engagements/").status_code == 401
+    bad = anonymous.post(
+        API + "auth/token/", {"username": cast["analyst_nu"].username, "password": "nope"}
+    )
+    assert bad.status_code == 400
+
+
+def test_the_token_endpoint_is_throttled(cast):
+    anonymous = client_for()
+    answers = [
+        anonymous.post(API + "auth/token/", {"username": "nobody", "password": "guess"}).status_code
+        for _ in range(12)
+    ]
+    assert answers[:10] == [400] * 10
+    assert answers[10:] == [429, 429]
+
+
+def test_session_writes_need_csrf(cast):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(cast["analyst_nu"])
+    assert client.get(API + "engagements/").status_code == 200
+    assert client.post(API + "engagements/", body(), format="json").status_code == 403
+
+
+def test_schema_and_docs_work_offline(client, cast):
+    client.force_login(cast["analyst_nu"])
+    schema = client.get(API + "schema/?format=json").json()
+    for path in [
+        "/api/v1/engagements/",
+        "/api/v1/engagements/{id}/",
+        "/api/v1/partners/{code}/",
+        "/api/v1/tips/{number}/status/",
+        "/api/v1/reports/coverage/",
+        "/api/v1/pillars/",
+        "/api/v1/auth/token/",
+    ]:
+        assert path in schema["paths"], path
+    params = {p["name"] for p in schema["paths"]["/api/v1/engagements/"]["get"]["parameters"]}
+    assert {
+        "partner",
+        "pillar",
+        "facet",
+        "tip",
+        "kind",
+        "status",
+        "marking",
+        "escalation_risk",
+        "region",
+        "start_after",
+        "start_before",
+        "search",
+        "ordering",
+        "cursor",
+        "page_size",
+    } <= params
+    docs = client.get(API + "docs/").content.decode()
+    assert not re.search(r"(src|href)=\"https?://", docs), "the docs page must not reach out"
+    assets = re.findall(r"/static/([^\"']+)", docs)
+    assert assets and all(finders.find(asset) for asset in assets)
