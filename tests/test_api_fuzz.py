@@ -49,9 +49,9 @@ def test_no_server_error_and_responses_match_the_schema(api_schema):
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        def exercise(case):
+        def exercise(case, label=operation.label):
             response = case.call_and_validate(headers=headers, checks=CHECKS)
-            statuses.append((operation.label, response.status_code))
+            statuses.append((label, response.status_code))
 
         exercise()
 
