@@ -119,8 +119,10 @@ class TrendParameters(CoverageParameters):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         start, end = attrs.get("start"), attrs.get("end")
-        if start and end and (end.year - start.year) > 50:
-            raise serializers.ValidationError({"start": ["At most 50 years at a time."]})
+        if start and end and (end.year - start.year) > reports.MAX_PERIOD_YEARS:
+            raise serializers.ValidationError(
+                {"start": [f"At most {reports.MAX_PERIOD_YEARS} years at a time."]}
+            )
         return attrs
 
 

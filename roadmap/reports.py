@@ -22,11 +22,16 @@ from partners.models import Membership, Partner
 from roadmap.choices import TipStatus
 from roadmap.models import Pillar, Tip, TipStatusUpdate
 
+# The longest period a report covers: longer ones are refused (API) or shortened (pages).
+MAX_PERIOD_YEARS = 50
+
 
 def months_before(day, months):
     """The same day `months` calendar months earlier (clamped to the month's last day)."""
     month_index = day.year * 12 + day.month - 1 - months
     year, month = divmod(month_index, 12)
+    if year < datetime.MINYEAR:
+        return datetime.date.min
     last_day = calendar.monthrange(year, month + 1)[1]
     return datetime.date(year, month + 1, min(day.day, last_day))
 

@@ -104,6 +104,12 @@ def report_period(params):
         if end < start:
             errors.append("The period ends before it starts.")
             start, end = end, start
+        if end.year - start.year > reports.MAX_PERIOD_YEARS:
+            errors.append(
+                f"A period spans at most {reports.MAX_PERIOD_YEARS} years; "
+                f"showing the last {reports.MAX_PERIOD_YEARS}."
+            )
+            start = datetime.date(max(end.year - reports.MAX_PERIOD_YEARS, datetime.MINYEAR), 1, 1)
         return start, end, preset, errors
     if preset == "this_year":
         return datetime.date(today.year, 1, 1), today, preset, errors

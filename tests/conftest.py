@@ -7,9 +7,24 @@ from accounts.choices import Marking, Role
 from tests.factories import make_user
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the roadmap and partner directory once into the test database; each test's
+    transaction rolls back on top of it. (Transactional tests flush the database and
+    load it again themselves.)"""
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", stdout=io.StringIO())
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher is slow on purpose; tests make many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def reference_data(db):
-    call_command("load_reference_data", stdout=io.StringIO())
+    """Marks a test that needs the reference data (loaded once, see django_db_setup)."""
 
 
 @pytest.fixture

@@ -523,9 +523,11 @@ def test_report_endpoints_return_the_reports_functions(cast):
         "reports/trend/?interval=week",
         "reports/gaps/?months=0",
         "reports/gaps/?as_of=nope",
+        "reports/trend/?start=0001-01-01&end=2025-01-01",
     ],
 )
 def test_report_parameters_are_checked(cast, path):
+    """Each bad parameter is a 400 naming it."""
     response = client_for(cast["analyst_nu"]).get(API + path)
     assert response.status_code == 400 and isinstance(response.json(), dict)
 
@@ -603,3 +605,9 @@ def test_schema_and_docs_work_offline(client, cast):
     assert not re.search(r"(src|href)=\"https?://", docs), "the docs page must not reach out"
     assets = re.findall(r"/static/([^\"']+)", docs)
     assert assets and all(finders.find(asset) for asset in assets)
+
+
+def test_reports_survive_the_edges_of_the_calendar(cast):
+    client = client_for(cast["analyst_nu"])
+    assert client.get(API + "reports/gaps/?months=89&as_of=0003-05-08").status_code == 200
+    assert client.get(API + "reports/coverage/?start=0001-01-01&end=9999-12-31").status_code == 200

@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import User
 from engagements.models import Engagement, EngagementPartner
+from roadmap.models import Facet, Pillar
 from tests.factories import PASSWORD
 
 
@@ -147,6 +148,8 @@ def test_seed_demo_data_is_realistic_and_valid(reference_data):
 
 
 def test_seed_demo_needs_reference_data(db):
+    Facet.objects.all().delete()
+    Pillar.objects.all().delete()
     with pytest.raises(CommandError, match="load_reference_data"):
         call_command("seed_demo", "--engagements", 5)
 

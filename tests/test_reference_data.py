@@ -98,6 +98,9 @@ def test_curated_edits_are_never_overwritten(reference_data):
 
 @pytest.mark.django_db
 def test_it_starts_from_an_empty_database():
+    for model in (Membership, Tip, Facet, Challenge, Partner, Pillar):
+        model.objects.all().delete()
     call_command("load_reference_data", stdout=io.StringIO())
+    assert Pillar.objects.count() == 4 and Facet.objects.count() == 12
     assert Partner.objects.count() >= 25
     assert Partner.objects.filter(kind="civil_society").count() >= 3

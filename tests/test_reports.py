@@ -322,6 +322,7 @@ def test_month_arithmetic():
     assert reports.months_before(D(2025, 1, 15), 13) == D(2023, 12, 15)
     assert reports.last_months(12, D(2025, 12, 31)) == (D(2025, 1, 1), D(2025, 12, 31))
     assert reports.last_months(6, D(2025, 12, 31)) == (D(2025, 7, 1), D(2025, 12, 31))
+    assert reports.months_before(D(3, 5, 8), 89) == D.min  # found by the API fuzzer
 
 
 @pytest.mark.parametrize("url", ["/reports/coverage/", "/reports/trend/", "/reports/gaps/"])
