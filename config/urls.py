@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
@@ -19,6 +19,11 @@ class TokenView(ObtainAuthToken):
     throttle_scope = "token"
     throttle_classes = [*ObtainAuthToken.throttle_classes, ScopedRateThrottle]
 
+    def get_serializer_context(self):
+        # django-axes marks a lockout on the HttpRequest its middleware sees, not on DRF's
+        # wrapper: hand authenticate() the underlying request.
+        return {**super().get_serializer_context(), "request": self.request._request}
+
 
 router = DefaultRouter()
 router.register("pillars", roadmap_api.PillarViewSet, basename="pillar")
@@ -33,7 +38,7 @@ api_urlpatterns = [
     path("reports/trend/", roadmap_api.TrendReportView.as_view(), name="report-trend"),
     path("reports/gaps/", roadmap_api.GapsReportView.as_view(), name="report-gaps"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
 ]
 

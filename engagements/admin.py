@@ -64,6 +64,10 @@ class EngagementAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.instance.record_relations()
+
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "marking":
             kwargs["choices"] = [

@@ -144,6 +144,7 @@ class EngagementSerializer(serializers.ModelSerializer):
         for name in ("pillars", "facets", "tips"):
             if relations[name] is not None:
                 getattr(engagement, name).set(relations[name])
+        engagement.record_relations()
 
 
 @extend_schema_view(

@@ -134,4 +134,5 @@ class EngagementForm(forms.ModelForm):
         if self.cleaned_data.get("lead_partner"):
             roles[self.cleaned_data["lead_partner"].pk] = PartnerRole.LEAD
         engagement.set_partners(self.cleaned_data["partners"], roles)
+        engagement.record_relations()
         return engagement

@@ -6,9 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 from accounts.choices import Marking
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk, PartnerRole
+from engagements.history import RelationSnapshot, relation_snapshot
 
 
 class StaleVersion(Exception):
@@ -104,6 +106,10 @@ class Engagement(models.Model):
     )
 
     objects = EngagementQuerySet.as_manager()
+    # Every save and delete; `updated_at` and `version` change on every save anyway.
+    history = HistoricalRecords(
+        bases=[RelationSnapshot], excluded_fields=["updated_at"], cascade_delete_history=False
+    )
 
     class Meta:
         ordering = ["-start_date", "-id"]
@@ -218,6 +224,16 @@ class Engagement(models.Model):
             )
             for partner in partners
         )
+
+    def record_relations(self):
+        """Bring the newest history row's snapshot of the relations up to date; every
+        write path calls this once it has set partners, pillars, facets and tips."""
+        latest = self.history.order_by("-history_date", "-history_id").first()
+        if latest is not None:
+            snapshot = relation_snapshot(self)
+            for name, value in snapshot.items():
+                setattr(latest, name, value)
+            latest.save(update_fields=list(snapshot))
 
     def partner_roles(self):
         return dict(self.partner_links.values_list("partner_id", "role"))

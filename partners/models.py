@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from partners.choices import PartnerKind, Region
 
@@ -48,6 +49,7 @@ class Partner(models.Model):
     notes = models.TextField("notes", blank=True)
 
     objects = PartnerQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -106,6 +108,7 @@ class Membership(models.Model):
     left = models.DateField("left", null=True, blank=True)
 
     objects = MembershipQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["organization__name", "joined"]

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from roadmap.choices import TipStatus
 
@@ -93,6 +94,8 @@ class TipStatusUpdate(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField("set at", default=timezone.now, db_index=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-id"]

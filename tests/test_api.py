@@ -554,13 +554,29 @@ def test_token_authentication(cast):
 
 
 def test_the_token_endpoint_is_throttled(cast):
+    # Different names each time, so that the per-account lockout (axes) stays out of it.
     anonymous = client_for()
     answers = [
-        anonymous.post(API + "auth/token/", {"username": "nobody", "password": "guess"}).status_code
-        for _ in range(12)
+        anonymous.post(API + "auth/token/", {"username": f"guess{i}", "password": "x"}).status_code
+        for i in range(12)
     ]
     assert answers[:10] == [400] * 10
     assert answers[10:] == [429, 429]
+
+
+def test_repeated_wrong_passwords_lock_the_account_out_of_the_token_endpoint(cast, settings):
+    name = cast["analyst_nu"].username
+    anonymous = client_for()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = anonymous.post(API + "auth/token/", {"username": name, "password": "wrong"})
+        assert response.status_code == 400
+    locked = anonymous.post(API + "auth/token/", {"username": name, "password": "wrong"})
+    assert locked.status_code == 429
+    assert "Too many failed sign-in attempts" in locked.json()["detail"]
+    cache.clear()  # the DRF rate limit is not what is tested here
+    # Even the right password is refused during the cool-off.
+    right = anonymous.post(API + "auth/token/", {"username": name, "password": PASSWORD})
+    assert right.status_code == 429
 
 
 def test_session_writes_need_csrf(cast):

@@ -2,7 +2,6 @@ import datetime
 import io
 
 import pytest
-from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -23,7 +22,7 @@ def test_create_user_makes_a_user_with_role_and_clearance(password):
     call_command("create_user", "mai", "--role", "manager", "--clearance", "NC", stdout=out)
     user = User.objects.get(username="mai")
     assert (user.role, user.clearance, user.is_staff) == ("manager", "NC", False)
-    assert authenticate(username="mai", password=PASSWORD) == user
+    assert user.check_password(PASSWORD)
     assert user.has_perm("roadmap.add_tipstatusupdate")
     assert "Created manager “mai” with clearance NC." in out.getvalue()
 
