@@ -69,7 +69,8 @@ def snapshot_relations(sender, instance, history_instance, **kwargs):
         previous = (
             sender.objects.filter(id=instance.pk).order_by("-history_date", "-history_id").first()
         )
-        values = {name: getattr(previous, name) for name in RELATION_FIELDS.values()} if previous else {}
+        names = RELATION_FIELDS.values()
+        values = {name: getattr(previous, name) for name in names} if previous else {}
     else:
         values = relation_snapshot(instance)
     for name, value in values.items():
@@ -100,7 +101,7 @@ def engagement_history(engagement_id):
         if action != "deleted":
             for field in TRACKED_FIELDS:
                 new = _value(record, field)
-                old = _value(previous, field) if previous is not None and action == "changed" else None
+                old = _value(previous, field) if action == "changed" and previous else None
                 if action == "created" and new in (None, "", []):
                     continue
                 if old != new:
