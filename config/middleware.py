@@ -1,4 +1,5 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequired
+from django.http import HttpResponseBadRequest, JsonResponse
 
 
 class LoginRequiredMiddleware(BaseLoginRequired):
@@ -9,3 +10,23 @@ class LoginRequiredMiddleware(BaseLoginRequired):
         if request.path_info.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class RejectNullCharactersMiddleware:
+    """A NUL character is never valid input here, and PostgreSQL refuses it in any query
+    (a server error). Refuse it at the door, in the path, query string or form data."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        values = [request.path]
+        values += [v for _, vs in request.GET.lists() for v in vs]
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += [v for _, vs in request.POST.lists() for v in vs if isinstance(v, str)]
+        if any("\x00" in value for value in values):
+            message = "Null characters are not allowed."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message)
+        return self.get_response(request)

@@ -11,6 +11,16 @@ from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
 
+class CodeField(serializers.SlugRelatedField):
+    """An object by its code; a code with a NUL character is unknown (PostgreSQL would
+    refuse to even look it up)."""
+
+    def to_internal_value(self, data):
+        if "\x00" in str(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class LinkedPartners(serializers.ManyRelatedField):
     """Partner codes read from the prefetched links, lead first (no query per row)."""
 
@@ -24,17 +34,13 @@ class EngagementSerializer(serializers.ModelSerializer):
     `validate_marking`."""
 
     partners = LinkedPartners(
-        child_relation=serializers.SlugRelatedField(
-            slug_field="code", queryset=Partner.objects.all()
-        ),
+        child_relation=CodeField(slug_field="code", queryset=Partner.objects.all()),
         allow_empty=False,
     )
-    pillars = serializers.SlugRelatedField(
+    pillars = CodeField(
         many=True, slug_field="code", queryset=Pillar.objects.all(), allow_empty=False
     )
-    facets = serializers.SlugRelatedField(
-        many=True, slug_field="code", queryset=Facet.objects.all(), required=False
-    )
+    facets = CodeField(many=True, slug_field="code", queryset=Facet.objects.all(), required=False)
     tips = serializers.SlugRelatedField(
         many=True, slug_field="number", queryset=Tip.objects.all(), required=False
     )

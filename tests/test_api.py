@@ -627,3 +627,15 @@ def test_reports_survive_the_edges_of_the_calendar(cast):
     client = client_for(cast["analyst_nu"])
     assert client.get(API + "reports/gaps/?months=89&as_of=0003-05-08").status_code == 200
     assert client.get(API + "reports/coverage/?start=0001-01-01&end=9999-12-31").status_code == 200
+
+
+def test_null_characters_are_refused_not_crashed_on(cast, client):
+    """Found by the fuzzer on PostgreSQL, which cannot even look up a NUL character."""
+    api = client_for(cast["analyst_nu"])
+    assert api.get(API + "partners/J%00PN/").status_code == 400
+    assert api.get(API + "engagements/?partner=J%00PN").status_code == 400
+    response = api.post(API + "engagements/", body(partners=["J\x00PN"], facets=["x\x00"]))
+    assert response.status_code == 400 and {"partners", "facets"} <= set(response.json())
+    client.force_login(cast["analyst_nu"])
+    assert client.get("/engagements/?search=%00").status_code == 400
+    assert Engagement.objects.count() == 0

@@ -4,6 +4,8 @@ the run takes a minute or two."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
@@ -25,7 +27,13 @@ def api_schema(reference_data):
     schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
     schema.app = application
     schema.fuzzer = analyst
-    return schema
+    # The real WSGI handler closes "old" connections around each request; inside the
+    # test's transaction that would close it. Django's test client does the same as this.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield schema
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
