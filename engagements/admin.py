@@ -1,6 +1,11 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
+from engagements.history import deleted_engagements, restore_engagement
 from engagements.models import Engagement, EngagementPartner
 
 
@@ -54,6 +59,39 @@ class EngagementAdmin(admin.ModelAdmin):
     readonly_fields = ["version", "created_by", "created_at", "updated_at"]
     inlines = [EngagementPartnerInline]
     show_full_result_count = False  # no COUNT(*) over a million rows on every page
+
+    change_list_template = "admin/engagements/engagement/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "deleted/",
+                self.admin_site.admin_view(self.deleted_view),
+                name="engagements_engagement_deleted",
+            ),
+            *super().get_urls(),
+        ]
+
+    def deleted_view(self, request):
+        """Deleted engagements (those the user's clearance allows) and a way back."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            try:
+                engagement = restore_engagement(int(request.POST.get("id", 0)), request.user)
+            except (LookupError, ValueError):
+                messages.error(request, "That engagement cannot be restored.")
+            else:
+                messages.success(request, f"Restored “{engagement.title}”.")
+                return redirect("admin:engagements_engagement_change", engagement.pk)
+            return redirect("admin:engagements_engagement_deleted")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Deleted engagements",
+            "records": deleted_engagements(request.user)[:200],
+        }
+        return TemplateResponse(request, "admin/engagements/engagement/deleted.html", context)
 
     def get_queryset(self, request):
         # Staff see only what their clearance allows, superusers included.

@@ -1,11 +1,19 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from config.api import KeysetPagination
 from engagements.exports import with_relations
 from engagements.filters import EngagementFilterSet
+from engagements.history import engagement_history
 from engagements.models import Engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -153,6 +161,20 @@ class EngagementSerializer(serializers.ModelSerializer):
         engagement.record_relations()
 
 
+HISTORY = inline_serializer(
+    "EngagementChange",
+    {
+        "at": serializers.DateTimeField(),
+        "by": serializers.CharField(allow_null=True),
+        "action": serializers.ChoiceField(["created", "changed", "deleted"]),
+        "changes": serializers.DictField(
+            child=serializers.ListField(child=serializers.JSONField(), min_length=2, max_length=2)
+        ),
+    },
+    many=True,
+)
+
+
 @extend_schema_view(
     update=extend_schema(
         parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)]
@@ -189,6 +211,12 @@ class EngagementViewSet(viewsets.ModelViewSet):
         if isinstance(response.data, dict) and "version" in response.data and "id" in response.data:
             response["ETag"] = f'"{response.data["version"]}"'
         return response
+
+    @extend_schema(responses=HISTORY, filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, pk=None):
+        """Every change, newest first (see CONTRACT.md)."""
+        return Response(engagement_history(self.get_object().pk))
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)

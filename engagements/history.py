@@ -41,6 +41,7 @@ class RelationSnapshot(models.Model):
     """Fields added to HistoricalEngagement: the relations at that point, as codes."""
 
     partner_codes = models.JSONField(default=list)
+    partner_roles = models.JSONField(default=dict)  # {code: role}, to restore faithfully
     pillar_codes = models.JSONField(default=list)
     facet_codes = models.JSONField(default=list)
     tip_numbers = models.JSONField(default=list)
@@ -49,12 +50,14 @@ class RelationSnapshot(models.Model):
         abstract = True
 
 
+SNAPSHOT_FIELDS = ["partner_codes", "partner_roles", "pillar_codes", "facet_codes", "tip_numbers"]
+
+
 def relation_snapshot(engagement):
+    links = list(engagement.partner_links.select_related("partner").order_by("id"))
     return {
-        "partner_codes": [
-            link.partner.code
-            for link in engagement.partner_links.select_related("partner").order_by("id")
-        ],
+        "partner_codes": [link.partner.code for link in links],
+        "partner_roles": {link.partner.code: link.role for link in links},
         "pillar_codes": sorted(engagement.pillars.values_list("code", flat=True)),
         "facet_codes": sorted(engagement.facets.values_list("code", flat=True)),
         "tip_numbers": sorted(engagement.tips.values_list("number", flat=True)),
@@ -69,8 +72,7 @@ def snapshot_relations(sender, instance, history_instance, **kwargs):
         previous = (
             sender.objects.filter(id=instance.pk).order_by("-history_date", "-history_id").first()
         )
-        names = RELATION_FIELDS.values()
-        values = {name: getattr(previous, name) for name in names} if previous else {}
+        values = {name: getattr(previous, name) for name in SNAPSHOT_FIELDS} if previous else {}
     else:
         values = relation_snapshot(instance)
     for name, value in values.items():
@@ -117,3 +119,43 @@ def engagement_history(engagement_id):
         previous = record
     entries.reverse()
     return entries
+
+
+def deleted_engagements(user):
+    """The last history row of each deleted engagement this user may see, newest first."""
+    from engagements.models import Engagement
+
+    return (
+        Engagement.history.filter(history_type="-", marking__in=user.allowed_markings)
+        .exclude(id__in=Engagement.objects.values("id"))
+        .select_related("history_user")
+        .order_by("-history_date")
+    )
+
+
+def restore_engagement(engagement_id, user):
+    """Bring a deleted engagement back, as it was when deleted, under its old id.
+
+    Partners, pillars, facets and tips come back from the snapshot (those that still
+    exist); the version goes on from where it stopped, so stale copies stay stale.
+    """
+    from partners.models import Partner
+    from roadmap.models import Facet, Pillar, Tip
+
+    record = deleted_engagements(user).filter(id=engagement_id).first()
+    if record is None:
+        raise LookupError(engagement_id)
+    engagement = record.instance
+    engagement.version = record.version + 1
+    engagement._history_user = user
+    engagement.save()
+    partners = Partner.objects.in_bulk(record.partner_codes, field_name="code")
+    engagement.set_partners(
+        [partners[code] for code in record.partner_codes if code in partners],
+        {partners[c].pk: role for c, role in record.partner_roles.items() if c in partners},
+    )
+    engagement.pillars.set(Pillar.objects.filter(code__in=record.pillar_codes))
+    engagement.facets.set(Facet.objects.filter(code__in=record.facet_codes))
+    engagement.tips.set(Tip.objects.filter(number__in=record.tip_numbers))
+    engagement.record_relations()
+    return engagement

@@ -213,8 +213,10 @@ class Engagement(models.Model):
             )
 
     def set_partners(self, partners, roles=None):
-        """Replace the partners; `roles` maps a partner's pk to its role (default participant)."""
+        """Replace the partners, in the order given but the lead first; `roles` maps a
+        partner's pk to its role (default participant)."""
         roles = roles or {}
+        partners = sorted(partners, key=lambda partner: roles.get(partner.pk) != PartnerRole.LEAD)
         self.partner_links.all().delete()
         EngagementPartner.objects.bulk_create(
             EngagementPartner(

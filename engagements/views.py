@@ -12,6 +12,7 @@ from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import EngagementFilterSet
 from engagements.forms import EngagementForm
+from engagements.history import engagement_history
 from engagements.models import Engagement, StaleVersion
 from engagements.pagination import paginate
 from roadmap import reports
@@ -82,6 +83,7 @@ def engagement_detail(request, pk):
             "facets": list(engagement.facets.select_related("pillar")),
             "can_change": engagement.can_be_changed_by(request.user),
             "can_delete": engagement.can_be_deleted_by(request.user),
+            "history": engagement_history(engagement.pk),
         },
     )
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from partners.models import Membership, Partner
 
@@ -22,7 +23,7 @@ class MemberOfInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(SimpleHistoryAdmin):
     list_display = ["code", "name", "kind", "region", "active"]
     list_filter = ["kind", "region", "active"]
     search_fields = ["code", "name", "aliases"]
@@ -31,7 +32,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SimpleHistoryAdmin):
     list_display = ["member", "organization", "joined", "left"]
     list_filter = ["organization"]
     search_fields = ["member__name", "member__code", "organization__code"]

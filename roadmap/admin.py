@@ -1,4 +1,5 @@
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from roadmap.models import Challenge, Facet, Pillar, Tip, TipStatusUpdate
 
@@ -41,7 +42,7 @@ class TipAdmin(admin.ModelAdmin):
 
 
 @admin.register(TipStatusUpdate)
-class TipStatusUpdateAdmin(admin.ModelAdmin):
+class TipStatusUpdateAdmin(SimpleHistoryAdmin):
     list_display = ["tip", "status", "created_by", "created_at"]
     list_filter = ["status", "tip"]
     search_fields = ["note"]

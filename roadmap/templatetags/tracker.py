@@ -33,3 +33,11 @@ def sort_link(context, field, label):
     arrow = {field: " ▲", f"-{field}": " ▼"}.get(current, "")
     url = query(context, ordering=target, cursor=None)
     return format_html('<a href="{}">{}{}</a>', url, label, arrow)
+
+
+@register.filter
+def join_if_list(value):
+    """A history value for reading: lists of codes joined by commas."""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return value
