@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint fmt migrate serve clean
+.PHONY: run test lint fmt serve clean venv
+BIND ?= 127.0.0.1:8000
+WORKERS ?= 3
 
 # Reinstall only when the project's dependencies change, so a second run is quick.
 $(STAMP): pyproject.toml
@@ -21,6 +23,16 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_reference_data
 	$(BIN)/python manage.py bootstrap_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# Production-style: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL come from the
+# environment (see README); static files are collected and served by WhiteNoise.
+serve: $(STAMP)
+	DJANGO_DEBUG=0 $(BIN)/python manage.py check --deploy --fail-level WARNING
+	DJANGO_DEBUG=0 $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	DJANGO_DEBUG=0 $(BIN)/python manage.py migrate --no-input
+	DJANGO_DEBUG=0 $(BIN)/python manage.py load_reference_data
+	DJANGO_DEBUG=0 $(BIN)/gunicorn config.wsgi --bind $(BIND) --workers $(WORKERS) \
+		--access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run

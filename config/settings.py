@@ -208,6 +208,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Engagements, partners, the roadmap and its reports (see CONTRACT.md).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["config.permissions.HasRole"],  # no anonymous reading either
     "SWAGGER_UI_DIST": "SIDECAR",  # served by the app itself: no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

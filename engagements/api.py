@@ -214,7 +214,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
 
     @extend_schema(responses=HISTORY, filters=False)
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
-    def history(self, request, pk=None):
+    def history(self, request, pk=None, format=None):
         """Every change, newest first (see CONTRACT.md)."""
         return Response(engagement_history(self.get_object().pk))
 

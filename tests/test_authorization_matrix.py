@@ -1,0 +1,187 @@
+"""Every URL the project serves, for every kind of user, against a table of expected
+answers. A URL with no row here fails the test: no door can be added unguarded.
+
+Pages answer 302 (to sign in) for anonymous users; the API answers 401. Admin URLs follow
+one rule, checked for every one of them: nobody but staff gets past the admin's sign-in.
+"""
+
+import json
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.choices import Marking, Role
+from tests.factories import make_engagement, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+ROLES = ["anonymous", "analyst_nu", "analyst_ns", "manager", "admin"]
+
+
+def answers(anonymous, analyst_nu, analyst_ns=None, manager=None, admin=None):
+    """Expected status per role; later roles default to the one before."""
+    analyst_ns = analyst_ns or analyst_nu
+    manager = manager or analyst_ns
+    admin = admin or manager
+    return dict(zip(ROLES, [anonymous, analyst_nu, analyst_ns, manager, admin], strict=True))
+
+
+PAGE = answers(302, 200)
+API = answers(401, 200)
+
+# GET on every named URL. The engagement used is marked NU and was logged by analyst_nu.
+EXPECTED_GET = {
+    "dashboard": PAGE,
+    "login": answers(200, 200),
+    "logout": answers(302, 405),  # sign-out is a POST
+    "engagements:list": PAGE,
+    "engagements:create": PAGE,
+    "engagements:detail": PAGE,
+    "engagements:edit": PAGE,
+    # Analysts delete only their own: analyst_ns did not log it.
+    "engagements:delete": answers(302, 200, 403, 200, 200),
+    "partners:list": PAGE,
+    "partners:detail": PAGE,
+    "roadmap:index": PAGE,
+    "roadmap:tip": PAGE,
+    "reports:coverage": PAGE,
+    "reports:trend": PAGE,
+    "reports:gaps": PAGE,
+    "api:api-root": API,
+    "api:token": answers(405, 405),  # POST only
+    "api:schema": API,
+    "api:docs": API,
+    "api:pillar-list": API,
+    "api:pillar-detail": API,
+    "api:tip-list": API,
+    "api:tip-detail": API,
+    "api:tip-status": API,
+    "api:partner-list": API,
+    "api:partner-detail": API,
+    "api:engagement-list": API,
+    "api:engagement-detail": API,
+    "api:engagement-history": API,
+    "api:report-coverage": API,
+    "api:report-trend": API,
+    "api:report-gaps": API,
+}
+
+# Writes that only some roles may make (the status says who).
+EXPECTED_WRITES = [
+    ("post", "roadmap:tip", {"status": "on_track"}, answers(302, 403, 403, 302, 302)),
+    ("post", "api:tip-status", {"status": "on_track"}, answers(401, 403, 403, 201, 201)),
+    ("patch", "api:partner-detail", {"notes": "x"}, answers(401, 403, 403, 403, 200)),
+    (
+        "post",
+        "api:partner-list",
+        {"code": "NEW", "name": "New", "kind": "state", "region": "oceania"},
+        answers(401, 403, 403, 403, 201),
+    ),
+    ("delete", "api:engagement-detail", None, answers(401, 204, 403, 204, 204)),
+]
+
+
+def walk(patterns, namespace=None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace or namespace
+            if pattern.namespace and namespace:
+                inner = f"{namespace}:{pattern.namespace}"
+            yield from walk(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            if pattern.name is None:
+                # Only the admin's catch-all is unnamed; a page of ours always has a name.
+                assert namespace == "admin", f"unnamed URL pattern: {pattern.pattern}"
+                continue
+            name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+            yield name, pattern
+
+
+def url_for(name, pattern, objects):
+    params = set(pattern.pattern.regex.groupindex)
+    values = {
+        "pk": objects["engagement"].pk,
+        "number": 1,
+        "code": "security" if name.startswith("api:pillar") else "JPN",
+        "format": "json",
+    }
+    return reverse(name, kwargs={key: values[key] for key in params})
+
+
+@pytest.fixture
+def users():
+    return {
+        "analyst_nu": make_user(Role.ANALYST, Marking.NU),
+        "analyst_ns": make_user(Role.ANALYST, Marking.NS),
+        "manager": make_user(Role.MANAGER, Marking.NS),
+        "admin": make_user(Role.ADMIN, Marking.NS),
+    }
+
+
+def status_for(client, users, role, method, url, data=None):
+    client.logout()
+    if role != "anonymous":
+        client.force_login(users[role])
+    if url.startswith("/api/") and data is not None:
+        return getattr(client, method)(
+            url, json.dumps(data), content_type="application/json"
+        ).status_code
+    return getattr(client, method)(url, data).status_code
+
+
+def test_every_url_has_a_row_and_answers_as_expected(client, users):
+    objects = {"engagement": make_engagement(created_by=users["analyst_nu"])}
+    named = [(name, pattern) for name, pattern in walk(get_resolver().url_patterns)]
+    site = [(name, pattern) for name, pattern in named if not name.startswith("admin:")]
+    missing = {name for name, _ in site} - set(EXPECTED_GET)
+    assert not missing, f"URLs without a row in the authorization table: {sorted(missing)}"
+    mismatches = []
+    for name, pattern in site:
+        url = url_for(name, pattern, objects)
+        for role in ROLES:
+            got = status_for(client, users, role, "get", url)
+            if got != EXPECTED_GET[name][role]:
+                mismatches.append((name, url, role, got, EXPECTED_GET[name][role]))
+    assert not mismatches
+
+
+def test_anonymous_pages_go_to_sign_in(client):
+    response = client.get(reverse("engagements:list"))
+    assert response.url == "/accounts/login/?next=/engagements/"
+    assert client.get("/api/v1/engagements/").status_code == 401
+
+
+@pytest.mark.parametrize("method, name, data, expected", EXPECTED_WRITES)
+def test_writes_by_role(client, users, method, name, data, expected):
+    for role in ROLES:
+        # A fresh object per attempt, so one role's delete does not hide the next answer.
+        objects = {"engagement": make_engagement(created_by=users["analyst_nu"])}
+        pattern = dict(walk(get_resolver().url_patterns))[name]
+        url = url_for(name, pattern, objects)
+        if name == "api:partner-list":
+            data = {**data, "code": f"N{ROLES.index(role)}"}
+        assert status_for(client, users, role, method, url, data) == expected[role], (name, role)
+
+
+def test_every_admin_url_is_for_staff_only(client, users):
+    admin_urls = [
+        (n, p) for n, p in walk(get_resolver().url_patterns) if n and n.startswith("admin:")
+    ]
+    assert len(admin_urls) > 50
+    for name, pattern in admin_urls:
+        regex = pattern.pattern.regex
+        if regex.groupindex:
+            kwargs = {key: "engagements" if key == "app_label" else "1" for key in regex.groupindex}
+            url = reverse(name, kwargs=kwargs)
+        else:
+            url = reverse(name, args=["1"] * regex.groups)
+        if name in ("admin:login", "admin:logout", "admin:jsi18n"):
+            continue
+        for role in ("anonymous", "analyst_ns", "manager"):
+            client.logout()
+            if role != "anonymous":
+                client.force_login(users[role])
+            response = client.get(url)
+            assert response.status_code == 302, (name, role)
+            assert re.match(r"^/(admin|accounts)/login/", response.url), (name, role)

@@ -1,0 +1,126 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from accounts.choices import Marking, Role
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "x7!kQ2#pL9@vR4$wZ8^nB3&mC6*tY1(hJ5)gF0-dS2+aE7=uI4_oP9~rT3",
+    "DJANGO_ALLOWED_HOSTS": "tracker.example.org",
+}
+
+
+def manage(*args, env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in {**os.environ, **env}.items() if v is not None},
+        cwd=settings.BASE_DIR,
+    )
+
+
+def test_the_deploy_check_passes_in_production():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", env={**PRODUCTION, "DJANGO_SECRET_KEY": None})
+    assert result.returncode != 0
+    assert "Set DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["/accounts/login/", "/", "/engagements/", "/api/v1/pillars/", "/nope/"]
+)
+def test_every_response_carries_the_security_headers(client, url):
+    client.force_login(make_user(Role.ANALYST, Marking.NU))
+    response = client.get(url)
+    policy = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["script-src"] == "'self'"
+    assert directives["default-src"] == "'self'"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_no_page_has_an_inline_script(client):
+    """script-src 'self' would block one; every script is a file from /static/."""
+    client.force_login(make_user(Role.ADMIN, Marking.NS))
+    for url in ["/", "/engagements/new/", "/reports/trend/", "/api/v1/docs/", "/admin/"]:
+        html = client.get(url).content.decode()
+        assert "<script>" not in html and '<script type="text/javascript">' not in html, url
+
+
+def test_sessions_expire():
+    assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
+    assert 0 < settings.SESSION_COOKIE_AGE <= 12 * 3600
+
+
+def test_error_pages_are_ours_and_never_show_internals(client):
+    client.force_login(make_user(Role.ANALYST, Marking.NU))
+    missing = client.get("/engagements/999999/")
+    assert missing.status_code == 404 and b"nothing you are cleared to see" in missing.content
+    forbidden = client.get("/roadmap/tips/1/")  # fine; a refused POST is the 403:
+    assert forbidden.status_code == 200
+    refused = client.post("/roadmap/tips/1/", {"status": "achieved"})
+    assert refused.status_code == 403 and b"Not allowed" in refused.content
+
+
+@override_settings(ROOT_URLCONF="tests.urls_failing")
+def test_a_server_error_shows_our_page_without_a_traceback(client):
+    client.raise_request_exception = False
+    client.force_login(make_user(Role.ANALYST, Marking.NU))
+    response = client.get("/broken/")
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.content
+    assert b"secret internals" not in response.content and b"Traceback" not in response.content
+
+
+def test_repeated_wrong_passwords_close_the_sign_in_page_for_that_account(client, settings):
+    make_user(Role.ANALYST, Marking.NU, username="ana")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post("/accounts/login/", {"username": "ana", "password": "wrong"})
+        assert (
+            response.status_code == 200 and b"Please enter a correct username" in response.content
+        )
+    locked = client.post("/accounts/login/", {"username": "ana", "password": "wrong"})
+    assert locked.status_code == 429
+    assert (
+        b"Too many failed sign-in attempts for this account. Try again in 15 minutes."
+        in locked.content
+    )
+    again = client.post("/accounts/login/", {"username": "ana", "password": PASSWORD})
+    assert again.status_code == 429  # the right password waits for the cool-off too
+    # Another account is not affected.
+    make_user(Role.ANALYST, Marking.NU, username="bob")
+    assert (
+        client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code
+        == 302
+    )
+
+
+def test_the_lockout_ends_after_the_cool_off(client, settings):
+    from django.utils import timezone
+
+    make_user(Role.ANALYST, Marking.NU, username="cal")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": "cal", "password": "wrong"})
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME * 2)
+    assert (
+        client.post("/accounts/login/", {"username": "cal", "password": PASSWORD}).status_code
+        == 302
+    )
