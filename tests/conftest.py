@@ -1,6 +1,7 @@
 import io
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 from accounts.choices import Marking, Role
@@ -14,6 +15,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
     load it again themselves.)"""
     with django_db_blocker.unblock():
         call_command("load_reference_data", stdout=io.StringIO())
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """API rate limits count in the cache: each test starts with none used."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

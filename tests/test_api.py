@@ -21,13 +21,6 @@ pytestmark = pytest.mark.usefixtures("reference_data")
 API = "/api/v1/"
 
 
-@pytest.fixture(autouse=True)
-def fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def cast(db):
     return {

@@ -15,6 +15,7 @@ PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": "x7!kQ2#pL9@vR4$wZ8^nB3&mC6*tY1(hJ5)gF0-dS2+aE7=uI4_oP9~rT3",
     "DJANGO_ALLOWED_HOSTS": "tracker.example.org",
+    "DJANGO_ALLOW_ASYNC_UNSAFE": None,  # set for the browser tests only
 }
 
 
