@@ -85,7 +85,8 @@ class EngagementSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_by", "created_at", "updated_at"]
 
     def validate(self, attrs):
-        request = self.context["request"]
+        # The API passes the request; the importer passes the user it imports as.
+        user = self.context.get("user") or self.context["request"].user
         instance = self.instance
         if instance is not None and attrs.get("version") is None:
             raise serializers.ValidationError(
@@ -115,7 +116,7 @@ class EngagementSerializer(serializers.ModelSerializer):
             current("facets", True),
         )
         if "marking" in attrs or instance is None:
-            collect(Engagement.validate_marking, request.user, attrs.get("marking", "NU"))
+            collect(Engagement.validate_marking, user, attrs.get("marking", "NU"))
         scalars = {k: v for k, v in attrs.items() if k not in self.RELATIONS and k != "version"}
         candidate = Engagement(**{**self._scalars(instance), **scalars})
         collect(candidate.full_clean, ["created_by"], False)
@@ -138,7 +139,10 @@ class EngagementSerializer(serializers.ModelSerializer):
     def create(self, validated_data):
         relations = {name: validated_data.pop(name, None) for name in self.RELATIONS}
         validated_data.pop("version", None)
-        engagement = Engagement.objects.create(**validated_data)
+        engagement = Engagement(**validated_data)
+        if validated_data.get("created_by"):
+            engagement._history_user = validated_data["created_by"]  # also outside a request
+        engagement.save()
         self._save_relations(engagement, relations)
         return engagement
 
