@@ -64,10 +64,16 @@ class EngagementFilterSet(django_filters.FilterSet):
         choices=Region.choices, method="filter_region", label="Partner region"
     )
     start_after = django_filters.DateFilter(
-        field_name="start_date", lookup_expr="gte", label="Starts on or after"
+        field_name="start_date",
+        lookup_expr="gte",
+        label="Starts on or after",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     start_before = django_filters.DateFilter(
-        field_name="start_date", lookup_expr="lte", label="Starts on or before"
+        field_name="start_date",
+        lookup_expr="lte",
+        label="Starts on or before",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     search = django_filters.CharFilter(method="filter_search", label="Search")
     ordering = django_filters.OrderingFilter(fields=SORTABLE)

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from accounts.choices import Role
+from engagements.choices import EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import EngagementFilterSet
@@ -154,8 +155,9 @@ def dashboard(request):
     month_start = today.replace(day=1)
     quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
     visible = Engagement.objects.visible_to(request.user)
-    month = reports.trend(request.user, month_start, today, "month", status=None)
-    quarter = reports.trend(request.user, quarter_start, today, "quarter", status=None)
+    not_cancelled = [EngagementStatus.PLANNED, EngagementStatus.COMPLETED]
+    month = reports.trend(request.user, month_start, today, "month", status=not_cancelled)
+    quarter = reports.trend(request.user, quarter_start, today, "quarter", status=not_cancelled)
     pillar_names = dict(Pillar.objects.order_by("order").values_list("code", "name"))
     context = {
         "recent": with_relations(visible.filter(created_by=request.user)).order_by(

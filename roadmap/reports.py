@@ -46,9 +46,12 @@ def last_months(months, end=None):
 
 
 def _engagements(user, start, end, status):
-    """Visible engagements starting in [start, end], with the status if one is given."""
+    """Visible engagements starting in [start, end], with the status (one, or a list of
+    several) if one is given."""
     engagements = Engagement.objects.visible_to(user).filter(start_date__range=(start, end))
-    if status:
+    if isinstance(status, list | tuple):
+        engagements = engagements.filter(status__in=status)
+    elif status:
         engagements = engagements.filter(status=status)
     return engagements
 

@@ -238,10 +238,11 @@ def trend_chart(data, width=760, height=260, margin=36):
         }
         for position, pillar in enumerate(data["pillars"])
     ]
+    every = max(1, -(-len(periods) // 8))  # at most eight labels, so they never overlap
     labels = [
         {"x": margin + i * step, "text": p["period"]}
         for i, p in enumerate(periods)
-        if len(periods) <= 12 or i % max(len(periods) // 12, 1) == 0
+        if i % every == 0
     ]
     return {
         "width": width,

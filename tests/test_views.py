@@ -354,3 +354,16 @@ def test_manager_dashboard_shows_heat_map_gaps_and_tip_board(client, cast):
     response = client.get("/")
     assert "coverage" not in response.context and b"Five stalest gaps" not in response.content
     assert b"Log engagement" in response.content
+
+
+def test_dashboard_counts_this_month_and_quarter_without_cancelled(client, cast):
+    today = datetime.date.today()
+    make_engagement(pillars=["hadr"], start_date=today, status="planned")
+    make_engagement(pillars=["hadr", "security"], start_date=today, status="completed")
+    make_engagement(pillars=["hadr"], start_date=today, status="cancelled")
+    make_engagement(pillars=["hadr"], start_date=today, marking="NS")
+    client.force_login(cast["analyst_nu"])
+    rows = {
+        code: (month, quarter) for code, _, month, quarter in client.get("/").context["per_pillar"]
+    }
+    assert rows["hadr"] == (2, 2) and rows["security"] == (1, 1) and rows["economic"] == (0, 0)
