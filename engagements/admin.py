@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from engagements.forms import EngagementForm
 from engagements.history import deleted_engagements, restore_engagement
 from engagements.models import Engagement, EngagementPartner
 
@@ -18,21 +19,7 @@ class EngagementPartnerInline(admin.TabularInline):
 class EngagementAdminForm(forms.ModelForm):
     class Meta:
         model = Engagement
-        fields = [
-            "title",
-            "kind",
-            "status",
-            "start_date",
-            "end_date",
-            "location",
-            "pillars",
-            "facets",
-            "tips",
-            "marking",
-            "escalation_risk",
-            "summary",
-            "outcomes",
-        ]
+        fields = EngagementForm.Meta.fields
 
     def clean(self):
         cleaned = super().clean()

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import KeysetPagination
-from engagements.exports import with_relations
+from engagements.exports import EXPORT_FIELDS, with_relations
 from engagements.filters import EngagementFilterSet
 from engagements.history import engagement_history
 from engagements.models import Engagement
@@ -61,27 +61,7 @@ class EngagementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Engagement
-        fields = [
-            "id",
-            "title",
-            "kind",
-            "status",
-            "start_date",
-            "end_date",
-            "location",
-            "partners",
-            "pillars",
-            "facets",
-            "tips",
-            "marking",
-            "escalation_risk",
-            "summary",
-            "outcomes",
-            "created_by",
-            "created_at",
-            "updated_at",
-            "version",
-        ]
+        fields = EXPORT_FIELDS  # the contract's names, shared with the downloads
         read_only_fields = ["id", "created_by", "created_at", "updated_at"]
 
     def validate(self, attrs):

@@ -32,3 +32,28 @@ class PartnerRole(models.TextChoices):
     LEAD = "lead", "Lead"
     PARTICIPANT = "participant", "Participant"
     OBSERVER = "observer", "Observer"
+
+
+# An engagement's fields as the contract names them, in order: the API, the downloads and
+# the imports all use exactly these.
+API_FIELDS = [
+    "id",
+    "title",
+    "kind",
+    "status",
+    "start_date",
+    "end_date",
+    "location",
+    "partners",
+    "pillars",
+    "facets",
+    "tips",
+    "marking",
+    "escalation_risk",
+    "summary",
+    "outcomes",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "version",
+]

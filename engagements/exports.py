@@ -2,29 +2,10 @@
 
 from django.db.models import Prefetch
 
+from engagements.choices import API_FIELDS
 from engagements.models import EngagementPartner
 
-EXPORT_FIELDS = [
-    "id",
-    "title",
-    "kind",
-    "status",
-    "start_date",
-    "end_date",
-    "location",
-    "partners",
-    "pillars",
-    "facets",
-    "tips",
-    "marking",
-    "escalation_risk",
-    "summary",
-    "outcomes",
-    "created_by",
-    "created_at",
-    "updated_at",
-    "version",
-]
+EXPORT_FIELDS = API_FIELDS  # downloads use the API's names, so they import back
 
 
 def with_relations(engagements):

@@ -12,21 +12,13 @@ from django.db import models
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
 
+from engagements.choices import API_FIELDS
+
+# What a change can touch: the contract's fields but those every save sets by itself.
 TRACKED_FIELDS = [
-    "title",
-    "kind",
-    "status",
-    "start_date",
-    "end_date",
-    "location",
-    "partners",
-    "pillars",
-    "facets",
-    "tips",
-    "marking",
-    "escalation_risk",
-    "summary",
-    "outcomes",
+    name
+    for name in API_FIELDS
+    if name not in ("id", "created_by", "created_at", "updated_at", "version")
 ]
 RELATION_FIELDS = {
     "partners": "partner_codes",
