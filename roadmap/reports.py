@@ -10,7 +10,10 @@ engagements: the counting happens in the database.
 
 import calendar
 import datetime
+import functools
+import hashlib
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth, TruncQuarter
@@ -21,6 +24,60 @@ from engagements.models import Engagement, EngagementPartner
 from partners.models import Membership, Partner
 from roadmap.choices import TipStatus
 from roadmap.models import Pillar, Tip, TipStatusUpdate
+
+# Report results are kept for this long at most, per clearance and parameters, and only
+# while nothing they depend on has changed (see `data_stamp`).
+REPORT_CACHE_SECONDS = 600
+
+
+def data_stamp():
+    """A value that changes whenever an engagement, partner, membership or tip status is
+    written through the app (every such write adds a history row, and bulk-seeded
+    engagements get new ids). One cheap query: each part is an index lookup."""
+    parts = [
+        (Engagement.history.model, "history_id"),
+        (Engagement, "id"),
+        (Partner.history.model, "history_id"),
+        (Membership.history.model, "history_id"),
+        (TipStatusUpdate.history.model, "history_id"),
+    ]
+    selects = ", ".join(
+        f"(SELECT MAX({column}) FROM {model._meta.db_table})" for model, column in parts
+    )
+    return _fetch(f"SELECT {selects}", [])[0]
+
+
+def cached_report(function):
+    """Serve a report from the cache while its inputs are unchanged.
+
+    The key holds the caller's clearance (all that decides visibility), the arguments,
+    today's date (default periods move with it) and the data stamp, so a cached number is
+    never one that a fresh computation would not give.
+    """
+
+    @functools.wraps(function)
+    def report(user, *args, **kwargs):
+        clearance = user.clearance if user is not None and user.is_authenticated else None
+        if user is not None and not user.is_active:
+            clearance = None
+        key_parts = (
+            function.__name__,
+            clearance,
+            args,
+            sorted(kwargs.items()),
+            timezone.localdate(),
+            data_stamp(),
+        )
+        key = "report:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()
+        result = cache.get(key)
+        if result is None:
+            result = function(user, *args, **kwargs)
+            cache.set(key, result, REPORT_CACHE_SECONDS)
+        return result
+
+    report.uncached = function
+    return report
+
 
 # The longest period a report covers: longer ones are refused (API) or shortened (pages).
 MAX_PERIOD_YEARS = 50
@@ -59,6 +116,7 @@ def _engagements(user, start, end, status):
 # Coverage ----------------------------------------------------------------------------
 
 
+@cached_report
 def coverage(
     user,
     start=None,
@@ -156,7 +214,10 @@ def _row_engagement_pairs(engagements, row_ids, rollup):
     organization they belonged to on the engagement's start date; UNION removes the
     duplicate when an engagement names both the organization and a member.
     """
-    visible_sql, visible_params = engagements.values("id", "start_date").query.sql_with_params()
+    # No ORDER BY in a subquery: sorting a year of engagements for nothing costs seconds.
+    visible_sql, visible_params = (
+        engagements.order_by().values("id", "start_date").query.sql_with_params()
+    )
     if not row_ids:
         row_ids = [-1]
     in_rows = ", ".join(["%s"] * len(row_ids))
@@ -214,6 +275,7 @@ def period_starts(start, end, interval):
         current = datetime.date(index // 12, index % 12 + 1, 1)
 
 
+@cached_report
 def trend(user, start=None, end=None, interval="month", status=EngagementStatus.COMPLETED):
     """Distinct engagements per period and pillar, every period of the range included."""
     if start is None or end is None:
@@ -255,6 +317,7 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
 # Gaps --------------------------------------------------------------------------------
 
 
+@cached_report
 def gaps(user, months=6, as_of=None, limit=None):
     """Active partner × pillar pairs with no visible completed engagement in the `months`
     months up to and including `as_of`, stalest first ("never" before any date).
@@ -305,6 +368,7 @@ EVIDENCE_MONTHS = 6
 STALE_WARNING_DAYS = 90
 
 
+@cached_report
 def tip_board(user, as_of=None):
     """Each tip's current status with the evidence behind it, and two contradictions:
 
@@ -372,6 +436,7 @@ def tip_board(user, as_of=None):
 # Roadmap counts ----------------------------------------------------------------------
 
 
+@cached_report
 def roadmap_counts(user, months=12, as_of=None, status=EngagementStatus.COMPLETED):
     """Distinct engagements per pillar and per facet over the last `months` months."""
     start, end = last_months(months, as_of)

@@ -140,12 +140,13 @@ def test_coverage_status_kind_and_region_filters(oracle):
 
 def test_coverage_query_count_is_fixed(oracle, django_assert_num_queries):
     user = make_user(Role.MANAGER, Marking.NS)
-    # pillars, partners, cells, row totals, pillar totals, grand total
-    with django_assert_num_queries(6):
+    # the data stamp (cache key), pillars, partners, cells, row totals, pillar totals,
+    # grand total
+    with django_assert_num_queries(7):
         reports.coverage(user, start=START, end=END, rollup=True)
     for _ in range(30):
         make_partner()
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         data = reports.coverage(user, start=START, end=END, rollup=True)
     assert len(data["rows"]) >= 59
 
@@ -311,8 +312,9 @@ def test_tip_board_query_count(db, reference_data, django_assert_num_queries):
     manager = make_user(Role.MANAGER, Marking.NS)
     for number in range(1, 7):
         TipStatusUpdate.objects.create(tip=Tip.objects.get(number=number), status="on_track")
-    # tips with the newest update's id, their pillars, the updates with authors, the counts
-    with django_assert_num_queries(4):
+    # the data stamp, tips with the newest update's id, their pillars, the updates with
+    # authors, the counts
+    with django_assert_num_queries(5):
         reports.tip_board(manager)
 
 
@@ -340,3 +342,29 @@ def test_reports_answer_every_role_and_survive_bad_input(client, url):
             "&kind=zzz&interval=week"
         )
         assert client.get(url + bad).status_code == 200
+
+
+def test_reports_are_cached_until_something_changes(oracle, django_assert_num_queries):
+    manager = make_user(Role.MANAGER, Marking.NS)
+    first = reports.coverage(manager, start=START, end=END)
+    with django_assert_num_queries(1):  # the data stamp only
+        assert reports.coverage(manager, start=START, end=END) == first
+    # Another clearance is another result, never the cached one.
+    low = reports.coverage(make_user(Role.ANALYST, Marking.NU), start=START, end=END)
+    assert low["total"] == 3 and first["total"] == 7
+    # Any write through the app moves the stamp: the next answer is fresh and right.
+    make_engagement(partners=["AUS"], pillars=["hadr"], start_date=D(2025, 4, 4))
+    assert reports.coverage(manager, start=START, end=END)["total"] == 8
+    engagement = oracle[2]
+    engagement.status = "cancelled"
+    engagement.save()
+    assert reports.coverage(manager, start=START, end=END)["total"] == 7
+    engagement.delete()
+    oracle[7].delete()
+    assert reports.coverage(manager, start=START, end=END)["total"] == 6
+    aus = Partner.objects.get(code="AUS")  # partners are tracked too
+    aus.active = False
+    aus.save()
+    assert "AUS" not in {
+        row["partner"] for row in reports.coverage(manager, start=START, end=END)["rows"]
+    }
