@@ -147,8 +147,12 @@ class Engagement(models.Model):
             models.Index(fields=["-start_date", "-id"], name="engagement_newest_idx"),
             models.Index(fields=["status", "start_date"], name="engagement_status_start_idx"),
             models.Index(fields=["marking", "start_date"], name="engagement_marking_start_idx"),
-            models.Index(fields=["kind"], name="engagement_kind_idx"),
-            models.Index(fields=["escalation_risk"], name="engagement_risk_idx"),
+            # Each sortable column with id, so a sorted page is an index range, not a sort.
+            models.Index(fields=["title", "id"], name="engagement_title_idx"),
+            models.Index(fields=["kind", "id"], name="engagement_kind_idx"),
+            models.Index(fields=["status", "id"], name="engagement_status_idx"),
+            models.Index(fields=["marking", "id"], name="engagement_marking_idx"),
+            models.Index(fields=["escalation_risk", "id"], name="engagement_risk_idx"),
         ]
 
     def __str__(self):
