@@ -152,26 +152,7 @@ def coverage(
     pairs_sql, params = _row_engagement_pairs(
         _engagements(user, start, end, status), [pk for pk, _, _ in partners], rollup
     )
-    cells = _fetch(
-        f"SELECT pairs.row_id, link.pillar_id, COUNT(DISTINCT pairs.engagement_id), "
-        f"MAX(pairs.start_date) FROM ({pairs_sql}) pairs JOIN {_PILLAR_LINKS} link "
-        f"ON link.engagement_id = pairs.engagement_id GROUP BY pairs.row_id, link.pillar_id",
-        params,
-    )
-    row_totals = _fetch(
-        f"SELECT pairs.row_id, COUNT(DISTINCT pairs.engagement_id) FROM ({pairs_sql}) pairs "
-        f"GROUP BY pairs.row_id",
-        params,
-    )
-    pillar_totals = _fetch(
-        f"SELECT link.pillar_id, COUNT(DISTINCT pairs.engagement_id) FROM ({pairs_sql}) pairs "
-        f"JOIN {_PILLAR_LINKS} link ON link.engagement_id = pairs.engagement_id "
-        f"GROUP BY link.pillar_id",
-        params,
-    )
-    grand_total = _fetch(
-        f"SELECT COUNT(DISTINCT pairs.engagement_id) FROM ({pairs_sql}) pairs", params
-    )[0][0]
+    cells, row_totals, pillar_totals, grand_total = _coverage_counts(pairs_sql, params)
 
     cell_map = {(row, pillar): (count, last) for row, pillar, count, last in cells}
     row_total_map = dict(row_totals)
@@ -204,6 +185,48 @@ def coverage(
 
 
 _PILLAR_LINKS = Engagement.pillars.through._meta.db_table
+
+
+def _coverage_counts(pairs_sql, params):
+    """Cells (row, pillar → count, last), row totals, pillar totals and the grand total,
+    all distinct engagements over the same (row, engagement, pillar) set.
+
+    PostgreSQL computes the four in one pass with GROUPING SETS; SQLite has none, so it
+    runs four queries over the same set.
+    """
+    joined = (
+        f"FROM ({pairs_sql}) pairs JOIN {_PILLAR_LINKS} link "
+        f"ON link.engagement_id = pairs.engagement_id"
+    )
+    distinct = "COUNT(DISTINCT pairs.engagement_id)"
+    if connection.vendor == "postgresql":
+        cells, row_totals, pillar_totals, grand_total = [], [], [], 0
+        for row, pillar, count, last, no_row, no_pillar in _fetch(
+            f"SELECT pairs.row_id, link.pillar_id, {distinct}, MAX(pairs.start_date), "
+            f"GROUPING(pairs.row_id), GROUPING(link.pillar_id) {joined} GROUP BY GROUPING SETS "
+            f"((pairs.row_id, link.pillar_id), (pairs.row_id), (link.pillar_id), ())",
+            params,
+        ):
+            if no_row and no_pillar:
+                grand_total = count
+            elif no_pillar:
+                row_totals.append((row, count))
+            elif no_row:
+                pillar_totals.append((pillar, count))
+            else:
+                cells.append((row, pillar, count, last))
+        return cells, row_totals, pillar_totals, grand_total
+    cells = _fetch(
+        f"SELECT pairs.row_id, link.pillar_id, {distinct}, MAX(pairs.start_date) {joined} "
+        f"GROUP BY pairs.row_id, link.pillar_id",
+        params,
+    )
+    row_totals = _fetch(f"SELECT pairs.row_id, {distinct} {joined} GROUP BY pairs.row_id", params)
+    pillar_totals = _fetch(
+        f"SELECT link.pillar_id, {distinct} {joined} GROUP BY link.pillar_id", params
+    )
+    grand_total = _fetch(f"SELECT {distinct} {joined}", params)[0][0]
+    return cells, row_totals, pillar_totals, grand_total
 
 
 def _row_engagement_pairs(engagements, row_ids, rollup):
