@@ -12,4 +12,5 @@ report_urlpatterns = [
     path("coverage/", views.coverage_report, name="coverage"),
     path("trend/", views.trend_report, name="trend"),
     path("gaps/", views.gaps_report, name="gaps"),
+    path("tips/", views.tip_board_report, name="tips"),
 ]

@@ -267,3 +267,13 @@ def gaps_report(request):
         rows = ([gap["partner"], gap["pillar"], gap["last"]] for gap in data["gaps"])
         return download(params["format"], "gaps", ["partner", "pillar", "last"], rows)
     return render(request, "roadmap/gaps.html", {"data": data})
+
+
+def tip_board_report(request):
+    board = reports.tip_board(request.user)
+    if request.GET.get("format") in DOWNLOAD_FORMATS:
+        header = ["number", "code", "title", "status", "set_at", "set_by", "note"]
+        header += ["engagements_12_months", "engagements_6_months", "flags"]
+        rows = ([tip[name] for name in header[:-1]] + ["; ".join(tip["flags"])] for tip in board)
+        return download(request.GET["format"], "tips", header, rows)
+    return render(request, "roadmap/tip_board.html", {"tip_board": board})

@@ -48,6 +48,7 @@ EXPECTED_GET = {
     "reports:coverage": PAGE,
     "reports:trend": PAGE,
     "reports:gaps": PAGE,
+    "reports:tips": PAGE,
     "api:api-root": API,
     "api:token": answers(405, 405),  # POST only
     "api:schema": API,

@@ -370,3 +370,27 @@ def test_reports_are_cached_until_something_changes(oracle, django_assert_num_qu
     assert "AUS" not in {
         row["partner"] for row in reports.coverage(manager, start=START, end=END)["rows"]
     }
+
+
+def test_tip_board_page_and_download_agree(client, db, reference_data):
+    manager = make_user(Role.MANAGER, Marking.NS)
+    TipStatusUpdate.objects.create(tip=Tip.objects.get(number=1), status="on_track", note="Fine")
+    client.force_login(manager)
+    page = client.get("/reports/tips/")
+    assert page.status_code == 200 and b"status without evidence" in page.content
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                b"".join(client.get("/reports/tips/?format=csv").streaming_content).decode()
+            )
+        )
+    )
+    assert rows[0][:4] == ["number", "code", "title", "status"]
+    assert rows[1][:4] == [
+        "1",
+        "strengthen-partnerships",
+        "Strengthen Existing Partnerships",
+        "on_track",
+    ]
+    assert rows[1][-1] == "status without evidence"
+    assert [row[0] for row in rows[1:]] == [str(tip["number"]) for tip in page.context["tip_board"]]
