@@ -23,6 +23,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -34,9 +35,12 @@ from accounts.roles import create_user_with_role  # noqa: E402
 from engagements.models import Engagement  # noqa: E402
 
 
-def timed(client, url, repeat):
+def timed(client, url, repeat, cold=True):
+    """Median seconds over `repeat` requests; `cold` empties the report cache first."""
     times = []
     for _ in range(repeat):
+        if cold:
+            cache.clear()
         with CaptureQueriesContext(connection) as queries:
             began = time.perf_counter()
             response = client.get(url)
@@ -95,6 +99,13 @@ def main():
         ("CSV, one small partner", "/engagements/?partner=TLS&format=csv"),
     ]:
         seconds, queries, _ = timed(client, url, args.repeat)
+        rows.append((label, seconds, queries))
+    for label, url in [
+        ("dashboard, report cache warm", "/"),
+        ("coverage, report cache warm", "/reports/coverage/"),
+    ]:
+        timed(client, url, 1, cold=False)
+        seconds, queries, _ = timed(client, url, args.repeat, cold=False)
         rows.append((label, seconds, queries))
     base = rows[0][1]
     print(f"{'what':32} {'seconds':>8} {'× page 1':>9} {'queries':>8}")
