@@ -369,3 +369,20 @@ def test_dashboard_counts_this_month_and_quarter_without_cancelled(client, cast)
         code: (month, quarter) for code, _, month, quarter in client.get("/").context["per_pillar"]
     }
     assert rows["hadr"] == (2, 2) and rows["security"] == (1, 1) and rows["economic"] == (0, 0)
+
+
+def test_detail_page_query_count_does_not_grow_with_relations(client, cast):
+    few = make_engagement(partners=["JPN"], pillars=["security"], facets=["security.cyber"])
+    many = make_engagement(
+        partners=["JPN", "KOR", "AUS", "IDN", "PHL", "VNM"],
+        pillars=["security", "hadr", "dialogue", "economic"],
+        facets=["security.cyber", "security.maritime", "hadr.coordination", "economic.trade"],
+        tips=[1, 2, 3, 4],
+    )
+    for engagement in (few, many):
+        engagement.title += " (edited)"
+        engagement.save()  # a history entry each, so both pages show one
+    client.force_login(cast["analyst_ns"])
+    assert count_queries(client, f"/engagements/{few.pk}/") == count_queries(
+        client, f"/engagements/{many.pk}/"
+    )
