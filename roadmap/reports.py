@@ -309,9 +309,9 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
         period_start=truncate("start_date")
     )
     per_pillar = engagements.values("period_start", pillar=F("pillars__code")).annotate(
-        n=Count("id", distinct=True)
+        n=Count("id")  # an engagement appears once per pillar: the link is unique
     )
-    per_period = engagements.values("period_start").annotate(n=Count("id", distinct=True))
+    per_period = engagements.values("period_start").annotate(n=Count("id"))
     pillars = list(Pillar.objects.order_by("order").values_list("code", flat=True))
 
     counts = {}
@@ -419,8 +419,9 @@ def tip_board(user, as_of=None):
         for row in completed.filter(tips__isnull=False)
         .values("tips")
         .annotate(
-            last_12_months=Count("id", distinct=True),
-            last_6_months=Count("id", distinct=True, filter=Q(start_date__gte=evidence_start)),
+            # one row per (engagement, tip): the link is unique, no DISTINCT needed
+            last_12_months=Count("id"),
+            last_6_months=Count("id", filter=Q(start_date__gte=evidence_start)),
         )
         .order_by()
     }
@@ -465,12 +466,13 @@ def roadmap_counts(user, months=12, as_of=None, status=EngagementStatus.COMPLETE
     start, end = last_months(months, as_of)
     engagements = _engagements(user, start, end, status)
     pillars = dict(
-        engagements.values_list("pillars__code").annotate(n=Count("id", distinct=True)).order_by()
+        # (engagement, pillar) and (engagement, facet) links are unique: plain counts
+        engagements.values_list("pillars__code").annotate(n=Count("id")).order_by()
     )
     facets = dict(
         engagements.filter(facets__isnull=False)
         .values_list("facets__code")
-        .annotate(n=Count("id", distinct=True))
+        .annotate(n=Count("id"))
         .order_by()
     )
     return {"start": start, "end": end, "pillars": pillars, "facets": facets}
