@@ -74,10 +74,6 @@ class Partner(models.Model):
         return reverse("partners:detail", args=[self.code])
 
     @property
-    def is_organization(self):
-        return self.kind in PartnerKind.organizations()
-
-    @property
     def alias_list(self):
         return [alias.strip() for alias in self.aliases.split(";") if alias.strip()]
 

@@ -71,11 +71,6 @@ class Tip(models.Model):
     def get_absolute_url(self):
         return reverse("roadmap:tip", args=[self.number])
 
-    @property
-    def current_status(self):
-        """The newest status update, or None (the tip is then `not_started`)."""
-        return self.status_updates.order_by("-created_at", "-id").first()
-
 
 class TipStatusUpdate(models.Model):
     """A dated statement of a tip's status; the newest one is the tip's current status."""
