@@ -6,6 +6,15 @@ from django.db import models
 from accounts.choices import Marking, Role
 
 
+def visible_markings(user):
+    """The markings a user may see: up to its clearance, none at all for an anonymous or
+    inactive user. `Engagement.objects.visible_to` and everything else marked (history
+    rows, report cache keys) apply this one rule."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    return Marking.up_to(user.clearance)
+
+
 class User(AbstractUser):
     clearance = models.CharField(
         "clearance",
@@ -35,8 +44,4 @@ class User(AbstractUser):
         return None
 
     def may_see(self, marking):
-        return marking in Marking.up_to(self.clearance)
-
-    @property
-    def allowed_markings(self):
-        return Marking.up_to(self.clearance)
+        return marking in visible_markings(self)

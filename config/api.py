@@ -9,7 +9,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from engagements.filters import SORTABLE
 from engagements.models import StaleVersion
-from engagements.pagination import paginate
+from engagements.pagination import keyset_ordering, paginate
 
 
 class Conflict(exceptions.APIException):
@@ -50,9 +50,7 @@ class KeysetPagination(pagination.BasePagination):
         requested = request.query_params.get("ordering", "-start_date").split(",")[0]
         if requested.lstrip("-") not in SORTABLE:
             raise exceptions.ValidationError({"ordering": [f"Cannot sort by “{requested}”."]})
-        ordering = [requested]
-        if requested.lstrip("-") != "id":
-            ordering.append("-id" if requested.startswith("-") else "id")
+        ordering = keyset_ordering(requested)
         try:
             size = int(request.query_params.get("page_size", self.page_size))
         except ValueError:

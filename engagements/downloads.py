@@ -18,6 +18,8 @@ class _Echo:
 
 
 def _cell(value):
+    """The same text in both formats: ISO dates and times (with their UTC offset), empty for
+    none."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime | datetime.date):
@@ -43,21 +45,13 @@ def xlsx_response(filename, header, rows):
     sheet = workbook.create_sheet(filename[:31])
     sheet.append(header)
     for row in rows:
-        sheet.append([_xlsx_cell(value) for value in row])
+        sheet.append([_cell(value) for value in row])
     response = HttpResponse(
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
     workbook.save(response)
     return response
-
-
-def _xlsx_cell(value):
-    if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
 
 
 def download(request_format, filename, header, rows):

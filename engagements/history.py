@@ -12,6 +12,7 @@ from django.db import models
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
 
+from accounts.models import visible_markings
 from engagements.choices import API_FIELDS
 
 # What a change can touch: the contract's fields but those every save sets by itself.
@@ -118,7 +119,7 @@ def deleted_engagements(user):
     from engagements.models import Engagement
 
     return (
-        Engagement.history.filter(history_type="-", marking__in=user.allowed_markings)
+        Engagement.history.filter(history_type="-", marking__in=visible_markings(user))
         .exclude(id__in=Engagement.objects.values("id"))
         .select_related("history_user")
         .order_by("-history_date")

@@ -9,6 +9,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from accounts.choices import Marking
+from accounts.models import visible_markings
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk, PartnerRole
 from engagements.history import RelationSnapshot, relation_snapshot
 
@@ -23,9 +24,8 @@ class EngagementQuerySet(models.QuerySet):
 
         Every page, download, report and API answer starts from this queryset.
         """
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        return self.filter(marking__in=Marking.up_to(user.clearance))
+        markings = visible_markings(user)
+        return self.filter(marking__in=markings) if markings else self.none()
 
     def possible_duplicates(self, partners, start_date, end_date, title, exclude_pk=None):
         """Engagements sharing a partner and an overlapping date, with a similar title.
@@ -207,7 +207,7 @@ class Engagement(models.Model):
 
     @staticmethod
     def validate_marking(user, marking):
-        if marking not in Marking.up_to(user.clearance):
+        if not user.may_see(marking):
             raise ValidationError(
                 {
                     "marking": [

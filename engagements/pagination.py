@@ -42,6 +42,13 @@ def decode(cursor, fields):
         raise ValidationError("This page link is no longer valid.") from error
 
 
+def keyset_ordering(sort_key):
+    """A sort key (e.g. "-start_date") made total by id in the same direction."""
+    if sort_key.lstrip("-") == "id":
+        return [sort_key]
+    return [sort_key, "-id" if sort_key.startswith("-") else "id"]
+
+
 def paginate(queryset, ordering, per_page, cursor=None):
     """One page of `queryset` in `ordering` (e.g. ["-start_date", "-id"]; must end in id)."""
     names = [name.lstrip("-") for name in ordering]

@@ -15,7 +15,7 @@ from engagements.filters import EngagementFilterSet
 from engagements.forms import EngagementForm
 from engagements.history import engagement_history
 from engagements.models import Engagement, StaleVersion
-from engagements.pagination import paginate
+from engagements.pagination import keyset_ordering, paginate
 from roadmap import reports
 from roadmap.models import Pillar
 
@@ -36,7 +36,7 @@ def engagement_list(request):
         "-start_date"
     ]
     key = ordering[0]
-    keyset = [key, "-id" if key.startswith("-") else "id"] if key.lstrip("-") != "id" else [key]
+    keyset = keyset_ordering(key)
 
     if request.GET.get("format") in DOWNLOAD_FORMATS:
         return download(
@@ -74,8 +74,9 @@ def _page_size(request):
 
 
 def engagement_detail(request, pk):
-    engagement = get_visible_engagement(request, pk)
-    engagement = with_relations(Engagement.objects.filter(pk=engagement.pk)).get()
+    engagement = get_object_or_404(
+        with_relations(Engagement.objects.visible_to(request.user)), pk=pk
+    )
     return render(
         request,
         "engagements/engagement_detail.html",

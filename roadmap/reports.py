@@ -19,6 +19,7 @@ from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth, TruncQuarter
 from django.utils import timezone
 
+from accounts.models import visible_markings
 from engagements.choices import EngagementStatus
 from engagements.models import Engagement, EngagementPartner
 from partners.models import Membership, Partner
@@ -50,19 +51,16 @@ def data_stamp():
 def cached_report(function):
     """Serve a report from the cache while its inputs are unchanged.
 
-    The key holds the caller's clearance (all that decides visibility), the arguments,
+    The key holds the markings the caller may see (all that decides visibility), the arguments,
     today's date (default periods move with it) and the data stamp, so a cached number is
     never one that a fresh computation would not give.
     """
 
     @functools.wraps(function)
     def report(user, *args, **kwargs):
-        clearance = user.clearance if user is not None and user.is_authenticated else None
-        if user is not None and not user.is_active:
-            clearance = None
         key_parts = (
             function.__name__,
-            clearance,
+            tuple(visible_markings(user)),
             args,
             sorted(kwargs.items()),
             timezone.localdate(),

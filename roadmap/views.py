@@ -125,12 +125,18 @@ def report_period(params):
     return start, end, preset if preset in PERIOD_PRESETS else "12m", errors
 
 
+def _report_status(params):
+    """The status to count (default completed), or "any"."""
+    status = params.get("status", EngagementStatus.COMPLETED)
+    if status not in EngagementStatus.values and status != "any":
+        return EngagementStatus.COMPLETED
+    return status
+
+
 def coverage_report(request):
     params = request.GET
     start, end, preset, errors = report_period(params)
-    status = params.get("status", EngagementStatus.COMPLETED)
-    if status not in EngagementStatus.values and status != "any":
-        status = EngagementStatus.COMPLETED
+    status = _report_status(params)
     kind = params.get("kind") if params.get("kind") in PartnerKind.values else None
     region = params.get("region") if params.get("region") in Region.values else None
     rollup = params.get("rollup") == "members"
@@ -149,6 +155,7 @@ def coverage_report(request):
         header = ["partner", "name"]
         for pillar in data["pillars"]:
             header += [pillar, f"{pillar}_last"]
+        header.append("total")
         rows = (
             [row["partner"], row["name"]]
             + [
@@ -159,7 +166,7 @@ def coverage_report(request):
             + [row["total"]]
             for row in data["rows"]
         )
-        return download(params["format"], "coverage", header + ["total"], rows)
+        return download(params["format"], "coverage", header, rows)
     return render(
         request,
         "roadmap/coverage.html",
@@ -188,9 +195,7 @@ def trend_report(request):
     params = request.GET
     start, end, preset, errors = report_period(params)
     interval = "quarter" if params.get("interval") == "quarter" else "month"
-    status = params.get("status", EngagementStatus.COMPLETED)
-    if status not in EngagementStatus.values and status != "any":
-        status = EngagementStatus.COMPLETED
+    status = _report_status(params)
     data = reports.trend(
         request.user, start, end, interval, status=None if status == "any" else status
     )
