@@ -7,10 +7,11 @@ from accounts.choices import Marking, Role
 
 
 def visible_markings(user):
-    """The markings a user may see: up to its clearance, none at all for an anonymous or
-    inactive user. `Engagement.objects.visible_to` and everything else marked (history
-    rows, report cache keys) apply this one rule."""
-    if user is None or not user.is_authenticated or not user.is_active:
+    """The markings a user may see: up to its clearance; none at all for an anonymous or
+    inactive user or one without a role (taking someone's role away takes their access).
+    `Engagement.objects.visible_to` and everything else marked (history rows, report cache
+    keys, the write service's claim) apply this one rule."""
+    if user is None or not user.is_authenticated or not user.is_active or not user.role:
         return []
     return Marking.up_to(user.clearance)
 

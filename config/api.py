@@ -7,9 +7,10 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from engagements.filters import SORTABLE
+from engagements.filters import SORTABLE, sort_column
 from engagements.models import StaleVersion
 from engagements.pagination import keyset_ordering, paginate
+from engagements.services import NotVisible
 
 
 class Conflict(exceptions.APIException):
@@ -20,13 +21,16 @@ class Conflict(exceptions.APIException):
 
 def exception_handler(exc, context):
     """Model rules (Django's ValidationError) answer 400 {field: [messages]}, a stale
-    version 409, a protected delete 409: never a 500 for input a user can correct."""
+    version 409, an engagement that vanished from the caller's sight 404, a protected
+    delete 409: never a 500 for input a user can correct."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
     elif isinstance(exc, StaleVersion):
         exc = Conflict()
+    elif isinstance(exc, NotVisible):  # gone, or raised above the caller's clearance
+        exc = exceptions.NotFound()
     elif isinstance(exc, ProtectedError):
         exc = Conflict("Still referred to by other records; deactivate it instead.")
     return drf_exception_handler(exc, context)
@@ -50,7 +54,7 @@ class KeysetPagination(pagination.BasePagination):
         requested = request.query_params.get("ordering", "-start_date").split(",")[0]
         if requested.lstrip("-") not in SORTABLE:
             raise exceptions.ValidationError({"ordering": [f"Cannot sort by “{requested}”."]})
-        ordering = keyset_ordering(requested)
+        ordering = keyset_ordering(sort_column(requested))
         try:
             size = int(request.query_params.get("page_size", self.page_size))
         except ValueError:

@@ -1,15 +1,26 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequired
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import render
+
+NO_ROLE = "Your account has no role yet. Ask an admin to give you one."
 
 
 class LoginRequiredMiddleware(BaseLoginRequired):
-    """Every page needs a signed-in user; the API answers 401/403 itself instead of
-    redirecting to the sign-in page, so it is left to DRF's authentication."""
+    """Every page needs a signed-in user with a role: anonymous users go to sign in, and
+    a user without a role gets 403 on every page and download (signing out still works).
+    The API answers 401/403 itself (`config.permissions.HasRole`), so it is left to DRF."""
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.path_info.startswith("/api/"):
             return None
-        return super().process_view(request, view_func, view_args, view_kwargs)
+        refused = super().process_view(request, view_func, view_args, view_kwargs)
+        if refused is not None or not getattr(view_func, "login_required", True):
+            return refused
+        if request.user.is_authenticated and not request.user.role:
+            if request.resolver_match and request.resolver_match.url_name == "logout":
+                return None
+            return render(request, "403.html", {"exception": NO_ROLE}, status=403)
+        return None
 
 
 class RejectNullCharactersMiddleware:

@@ -1,53 +1,77 @@
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from engagements.forms import EngagementForm
 from engagements.history import deleted_engagements, restore_engagement
-from engagements.models import Engagement, EngagementPartner
-
-
-class EngagementPartnerInline(admin.TabularInline):
-    model = EngagementPartner
-    autocomplete_fields = ["partner"]
-    extra = 1
-
-
-class EngagementAdminForm(forms.ModelForm):
-    class Meta:
-        model = Engagement
-        fields = EngagementForm.Meta.fields
-
-    def clean(self):
-        cleaned = super().clean()
-        pillars, facets = cleaned.get("pillars"), cleaned.get("facets")
-        if pillars is not None and facets is not None:
-            # Partners arrive through the inline, which the admin validates on its own.
-            try:
-                Engagement.validate_relations(["inline"], list(pillars), list(facets))
-            except forms.ValidationError as error:
-                self.add_error(None, error)
-        return cleaned
+from engagements.models import Engagement, StaleVersion
+from engagements.services import NotVisible, delete_engagement
 
 
 @admin.register(Engagement)
 class EngagementAdmin(admin.ModelAdmin):
-    form = EngagementAdminForm
+    """The same form and the same write service as the site's own pages: an engagement
+    saved here obeys the same rules (partners, lead, facets, marking, version)."""
+
+    form = EngagementForm
     list_display = ["title", "kind", "status", "start_date", "marking", "created_by"]
     list_filter = ["status", "kind", "marking", "escalation_risk", "pillars"]
     search_fields = ["title", "summary", "outcomes"]
     date_hierarchy = "start_date"
     list_select_related = ["created_by"]
-    autocomplete_fields = ["facets", "tips"]
-    filter_horizontal = ["pillars"]
-    readonly_fields = ["version", "created_by", "created_at", "updated_at"]
-    inlines = [EngagementPartnerInline]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
     show_full_result_count = False  # no COUNT(*) over a million rows on every page
 
     change_list_template = "admin/engagements/engagement/change_list.html"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The model fields the form edits; its own fields (partners, version…) come along.
+        kwargs["fields"] = EngagementForm.Meta.fields
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+
+        class WriterForm(form_class):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, user=request.user, **kwargs)
+
+        return WriterForm
+
+    def get_fields(self, request, obj=None):
+        fields = ["title", "kind", "status", "start_date", "end_date", "location"]
+        fields += ["partners", "lead_partner", "observers", "pillars", "facets", "tips"]
+        fields += ["marking", "escalation_risk", "summary", "outcomes", "version"]
+        return fields + (self.readonly_fields if obj else [])
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The form checks every rule first; these are the races it cannot see coming.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleVersion:
+            messages.error(request, "Nothing saved: someone else saved this engagement first.")
+        except NotVisible:
+            messages.error(request, "Nothing saved: the engagement is gone from your sight.")
+            return redirect("admin:engagements_engagement_changelist")
+        except ValidationError as error:
+            messages.error(request, "Nothing saved: " + " ".join(error.messages))
+        return redirect(request.path)
+
+    def save_form(self, request, form, change):
+        # The write itself (engagement, relations, history): the one write service.
+        return form.save()
+
+    def save_model(self, request, obj, form, change):
+        """Done in save_form."""
+
+    def save_related(self, request, form, formsets, change):
+        """Done in save_form (there are no inlines)."""
+
+    def delete_model(self, request, obj):
+        delete_engagement(request.user, obj.pk, obj.version)
+
+    def delete_queryset(self, request, queryset):
+        for engagement in queryset:
+            delete_engagement(request.user, engagement.pk, engagement.version)
 
     def get_urls(self):
         return [
@@ -68,6 +92,10 @@ class EngagementAdmin(admin.ModelAdmin):
                 engagement = restore_engagement(int(request.POST.get("id", 0)), request.user)
             except (LookupError, ValueError):
                 messages.error(request, "That engagement cannot be restored.")
+            except ValidationError as error:
+                messages.error(
+                    request, "That engagement cannot be restored: " + " ".join(error.messages)
+                )
             else:
                 messages.success(request, f"Restored “{engagement.title}”.")
                 return redirect("admin:engagements_engagement_change", engagement.pk)
@@ -83,19 +111,3 @@ class EngagementAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Staff see only what their clearance allows, superusers included.
         return Engagement.objects.visible_to(request.user)
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        form.instance.record_relations()
-
-    def formfield_for_choice_field(self, db_field, request, **kwargs):
-        if db_field.name == "marking":
-            kwargs["choices"] = [
-                choice for choice in db_field.choices if request.user.may_see(choice[0])
-            ]
-        return super().formfield_for_choice_field(db_field, request, **kwargs)

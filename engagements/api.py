@@ -1,5 +1,3 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -15,47 +13,80 @@ from engagements.exports import EXPORT_FIELDS, with_relations
 from engagements.filters import EngagementFilterSet
 from engagements.history import engagement_history
 from engagements.models import Engagement
+from engagements.services import delete_engagement, save_engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
 
-class CodeField(serializers.SlugRelatedField):
-    """An object by its code; a code with a NUL character is unknown (PostgreSQL would
-    refuse to even look it up)."""
+class CodeListField(serializers.ListField):
+    """Related objects as a list of codes (or numbers), looked up in one query.
 
-    def to_internal_value(self, data):
-        if "\x00" in str(data):
-            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
-        return super().to_internal_value(data)
+    An unknown code, a code listed twice or a list longer than `max_length` is a 400
+    naming the field; the list is read from prefetched rows (no query per engagement).
+    """
 
-
-class LinkedPartners(serializers.ManyRelatedField):
-    """Partner codes read from the prefetched links, lead first (no query per row)."""
+    def __init__(self, *, queryset, slug_field, **kwargs):
+        kwargs.setdefault("max_length", 100)
+        super().__init__(**kwargs)
+        self.queryset, self.slug_field = queryset, slug_field
 
     def get_attribute(self, engagement):
-        return [link.partner for link in engagement.partner_links.all()]
+        if self.field_name == "partners":  # lead first, in the order given
+            return [link.partner for link in engagement.partner_links.all()]
+        return list(getattr(engagement, self.field_name).all())
+
+    def to_representation(self, objects):
+        return [getattr(obj, self.slug_field) for obj in objects]
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        repeated = sorted({str(value) for value in values if values.count(value) > 1})
+        if repeated:
+            raise serializers.ValidationError([f"“{value}” is listed twice." for value in repeated])
+        found = self.queryset.in_bulk(values, field_name=self.slug_field)
+        unknown = [value for value in values if value not in found]
+        if unknown:
+            noun = self.queryset.model._meta.verbose_name
+            raise serializers.ValidationError(
+                [f"No {noun} with {self.slug_field} “{value}”." for value in unknown]
+            )
+        return [found[value] for value in values]
 
 
 class EngagementSerializer(serializers.ModelSerializer):
-    """Partners, pillars and facets by code, tips by number. The rules are the model's
-    own (the same as the HTML form's): `clean()`, constraints, `validate_relations`,
-    `validate_marking`."""
+    """Partners, pillars and facets by code, tips by number. Input is only parsed here:
+    the rules and the write are `engagements.services.save_engagement`'s, the same for the
+    form, the admin, the importer and restore."""
 
-    partners = LinkedPartners(
-        child_relation=CodeField(slug_field="code", queryset=Partner.objects.all()),
+    partners = CodeListField(
+        queryset=Partner.objects.all(),
+        slug_field="code",
+        child=serializers.CharField(max_length=20),
         allow_empty=False,
     )
-    pillars = CodeField(
-        many=True, slug_field="code", queryset=Pillar.objects.all(), allow_empty=False
+    pillars = CodeListField(
+        queryset=Pillar.objects.all(),
+        slug_field="code",
+        child=serializers.CharField(max_length=40),
+        allow_empty=False,
     )
-    facets = CodeField(many=True, slug_field="code", queryset=Facet.objects.all(), required=False)
-    tips = serializers.SlugRelatedField(
-        many=True, slug_field="number", queryset=Tip.objects.all(), required=False
+    facets = CodeListField(
+        queryset=Facet.objects.all(),
+        slug_field="code",
+        child=serializers.CharField(max_length=80),
+        required=False,
+    )
+    tips = CodeListField(
+        queryset=Tip.objects.all(),
+        slug_field="number",
+        child=serializers.IntegerField(min_value=1, max_value=32767),
+        required=False,
     )
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=2**31 - 1,
         help_text="On PUT and PATCH: the version you read (or send If-Match). Read-only otherwise.",
     )
 
@@ -65,84 +96,24 @@ class EngagementSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_by", "created_at", "updated_at"]
 
     def validate(self, attrs):
-        # The API passes the request; the importer passes the user it imports as.
-        user = self.context.get("user") or self.context["request"].user
-        instance = self.instance
-        if instance is not None and attrs.get("version") is None:
+        if self.instance is not None and attrs.get("version") is None:
             raise serializers.ValidationError(
                 {"version": ["Send the version you read (or an If-Match header)."]}
             )
-
-        def current(name, many=False):
-            if name in attrs:
-                return attrs[name]
-            if instance is None:
-                return [] if many else None
-            return list(getattr(instance, name).all()) if many else getattr(instance, name)
-
-        errors = {}
-
-        def collect(check, *args):
-            try:
-                check(*args)
-            except DjangoValidationError as error:
-                for field, messages in error.message_dict.items():
-                    errors.setdefault(field, []).extend(messages)
-
-        collect(
-            Engagement.validate_relations,
-            current("partners", True),
-            current("pillars", True),
-            current("facets", True),
-        )
-        if "marking" in attrs or instance is None:
-            collect(Engagement.validate_marking, user, attrs.get("marking", "NU"))
-        scalars = {k: v for k, v in attrs.items() if k not in self.RELATIONS and k != "version"}
-        candidate = Engagement(**{**self._scalars(instance), **scalars})
-        collect(candidate.full_clean, ["created_by"], False)
-        if errors:
-            raise serializers.ValidationError(errors)
         return attrs
 
-    RELATIONS = ("partners", "pillars", "facets", "tips")
+    @property
+    def writer(self):
+        # The API passes the request; the importer passes the user it imports as.
+        return self.context.get("user") or self.context["request"].user
 
-    @staticmethod
-    def _scalars(instance):
-        if instance is None:
-            return {}
-        return {
-            field.attname: getattr(instance, field.attname)
-            for field in Engagement._meta.concrete_fields
-        }
-
-    @transaction.atomic
     def create(self, validated_data):
-        relations = {name: validated_data.pop(name, None) for name in self.RELATIONS}
         validated_data.pop("version", None)
-        engagement = Engagement(**validated_data)
-        if validated_data.get("created_by"):
-            engagement._history_user = validated_data["created_by"]  # also outside a request
-        engagement.save()
-        self._save_relations(engagement, relations)
-        return engagement
+        return save_engagement(self.writer, validated_data)
 
-    @transaction.atomic
     def update(self, engagement, validated_data):
-        relations = {name: validated_data.pop(name, None) for name in self.RELATIONS}
-        for name, value in validated_data.items():
-            setattr(engagement, name, value)
-        engagement.save()  # raises StaleVersion (409) unless `version` is the newest
-        self._save_relations(engagement, relations)
-        return engagement
-
-    @staticmethod
-    def _save_relations(engagement, relations):
-        if relations["partners"] is not None:
-            engagement.set_partners(relations["partners"], engagement.partner_roles())
-        for name in ("pillars", "facets", "tips"):
-            if relations[name] is not None:
-                getattr(engagement, name).set(relations[name])
-        engagement.record_relations()
+        version = validated_data.pop("version")
+        return save_engagement(self.writer, validated_data, engagement.pk, version)
 
 
 HISTORY = inline_serializer(
@@ -154,6 +125,7 @@ HISTORY = inline_serializer(
         "changes": serializers.DictField(
             child=serializers.ListField(child=serializers.JSONField(), min_length=2, max_length=2)
         ),
+        "redacted": serializers.BooleanField(),
     },
     many=True,
 )
@@ -200,14 +172,33 @@ class EngagementViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def history(self, request, pk=None, format=None):
         """Every change, newest first (see CONTRACT.md)."""
-        return Response(engagement_history(self.get_object().pk))
+        return Response(engagement_history(self.get_object().pk, request.user))
 
-    def perform_create(self, serializer):
-        serializer.save(created_by=self.request.user)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("version", int, required=False, description="or send If-Match"),
+        ]
+    )
+    def destroy(self, request, *args, **kwargs):
+        """Delete the engagement at the version you read (`version` or If-Match); a stale
+        version is 409 and nothing is deleted."""
+        engagement = self.get_object()
+        if not engagement.can_be_deleted_by(request.user):  # before asking for a version
+            raise exceptions.PermissionDenied("Analysts may delete only engagements they logged.")
+        version = self._version_sent(request)
+        delete_engagement(request.user, engagement.pk, version)
+        return Response(status=204)
 
-    def perform_destroy(self, engagement):
-        if not engagement.can_be_deleted_by(self.request.user):
-            raise exceptions.PermissionDenied(
-                "Analysts may delete only the engagements they logged."
+    @staticmethod
+    def _version_sent(request):
+        sent = request.headers.get("If-Match", "").strip('W/"') or request.query_params.get(
+            "version", ""
+        )
+        if not sent and isinstance(request.data, dict):
+            sent = str(request.data.get("version", ""))
+        if not sent.isdigit() or len(sent) > 10:
+            raise exceptions.ValidationError(
+                {"version": ["Send the version you read (or an If-Match header)."]}
             )
-        engagement.delete()
+        return int(sent)

@@ -24,7 +24,22 @@ class CodeChoiceFilter(django_filters.ModelChoiceFilter):
     """One object by its code."""
 
 
-SORTABLE = ("start_date", "title", "kind", "status", "marking", "escalation_risk", "id")
+# `ordering` names → the column sorted on: a marking sorts by its rank (NU < NR < NC < NS).
+SORTABLE = {
+    "start_date": "start_date",
+    "title": "title",
+    "kind": "kind",
+    "status": "status",
+    "marking": "marking_rank",
+    "escalation_risk": "escalation_risk",
+    "id": "id",
+}
+
+
+def sort_column(sort_key):
+    """The column behind an `ordering` value such as "-marking" ("-marking_rank")."""
+    descending = sort_key.startswith("-")
+    return ("-" if descending else "") + SORTABLE[sort_key.lstrip("-")]
 
 
 class EngagementFilterSet(django_filters.FilterSet):
@@ -76,7 +91,9 @@ class EngagementFilterSet(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     search = django_filters.CharFilter(method="filter_search", label="Search")
-    ordering = django_filters.OrderingFilter(fields=SORTABLE)
+    ordering = django_filters.OrderingFilter(
+        fields=[(column, name) for name, column in SORTABLE.items()]
+    )
 
     class Meta:
         model = Engagement

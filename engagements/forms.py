@@ -1,10 +1,10 @@
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from accounts.choices import Marking
 from engagements.choices import PartnerRole
 from engagements.models import Engagement
+from engagements.services import WRITABLE, save_engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
@@ -120,19 +120,21 @@ class EngagementForm(forms.ModelForm):
             self.add_error(None, "This form is missing the version it was loaded from.")
         return cleaned
 
-    @transaction.atomic
     def save(self, commit=True):
-        """Save (raises StaleVersion if someone saved since `version`) with its partners."""
-        engagement = super().save(commit=False)
-        if engagement.pk:
-            engagement.version = self.cleaned_data["version"]
-        else:
-            engagement.created_by = self.user
-        engagement.save()
-        self.save_m2m()
-        roles = {p.pk: PartnerRole.OBSERVER for p in self.cleaned_data.get("observers") or ()}
+        """Store through the one write service: raises StaleVersion if someone saved since
+        `version`, NotVisible if the engagement left the user's sight meanwhile, and
+        ValidationError if a rule fails at the moment of writing."""
+        data = {name: self.cleaned_data[name] for name in WRITABLE}
+        partners = list(self.cleaned_data["partners"])
+        roles = {partner.pk: PartnerRole.PARTICIPANT for partner in partners}
+        roles.update({p.pk: PartnerRole.OBSERVER for p in self.cleaned_data.get("observers") or ()})
         if self.cleaned_data.get("lead_partner"):
             roles[self.cleaned_data["lead_partner"].pk] = PartnerRole.LEAD
-        engagement.set_partners(self.cleaned_data["partners"], roles)
-        engagement.record_relations()
-        return engagement
+        data.update(
+            partners=partners,
+            partner_roles=roles,
+            pillars=self.cleaned_data["pillars"],
+            facets=self.cleaned_data["facets"],
+            tips=self.cleaned_data["tips"],
+        )
+        return save_engagement(self.user, data, self.instance.pk, self.cleaned_data.get("version"))

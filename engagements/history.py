@@ -79,10 +79,17 @@ def _value(record, field):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def engagement_history(engagement_id):
-    """Every change, newest first: [{at, by, action, changes: {field: [old, new]}}]."""
+def engagement_history(engagement_id, user):
+    """Every change, newest first: [{at, by, action, changes: {field: [old, new]}, redacted}].
+
+    Each history row records the marking of the version it holds. A value is shown only
+    if the version that held it was marked within the reader's clearance: otherwise it is
+    None and the entry says `redacted`. (An NS title rewritten and lowered to NU must not
+    reach an NU reader through the history.)
+    """
     from engagements.models import Engagement
 
+    allowed = set(visible_markings(user))
     records = list(
         Engagement.history.filter(id=engagement_id)
         .select_related("history_user")
@@ -93,20 +100,27 @@ def engagement_history(engagement_id):
     for record in records:
         action = ACTIONS[record.history_type]
         changes = {}
+        redacted = False
         if action != "deleted":
             for field in TRACKED_FIELDS:
                 new = _value(record, field)
                 old = _value(previous, field) if action == "changed" and previous else None
                 if action == "created" and new in (None, "", []):
                     continue
-                if old != new:
-                    changes[field] = [old, new]
+                if old == new:
+                    continue
+                if record.marking not in allowed:
+                    new, redacted = None, True
+                if old is not None and previous.marking not in allowed:
+                    old, redacted = None, True
+                changes[field] = [old, new]
         entries.append(
             {
                 "at": record.history_date,
                 "by": record.history_user.username if record.history_user else None,
                 "action": action,
                 "changes": changes,
+                "redacted": redacted,
             }
         )
         previous = record
@@ -127,28 +141,11 @@ def deleted_engagements(user):
 
 
 def restore_engagement(engagement_id, user):
-    """Bring a deleted engagement back, as it was when deleted, under its old id.
-
-    Partners, pillars, facets and tips come back from the snapshot (those that still
-    exist); the version goes on from where it stopped, so stale copies stay stale.
-    """
-    from partners.models import Partner
-    from roadmap.models import Facet, Pillar, Tip
+    """Bring a deleted engagement this user may see back, as it was when deleted, through
+    the one write service (see `engagements.services.restore_engagement`)."""
+    from engagements import services
 
     record = deleted_engagements(user).filter(id=engagement_id).first()
     if record is None:
         raise LookupError(engagement_id)
-    engagement = record.instance
-    engagement.version = record.version + 1
-    engagement._history_user = user
-    engagement.save()
-    partners = Partner.objects.in_bulk(record.partner_codes, field_name="code")
-    engagement.set_partners(
-        [partners[code] for code in record.partner_codes if code in partners],
-        {partners[c].pk: role for c, role in record.partner_roles.items() if c in partners},
-    )
-    engagement.pillars.set(Pillar.objects.filter(code__in=record.pillar_codes))
-    engagement.facets.set(Facet.objects.filter(code__in=record.facet_codes))
-    engagement.tips.set(Tip.objects.filter(number__in=record.tip_numbers))
-    engagement.record_relations()
-    return engagement
+    return services.restore_engagement(user, record)

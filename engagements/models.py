@@ -3,7 +3,8 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.core.validators import MaxLengthValidator
+from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
@@ -16,6 +17,10 @@ from engagements.history import RelationSnapshot, relation_snapshot
 
 class StaleVersion(Exception):
     """Someone else saved the engagement after the version this change started from."""
+
+
+# Long enough for a page of notes, short enough that one request cannot fill the disk.
+TEXT_MAX_LENGTH = 10_000
 
 
 class EngagementQuerySet(models.QuerySet):
@@ -83,14 +88,29 @@ class Engagement(models.Model):
         blank=True,
     )
     marking = models.CharField("marking", max_length=2, choices=Marking.choices, default=Marking.NU)
+    # The marking's place on the scale (NU 0 … NS 3): sorting by marking means by rank.
+    marking_rank = models.GeneratedField(
+        expression=models.Case(
+            *(models.When(marking=value, then=rank) for rank, value in enumerate(Marking.values)),
+            default=None,
+            output_field=models.PositiveSmallIntegerField(),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+        verbose_name="marking rank",
+    )
     escalation_risk = models.CharField(
         "escalation risk",
         max_length=10,
         choices=EscalationRisk.choices,
         default=EscalationRisk.LOW,
     )
-    summary = models.TextField("summary", blank=True)
-    outcomes = models.TextField("outcomes", blank=True)
+    summary = models.TextField(
+        "summary", blank=True, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)]
+    )
+    outcomes = models.TextField(
+        "outcomes", blank=True, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)]
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="created by",
@@ -108,7 +128,9 @@ class Engagement(models.Model):
     objects = EngagementQuerySet.as_manager()
     # Every save and delete; `updated_at` and `version` change on every save anyway.
     history = HistoricalRecords(
-        bases=[RelationSnapshot], excluded_fields=["updated_at"], cascade_delete_history=False
+        bases=[RelationSnapshot],
+        excluded_fields=["updated_at", "marking_rank"],
+        cascade_delete_history=False,
     )
 
     class Meta:
@@ -151,30 +173,12 @@ class Engagement(models.Model):
             models.Index(fields=["title", "id"], name="engagement_title_idx"),
             models.Index(fields=["kind", "id"], name="engagement_kind_idx"),
             models.Index(fields=["status", "id"], name="engagement_status_idx"),
-            models.Index(fields=["marking", "id"], name="engagement_marking_idx"),
+            models.Index(fields=["marking_rank", "id"], name="engagement_marking_idx"),
             models.Index(fields=["escalation_risk", "id"], name="engagement_risk_idx"),
         ]
 
     def __str__(self):
         return self.title
-
-    def save(self, *args, **kwargs):
-        """Save, refusing to overwrite a newer version.
-
-        `self.version` must be the version this change started from. The check and the
-        increment are one conditional UPDATE, so of two concurrent writers exactly one wins;
-        the loser gets StaleVersion and nothing of its change is stored.
-        """
-        if self._state.adding:
-            return super().save(*args, **kwargs)
-        with transaction.atomic(using=kwargs.get("using")):
-            claimed = Engagement.objects.filter(pk=self.pk, version=self.version).update(
-                version=F("version") + 1
-            )
-            if not claimed:
-                raise StaleVersion(self.pk)
-            self.version += 1
-            super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("engagements:detail", args=[self.pk])
@@ -277,6 +281,12 @@ class EngagementPartner(models.Model):
             models.CheckConstraint(
                 condition=Q(role__in=PartnerRole.values),
                 name="%(app_label)s_%(class)s_role_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["engagement"],
+                condition=Q(role=PartnerRole.LEAD),
+                name="%(app_label)s_%(class)s_one_lead",
+                violation_error_message="Only one partner can lead an engagement.",
             ),
         ]
         indexes = [models.Index(fields=["partner", "engagement"])]

@@ -3,7 +3,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -16,6 +15,7 @@ from engagements.forms import EngagementForm
 from engagements.history import engagement_history
 from engagements.models import Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
+from engagements.services import NotVisible, delete_engagement
 from roadmap import reports
 from roadmap.models import Pillar
 
@@ -85,7 +85,7 @@ def engagement_detail(request, pk):
             "facets": list(engagement.facets.select_related("pillar")),
             "can_change": engagement.can_be_changed_by(request.user),
             "can_delete": engagement.can_be_deleted_by(request.user),
-            "history": engagement_history(engagement.pk),
+            "history": engagement_history(engagement.pk, request.user),
         },
     )
 
@@ -103,9 +103,13 @@ def engagement_create(request):
                 form.cleaned_data["title"],
             )
         if not duplicates:
-            engagement = form.save()
-            messages.success(request, f"Logged “{engagement.title}”.")
-            return redirect(engagement)
+            try:
+                engagement = form.save()
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"Logged “{engagement.title}”.")
+                return redirect(engagement)
     return render(
         request,
         "engagements/engagement_form.html",
@@ -121,14 +125,20 @@ def engagement_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             engagement = form.save()
+        except ValidationError as error:
+            form.add_error(None, error)
         except StaleVersion:
-            conflict = with_relations(Engagement.objects.filter(pk=pk)).first()
+            # The other version, only if this user may see it now (it may have been raised).
+            conflict = (
+                with_relations(Engagement.objects.visible_to(request.user)).filter(pk=pk).first()
+            )
             if conflict is None:
-                messages.error(request, "Someone deleted this engagement while you edited it.")
-                return redirect("engagements:list")
+                return _gone(request)
             # Keep the user's input; let them save again on top of the newer version.
             form.data = form.data.copy()
             form.data["version"] = conflict.version
+        except NotVisible:
+            return _gone(request)
         else:
             messages.success(request, f"Saved “{engagement.title}”.")
             return redirect(engagement)
@@ -139,16 +149,40 @@ def engagement_edit(request, pk):
     )
 
 
+def _gone(request):
+    messages.error(
+        request,
+        "Nothing was saved: the engagement was deleted or is no longer visible to you.",
+    )
+    return redirect("engagements:list")
+
+
 def engagement_delete(request, pk):
     engagement = get_visible_engagement(request, pk)
     if not engagement.can_be_deleted_by(request.user):
         raise PermissionDenied("You may delete only engagements you logged.")
     if request.method == "POST":
-        with transaction.atomic():
-            engagement.delete()
+        try:
+            delete_engagement(request.user, pk, _int(request.POST.get("version")))
+        except (StaleVersion, ValidationError):
+            messages.error(
+                request,
+                "Nothing was deleted: someone changed this engagement since you opened the "
+                "page. Check the newest version and delete again if you still mean to.",
+            )
+            return redirect(engagement)
+        except NotVisible:
+            return _gone(request)
         messages.success(request, f"Deleted “{engagement.title}”.")
         return redirect("engagements:list")
     return render(request, "engagements/engagement_confirm_delete.html", {"engagement": engagement})
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def dashboard(request):

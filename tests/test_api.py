@@ -342,9 +342,14 @@ def test_delete_rules(cast):
     own = make_engagement(created_by=cast["analyst_nu"])
     other = make_engagement(created_by=cast["analyst_ns"])
     analyst = client_for(cast["analyst_nu"])
-    assert analyst.delete(f"{API}engagements/{other.pk}/").status_code == 403
-    assert analyst.delete(f"{API}engagements/{own.pk}/").status_code == 204
-    assert client_for(cast["manager"]).delete(f"{API}engagements/{other.pk}/").status_code == 204
+    assert analyst.delete(f"{API}engagements/{other.pk}/?version=1").status_code == 403
+    # A delete is a write: it carries the version read, and a stale one deletes nothing.
+    assert analyst.delete(f"{API}engagements/{own.pk}/").status_code == 400
+    assert analyst.delete(f"{API}engagements/{own.pk}/", HTTP_IF_MATCH='"2"').status_code == 409
+    assert analyst.delete(f"{API}engagements/{own.pk}/", HTTP_IF_MATCH='"1"').status_code == 204
+    manager = client_for(cast["manager"])
+    assert manager.delete(f"{API}engagements/{other.pk}/", {"version": 1}).status_code == 204
+    assert not Engagement.objects.filter(pk__in=[own.pk, other.pk]).exists()
 
 
 @pytest.mark.parametrize(

@@ -16,15 +16,18 @@ from tests.factories import make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
-ROLES = ["anonymous", "analyst_nu", "analyst_ns", "manager", "admin"]
+ROLES = ["anonymous", "inactive", "no_role", "analyst_nu", "analyst_ns", "manager", "admin"]
 
 
-def answers(anonymous, analyst_nu, analyst_ns=None, manager=None, admin=None):
-    """Expected status per role; later roles default to the one before."""
+def answers(anonymous, analyst_nu, analyst_ns=None, manager=None, admin=None, no_role=403):
+    """Expected status per role; later roles default to the one before. A deactivated
+    user is signed out (answered like anonymous); a signed-in user without a role gets
+    403 everywhere unless said otherwise."""
     analyst_ns = analyst_ns or analyst_nu
     manager = manager or analyst_ns
     admin = admin or manager
-    return dict(zip(ROLES, [anonymous, analyst_nu, analyst_ns, manager, admin], strict=True))
+    statuses = [anonymous, anonymous, no_role, analyst_nu, analyst_ns, manager, admin]
+    return dict(zip(ROLES, statuses, strict=True))
 
 
 PAGE = answers(302, 200)
@@ -33,8 +36,8 @@ API = answers(401, 200)
 # GET on every named URL. The engagement used is marked NU and was logged by analyst_nu.
 EXPECTED_GET = {
     "dashboard": PAGE,
-    "login": answers(200, 200),
-    "logout": answers(302, 405),  # sign-out is a POST
+    "login": answers(200, 200, no_role=200),
+    "logout": answers(302, 405, no_role=405),  # sign-out is a POST
     "engagements:list": PAGE,
     "engagements:create": PAGE,
     "engagements:detail": PAGE,
@@ -50,7 +53,7 @@ EXPECTED_GET = {
     "reports:gaps": PAGE,
     "reports:tips": PAGE,
     "api:api-root": API,
-    "api:token": answers(405, 405),  # POST only
+    "api:token": answers(405, 405, no_role=405),  # POST only
     "api:schema": API,
     "api:docs": API,
     "api:pillar-list": API,
@@ -79,7 +82,7 @@ EXPECTED_WRITES = [
         {"code": "NEW", "name": "New", "kind": "state", "region": "oceania"},
         answers(401, 403, 403, 403, 201),
     ),
-    ("delete", "api:engagement-detail", None, answers(401, 204, 403, 204, 204)),
+    ("delete", "api:engagement-detail", {"version": 1}, answers(401, 204, 403, 204, 204)),
 ]
 
 
@@ -112,7 +115,14 @@ def url_for(name, pattern, objects):
 
 @pytest.fixture
 def users():
+    inactive = make_user(Role.ADMIN, Marking.NS)
+    inactive.is_active = False
+    inactive.save()
+    no_role = make_user(Role.ANALYST, Marking.NS)
+    no_role.groups.clear()
     return {
+        "inactive": inactive,
+        "no_role": no_role,
         "analyst_nu": make_user(Role.ANALYST, Marking.NU),
         "analyst_ns": make_user(Role.ANALYST, Marking.NS),
         "manager": make_user(Role.MANAGER, Marking.NS),
@@ -179,10 +189,13 @@ def test_every_admin_url_is_for_staff_only(client, users):
             url = reverse(name, args=["1"] * regex.groups)
         if name in ("admin:login", "admin:logout", "admin:jsi18n"):
             continue
-        for role in ("anonymous", "analyst_ns", "manager"):
+        for role in ("anonymous", "inactive", "no_role", "analyst_ns", "manager"):
             client.logout()
             if role != "anonymous":
                 client.force_login(users[role])
             response = client.get(url)
+            if role == "no_role":  # signed in without a role: refused like every page
+                assert response.status_code == 403, name
+                continue
             assert response.status_code == 302, (name, role)
             assert re.match(r"^/(admin|accounts)/login/", response.url), (name, role)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.choices import Marking, Role
 from engagements.models import Engagement, StaleVersion
+from engagements.services import save_engagement
 from roadmap.models import Facet, Pillar
 from tests.factories import make_engagement, make_user
 
@@ -84,24 +85,19 @@ def test_validate_marking_caps_at_clearance():
         Engagement.validate_marking(user, "NC")
 
 
-def test_every_save_increments_the_version():
+def test_every_write_increments_the_version(analyst):
     engagement = make_engagement()
     assert engagement.version == 1
-    engagement.title = "Renamed"
-    engagement.save()
+    save_engagement(analyst, {"title": "Renamed"}, engagement.pk, version=1)
     engagement.refresh_from_db()
     assert (engagement.version, engagement.title) == (2, "Renamed")
 
 
-def test_a_stale_save_stores_nothing():
+def test_a_stale_write_stores_nothing(analyst):
     engagement = make_engagement(title="Original")
-    first = Engagement.objects.get(pk=engagement.pk)
-    second = Engagement.objects.get(pk=engagement.pk)
-    first.title = "First writer"
-    first.save()
-    second.title = "Second writer"
+    save_engagement(analyst, {"title": "First writer"}, engagement.pk, version=1)
     with pytest.raises(StaleVersion):
-        second.save()
+        save_engagement(analyst, {"title": "Second writer"}, engagement.pk, version=1)
     engagement.refresh_from_db()
     assert (engagement.title, engagement.version) == ("First writer", 2)
 

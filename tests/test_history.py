@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
 from engagements.models import Engagement
+from engagements.services import delete_engagement, save_engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, TipStatusUpdate
 from tests.factories import make_engagement, make_user
@@ -84,7 +85,7 @@ def test_every_write_path_is_recorded_with_who_and_what(client):
 
     # Deleting is recorded too, and the history stays for the admin.
     client.force_login(manager)
-    client.post(f"/engagements/{engagement.pk}/delete/")
+    client.post(f"/engagements/{engagement.pk}/delete/", {"version": 3})
     assert (
         Engagement.history.filter(id=engagement.pk, history_type="-").get().history_user == manager
     )
@@ -109,10 +110,9 @@ def test_an_admin_restores_a_deleted_engagement(client):
         marking="NC",
     )
     engagement.record_relations()
-    engagement.title = "Lost and found, edited"
-    engagement.save()
+    save_engagement(admin, {"title": "Lost and found, edited"}, engagement.pk, version=1)
     pk = engagement.pk
-    engagement.delete()
+    delete_engagement(admin, pk, version=2)
 
     client.force_login(low_admin)
     assert (
@@ -130,11 +130,13 @@ def test_an_admin_restores_a_deleted_engagement(client):
     response = client.post("/admin/engagements/engagement/deleted/", {"id": pk})
     assert response.status_code == 302
     restored = Engagement.objects.get(pk=pk)
+    # created 1, edited 2, deleted 3: restored goes on at 4, so copies read before stay stale
     assert (restored.title, restored.version, restored.marking) == (
         "Lost and found, edited",
-        3,
+        4,
         "NC",
     )
+    assert restored.created_at == engagement.created_at  # restored, not made anew
     assert [link.partner.code for link in restored.partner_links.all()] == ["KOR", "JPN"]
     assert restored.partner_links.get(partner__code="KOR").role == "lead"
     assert list(restored.facets.values_list("code", flat=True)) == ["security.cyber"]

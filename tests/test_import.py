@@ -78,7 +78,7 @@ def test_a_file_with_a_bad_row_stores_nothing_and_says_where(tmp_path):
         run(path)
     message = str(error.value)
     assert "nothing imported" in message
-    assert "line 3, partners: Object with code=ZZZ does not exist." in message
+    assert "line 3, partners: No partner with code “ZZZ”." in message
     assert "line 4, end_date: The end date cannot be before the start date." in message
     assert "line 4, facets: “Cyber Threats” belongs to the pillar" in message
     assert not Engagement.objects.exists()

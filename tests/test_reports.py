@@ -141,6 +141,7 @@ def test_coverage_status_kind_and_region_filters(oracle):
 
 def test_coverage_query_count_is_fixed(oracle, django_assert_num_queries):
     user = make_user(Role.MANAGER, Marking.NS)
+    assert user.role == Role.MANAGER  # looked up once per request (by the middleware)
     # the data stamp (cache key), pillars, partners, then cells, row totals, pillar totals
     # and grand total: one GROUPING SETS query on PostgreSQL, four on SQLite
     expected = 4 if connection.vendor == "postgresql" else 7
@@ -314,6 +315,7 @@ def test_tip_board_query_count(db, reference_data, django_assert_num_queries):
     manager = make_user(Role.MANAGER, Marking.NS)
     for number in range(1, 7):
         TipStatusUpdate.objects.create(tip=Tip.objects.get(number=number), status="on_track")
+    assert manager.role == Role.MANAGER  # looked up once per request (by the middleware)
     # the data stamp, tips with the newest update's id, their pillars, the updates with
     # authors, the counts
     with django_assert_num_queries(5):

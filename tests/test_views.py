@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from accounts.choices import Marking, Role
 from engagements.models import Engagement
+from engagements.services import save_engagement
 from roadmap.models import TipStatusUpdate
 from tests.factories import make_engagement, make_user
 
@@ -214,8 +215,7 @@ def test_a_stale_edit_overwrites_nothing(client, cast):
     form = client.get(f"/engagements/{engagement.pk}/edit/").context["form"]
     assert form.initial["version"] == 1
     # Someone else saves first.
-    engagement.title = "Saved by a colleague"
-    engagement.save()
+    save_engagement(cast["manager"], {"title": "Saved by a colleague"}, engagement.pk, 1)
     data = form_data(title="My edit", pillars=pillar_ids("security"), version="1")
     response = client.post(f"/engagements/{engagement.pk}/edit/", data)
     assert response.status_code == 200
@@ -235,10 +235,16 @@ def test_delete_rules(client, cast):
     own = make_engagement(created_by=cast["analyst_nu"])
     other = make_engagement(created_by=cast["analyst_ns"])
     client.force_login(cast["analyst_nu"])
-    assert client.post(f"/engagements/{other.pk}/delete/").status_code == 403
-    assert client.post(f"/engagements/{own.pk}/delete/").status_code == 302
+    assert client.post(f"/engagements/{other.pk}/delete/", {"version": 1}).status_code == 403
+    # The confirmation page carries the version it showed; a stale one deletes nothing.
+    page = client.get(f"/engagements/{own.pk}/delete/").content.decode()
+    assert 'name="version" value="1"' in page
+    response = client.post(f"/engagements/{own.pk}/delete/", {"version": 2}, follow=True)
+    assert "Nothing was deleted" in response.content.decode()
+    assert Engagement.objects.filter(pk=own.pk).exists()
+    assert client.post(f"/engagements/{own.pk}/delete/", {"version": 1}).status_code == 302
     client.force_login(cast["manager"])
-    assert client.post(f"/engagements/{other.pk}/delete/").status_code == 302
+    assert client.post(f"/engagements/{other.pk}/delete/", {"version": 1}).status_code == 302
     assert not Engagement.objects.exists()
 
 
