@@ -1,7 +1,61 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
 
+from accounts.choices import Marking, Role
 from accounts.models import User
+
+ROLE_ORDER = [Role.ANALYST, Role.MANAGER, Role.ADMIN]
+
+
+def check_grant(granter, clearance=None, initial_clearance=None, groups=(), superuser=False):
+    """No admin may give anyone, themselves included, a clearance or a role above their
+    own. Unchanged values may stay (an NU admin may still reset an NS user's password)."""
+    errors = {}
+    if clearance and clearance != initial_clearance and not granter.may_see(clearance):
+        errors["clearance"] = [f"You cannot give a clearance above your own ({granter.clearance})."]
+    own = ROLE_ORDER.index(granter.role) if granter.role else -1
+    above = [group.name for group in groups if group.name in ROLE_ORDER]
+    above = [name for name in above if ROLE_ORDER.index(name) > own]
+    if above or (superuser and not granter.is_superuser):
+        errors["groups" if above else "is_superuser"] = ["You cannot give a role above your own."]
+    if errors:
+        raise ValidationError(errors)
+
+
+class GrantCheckingForm:
+    """Mixed into the user admin's forms; `granter` is the admin making the change."""
+
+    granter = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "clearance" in self.fields:  # offer what this admin may give, and what is there
+            kept = self.instance.clearance if self.instance.pk else None
+            self.fields["clearance"].choices = [
+                (value, label)
+                for value, label in Marking.choices
+                if self.granter.may_see(value) or value == kept
+            ]
+
+    def clean(self):
+        cleaned = super().clean()
+        initial = self.instance.clearance if self.instance.pk else None
+        try:
+            check_grant(
+                self.granter,
+                clearance=cleaned.get("clearance"),
+                initial_clearance=initial,
+                groups=[g for g in cleaned.get("groups") or [] if g not in self._initial_groups()],
+                superuser=cleaned.get("is_superuser") and not self.instance.is_superuser,
+            )
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        return cleaned
+
+    def _initial_groups(self):
+        return set(self.instance.groups.all()) if self.instance.pk else set()
 
 
 @admin.register(User)
@@ -10,3 +64,9 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["clearance", "groups", "is_active", "is_staff"]
     fieldsets = BaseUserAdmin.fieldsets + (("Clearance", {"fields": ["clearance"]}),)
     add_fieldsets = BaseUserAdmin.add_fieldsets + (("Clearance", {"fields": ["clearance"]}),)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        form_class = type(form_class.__name__, (GrantCheckingForm, form_class), {})
+        form_class.granter = request.user
+        return form_class

@@ -51,6 +51,10 @@ def export_rows(engagements):
     the plain values and each relation as id pairs, mapped to codes in memory. No model
     instances, no per-row queries, and no long-running server-side cursor (whose plan is
     poor for a filtered, ordered scan on PostgreSQL).
+
+    `engagements` must be a visible queryset (`visible_to(user)`, filtered): each chunk is
+    read through it again, so a row raised above the reader's clearance while a slow
+    download runs is left out, not sent.
     """
     ids = list(engagements.values_list("id", flat=True))
     codes = {
@@ -70,7 +74,7 @@ def export_rows(engagements):
         chunk_ids = ids[start : start + CHUNK]
         rows = {
             values[0]: dict(zip(SCALARS, values, strict=True))
-            for values in Engagement.objects.filter(id__in=chunk_ids).values_list(*SCALARS)
+            for values in engagements.order_by().filter(id__in=chunk_ids).values_list(*SCALARS)
         }
         related = {}
         for name, (model, column, order) in links.items():
@@ -82,7 +86,7 @@ def export_rows(engagements):
                 grouped.setdefault(engagement_id, []).append(target)
         for engagement_id in chunk_ids:
             row = rows.get(engagement_id)
-            if row is None:  # deleted while the download ran
+            if row is None:  # deleted, or raised above the reader's sight, meanwhile
                 continue
             row["created_by"] = row.pop("created_by__username") or ""
             for name, grouped in related.items():

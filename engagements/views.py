@@ -10,7 +10,7 @@ from accounts.choices import Role
 from engagements.choices import EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
-from engagements.filters import EngagementFilterSet
+from engagements.filters import EngagementFilterSet, sort_column
 from engagements.forms import EngagementForm
 from engagements.history import engagement_history
 from engagements.models import Engagement, StaleVersion
@@ -36,14 +36,14 @@ def engagement_list(request):
         "-start_date"
     ]
     key = ordering[0]
-    keyset = keyset_ordering(key)
+    keyset = keyset_ordering(sort_column(key))
 
     if request.GET.get("format") in DOWNLOAD_FORMATS:
         return download(
             request.GET["format"],
             "engagements",
             EXPORT_FIELDS,
-            export_rows(engagements.order_by(*keyset)),
+            export_rows(engagements.order_by(*keyset)),  # each chunk read through the gate
         )
 
     per_page = _page_size(request)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import InUseByEngagementsMixin
 from partners.models import Membership, Partner
 
 
@@ -23,7 +24,7 @@ class MemberOfInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(SimpleHistoryAdmin):
+class PartnerAdmin(InUseByEngagementsMixin, SimpleHistoryAdmin):
     list_display = ["code", "name", "kind", "region", "active"]
     list_filter = ["kind", "region", "active"]
     search_fields = ["code", "name", "aliases"]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import InUseByEngagementsMixin
 from roadmap.models import Challenge, Facet, Pillar, Tip, TipStatusUpdate
 
 
@@ -10,7 +11,7 @@ class FacetInline(admin.TabularInline):
 
 
 @admin.register(Pillar)
-class PillarAdmin(admin.ModelAdmin):
+class PillarAdmin(InUseByEngagementsMixin, admin.ModelAdmin):
     list_display = ["order", "code", "name"]
     list_display_links = ["code", "name"]
     search_fields = ["code", "name"]
@@ -18,7 +19,7 @@ class PillarAdmin(admin.ModelAdmin):
 
 
 @admin.register(Facet)
-class FacetAdmin(admin.ModelAdmin):
+class FacetAdmin(InUseByEngagementsMixin, admin.ModelAdmin):
     list_display = ["code", "name", "pillar", "order"]
     list_filter = ["pillar"]
     search_fields = ["code", "name"]
@@ -33,7 +34,7 @@ class TipStatusUpdateInline(admin.TabularInline):
 
 
 @admin.register(Tip)
-class TipAdmin(admin.ModelAdmin):
+class TipAdmin(InUseByEngagementsMixin, admin.ModelAdmin):
     list_display = ["number", "code", "title"]
     list_display_links = ["code", "title"]
     search_fields = ["code", "title"]

@@ -5,6 +5,7 @@ memory, out of other threads' reach), so these run where `.ci/run` points DATABA
 at PostgreSQL.
 """
 
+import contextlib
 import io
 import threading
 import time
@@ -16,6 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
 from engagements.models import Engagement, StaleVersion
+from engagements.services import save_engagement
 from tests.factories import make_engagement, make_user
 
 pytestmark = pytest.mark.skipif(
@@ -52,12 +54,12 @@ def run_together(*workers):
 
 
 def test_overlapping_transactions_cannot_both_save(engagement):
+    writer_user = make_user(Role.ANALYST, Marking.NS)
+
     def writer(title):
         def work():
             with transaction.atomic():
-                mine = Engagement.objects.get(pk=engagement.pk)  # both read version 1
-                mine.title = title
-                mine.save()
+                save_engagement(writer_user, {"title": title}, engagement.pk, version=1)
                 time.sleep(0.3)  # hold the row while the other writer tries
             return "saved"
 
@@ -87,3 +89,57 @@ def test_two_api_clients_with_the_same_version(engagement):
     engagement.refresh_from_db()
     assert engagement.version == 2
     assert engagement.title == ("From A" if results[0] == 200 else "From B")
+
+
+def test_a_writer_below_the_marking_never_lands_on_a_raised_version(engagement):
+    """An NS writer toggles the marking NU ↔ NS (with NS text while NS) while an NU analyst
+    keeps saving the same engagement through the API. Every NU save must land on an NU
+    version (or be refused), so the NS text never reaches a history the NU analyst reads."""
+    ns = make_user(Role.ANALYST, Marking.NS)
+    nu = make_user(Role.ANALYST, Marking.NU)
+    url = f"/api/v1/engagements/{engagement.pk}/"
+
+    def toggle():
+        for _ in range(30):
+            current = Engagement.objects.get(pk=engagement.pk)
+            raised = current.marking == Marking.NU
+            data = (
+                {"title": "Pulsar secret", "summary": "Pulsar", "marking": "NS"}
+                if raised
+                else {"title": "Open title", "summary": "Open", "marking": "NU"}
+            )
+            with contextlib.suppress(StaleVersion):
+                save_engagement(ns, data, engagement.pk, current.version)
+            # Each toggle holds the row while it writes; leave the NU analyst gaps to land in.
+            time.sleep(0.15)
+        return "done"
+
+    def edit():
+        client = APIClient()
+        client.force_authenticate(nu)
+        answers = []
+        for number in range(150):
+            read = client.get(url)
+            if read.status_code != 200:
+                answers.append(read.status_code)
+                continue
+            # Every other time, guess the version the NS writer's next save will have:
+            # knowing a version number must never be enough to write over a raised one.
+            version = read.json()["version"] + number % 2
+            answer = client.patch(url, {"location": f"Room {number}", "version": version})
+            answers.append(answer.status_code)
+        return answers
+
+    toggled, answers = run_together(toggle, edit)
+    assert toggled == "done", toggled
+    assert set(answers) <= {200, 404, 409} and 200 in answers, answers
+    records = list(Engagement.history.filter(id=engagement.pk).order_by("history_date", "pk"))
+    for before, after in zip(records, records[1:], strict=False):
+        if after.history_user_id == nu.pk:
+            assert before.marking == Marking.NU, (before.version, after.version)
+            assert after.title != "Pulsar secret"
+    readable = APIClient()
+    readable.force_authenticate(nu)
+    history = readable.get(f"{url}history/")
+    if history.status_code == 200:
+        assert "Pulsar" not in history.content.decode()
