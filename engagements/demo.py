@@ -17,6 +17,7 @@ from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
 from engagements.models import Engagement, EngagementPartner
 from partners.choices import PartnerKind
 from partners.models import Partner
+from roadmap import summaries
 from roadmap.models import Pillar, Tip
 
 CHUNK = 5000
@@ -151,6 +152,7 @@ def seed_engagements(count, seed=0, as_of=None):
             Engagement.objects.bulk_create(rows)
             _link(rows, relations, rng)
         created += size
+    summaries.rebuild()  # bulk inserts bypass the write service: count them all again
     return created
 
 

@@ -11,7 +11,8 @@ So every write obeys the same rules at the same moment:
 - only the fields the caller sent are applied, on top of the row as stored at that moment;
 - the model's rules (`full_clean`, relation rules, marking ≤ clearance, one lead partner)
   are checked before anything is stored, and a refusal stores nothing;
-- the change history gets one row per write, with the relations as they were saved.
+- the change history gets one row per write, with the relations as they were saved;
+- the report summaries are brought up to date in the same transaction.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,6 +21,7 @@ from django.db.models import F
 
 from engagements.choices import PartnerRole
 from engagements.models import Engagement, StaleVersion
+from roadmap import summaries
 
 RELATIONS = ("partners", "pillars", "facets", "tips")
 # What a caller may set; everything else (id, version, timestamps) the service owns.
@@ -54,9 +56,12 @@ def save_engagement(user, data, engagement_id=None, version=None):
     with transaction.atomic():
         if engagement_id is None:
             engagement = Engagement(created_by=user if user.pk else None)
+            before = []
         else:
             engagement = _claim(user, engagement_id, version)
+            before = [_slice(engagement)]
         _apply(user, engagement, data)
+        summaries.refresh_slices([*before, _slice(engagement)])
         return engagement
 
 
@@ -68,6 +73,7 @@ def delete_engagement(user, engagement_id, version):
             raise PermissionDenied("Analysts may delete only the engagements they logged.")
         engagement._history_user = _history_user(user)
         engagement.delete()
+        summaries.refresh_slices([_slice(engagement)])
         return engagement
 
 
@@ -101,6 +107,7 @@ def restore_engagement(user, record):
         # auto_now_add stamped the moment of restoring; the engagement was made earlier.
         Engagement.objects.filter(pk=engagement.pk).update(created_at=record.created_at)
         engagement.created_at = record.created_at
+        summaries.refresh_slices([_slice(engagement)])
         return engagement
 
 
@@ -179,6 +186,11 @@ def _current_relations(engagement):
         "facets": list(engagement.facets.all()),
         "tips": list(engagement.tips.all()),
     }
+
+
+def _slice(engagement):
+    """Where the engagement counts in the report summaries (see roadmap.summaries)."""
+    return engagement.start_date, engagement.status, engagement.marking
 
 
 def _history_user(user):

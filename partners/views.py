@@ -27,7 +27,7 @@ def partner_detail(request, code):
         page = paginate(timeline, ["-start_date", "-id"], 25, request.GET.get("cursor"))
     except ValidationError:
         page = paginate(timeline, ["-start_date", "-id"], 25)
-    coverage = reports.coverage(request.user, partner_codes=[partner.code])
+    coverage = reports.coverage(request.user, partner_code=partner.code)
     pillars = {pillar.code: pillar for pillar in Pillar.objects.order_by("order")}
     return render(
         request,

@@ -120,3 +120,56 @@ class Challenge(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class ReportSummary(models.Model):
+    """How many engagements count under one dimension in one month, with one status and
+    one marking, and the newest start date among them. Kept exact on every write by
+    `roadmap.summaries`; reports read whole months from here (see that module)."""
+
+    month = models.DateField("month")  # its first day
+    status = models.CharField("status", max_length=20)
+    marking = models.CharField("marking", max_length=2)
+    kind = models.CharField("kind", max_length=20)
+    ref = models.CharField("reference", max_length=80)  # a partner/tip/facet id or a group
+    pillar = models.IntegerField("pillar id", default=0)  # 0: whatever the pillar
+    count = models.PositiveIntegerField("count")
+    last = models.DateField("newest start date")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "ref", "pillar", "month", "status", "marking"],
+                name="%(app_label)s_%(class)s_unique_bucket",
+            ),
+        ]
+        indexes = [
+            # Reports: one kind over a range of months. Writes: one slice replaced whole.
+            models.Index(fields=["kind", "month", "status"], name="summary_read_idx"),
+            models.Index(fields=["month", "status", "marking"], name="summary_slice_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.ref} {self.pillar} {self.month:%Y-%m} {self.status}"
+
+
+class SummaryMonth(models.Model):
+    """One row per month that has summaries: writers lock it (SELECT … FOR UPDATE) while
+    they recompute that month's summaries, so two writers of one month take turns and
+    each sees the other's engagement."""
+
+    month = models.DateField("month", primary_key=True)
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"
+
+
+class ReportStamp(models.Model):
+    """One row whose `value` grows inside every transaction that changes what a report
+    counts: the report cache's key holds it, so a cached report is never older than the
+    data it was computed from (ids of history rows are not handed out in commit order)."""
+
+    value = models.BigIntegerField("value", default=0)
+
+    def __str__(self):
+        return str(self.value)

@@ -14,17 +14,15 @@ import functools
 import hashlib
 
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery
-from django.db.models.functions import TruncMonth, TruncQuarter
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import visible_markings
 from engagements.choices import EngagementStatus
-from engagements.models import Engagement, EngagementPartner
-from partners.models import Membership, Partner
+from partners.models import Partner
+from roadmap import summaries
 from roadmap.choices import TipStatus
-from roadmap.models import Pillar, Tip, TipStatusUpdate
+from roadmap.models import Facet, Pillar, Tip, TipStatusUpdate
 
 # Report results are kept for this long at most, per clearance and parameters, and only
 # while nothing they depend on has changed (see `data_stamp`).
@@ -32,20 +30,10 @@ REPORT_CACHE_SECONDS = 600
 
 
 def data_stamp():
-    """A value that changes whenever an engagement, partner, membership or tip status is
-    written through the app (every such write adds a history row, and bulk-seeded
-    engagements get new ids). One cheap query: each part is an index lookup."""
-    parts = [
-        (Engagement.history.model, "history_id"),
-        (Engagement, "id"),
-        (Partner.history.model, "history_id"),
-        (Membership.history.model, "history_id"),
-        (TipStatusUpdate.history.model, "history_id"),
-    ]
-    selects = ", ".join(
-        f"(SELECT MAX({column}) FROM {model._meta.db_table})" for model, column in parts
-    )
-    return _fetch(f"SELECT {selects}", [])[0]
+    """A counter that grows inside every transaction that changes what a report counts
+    (engagements, partners, memberships, tip statuses, the roadmap): see
+    `roadmap.summaries.bump_stamp`. One primary-key lookup."""
+    return summaries.stamp()
 
 
 def cached_report(function):
@@ -100,17 +88,6 @@ def last_months(months, end=None):
     return months_before(end, months) + datetime.timedelta(days=1), end
 
 
-def _engagements(user, start, end, status):
-    """Visible engagements starting in [start, end], with the status (one, or a list of
-    several) if one is given."""
-    engagements = Engagement.objects.visible_to(user).filter(start_date__range=(start, end))
-    if isinstance(status, list | tuple):
-        engagements = engagements.filter(status__in=status)
-    elif status:
-        engagements = engagements.filter(status=status)
-    return engagements
-
-
 # Coverage ----------------------------------------------------------------------------
 
 
@@ -123,22 +100,23 @@ def coverage(
     region=None,
     status=EngagementStatus.COMPLETED,
     rollup=False,
-    partner_codes=None,
+    partner_code=None,
 ):
     """Partners (rows) by pillars (columns): distinct engagements and the last start date.
 
-    Rows are every active partner matching `kind`/`region` (or exactly `partner_codes`),
-    including those with nothing, so that gaps show. With `rollup`, an organization's row
-    also counts the engagements of the states that were its members on the engagement's
-    start date. Row totals, pillar totals and the grand total count distinct engagements.
+    Rows are every active partner matching `kind`/`region` (or exactly the partner
+    `partner_code`), including those with nothing, so that gaps show. With `rollup`, an
+    organization's row also counts the engagements of the states that were its members on
+    the engagement's start date. Row totals, pillar totals and the grand total count
+    distinct engagements (of the rows shown).
     """
     if start is None or end is None:
         default_start, default_end = last_months(12)
         start, end = start or default_start, end or default_end
     pillars = list(Pillar.objects.order_by("order").values_list("id", "code"))
     partners = Partner.objects.order_by("name")
-    if partner_codes is not None:
-        partners = partners.filter(code__in=partner_codes)
+    if partner_code is not None:
+        partners = partners.filter(code=partner_code)
     else:
         partners = partners.filter(active=True)
         if kind:
@@ -147,28 +125,33 @@ def coverage(
             partners = partners.filter(region=region)
     partners = list(partners.values_list("id", "code", "name"))
 
-    pairs_sql, params = _row_engagement_pairs(
-        _engagements(user, start, end, status), [pk for pk, _, _ in partners], rollup
-    )
-    cells, row_totals, pillar_totals, grand_total = _coverage_counts(pairs_sql, params)
+    row_kind, group_kind = ("rollup", "rollup-group") if rollup else ("partner", "group")
+    counts = summaries.read(user, [row_kind, group_kind], start, end, status)
+    group = summaries.group_name(kind, region)
 
-    cell_map = {(row, pillar): (count, last) for row, pillar, count, last in cells}
-    row_total_map = dict(row_totals)
-    pillar_total_map = dict(pillar_totals)
+    def cell(kind_, ref, pillar_id):
+        return counts.get((kind_, str(ref), pillar_id), (0, None))
+
     rows = []
     for partner_id, code, name in partners:
         row_cells = {}
         for pillar_id, pillar_code in pillars:
-            count, last = cell_map.get((partner_id, pillar_id), (0, None))
-            row_cells[pillar_code] = {"count": count, "last": _as_date(last)}
+            count, last = cell(row_kind, partner_id, pillar_id)
+            row_cells[pillar_code] = {"count": count, "last": last}
         rows.append(
             {
                 "partner": code,
                 "name": name,
                 "cells": row_cells,
-                "total": row_total_map.get(partner_id, 0),
+                "total": cell(row_kind, partner_id, 0)[0],
             }
         )
+    if partner_code is not None:  # the totals of one row are the row's own
+        totals = {code: rows[0]["cells"][code]["count"] if rows else 0 for _, code in pillars}
+        total = rows[0]["total"] if rows else 0
+    else:
+        totals = {code: cell(group_kind, group, pk)[0] for pk, code in pillars}
+        total = cell(group_kind, group, 0)[0]
     return {
         "start": start,
         "end": end,
@@ -176,104 +159,10 @@ def coverage(
         "rollup": bool(rollup),
         "pillars": [code for _, code in pillars],
         "rows": rows,
-        "totals": {code: pillar_total_map.get(pk, 0) for pk, code in pillars},
-        "total": grand_total,
-        "max_count": max((count for _, _, count, _ in cells), default=0),
+        "totals": totals,
+        "total": total,
+        "max_count": max((c["count"] for row in rows for c in row["cells"].values()), default=0),
     }
-
-
-_PILLAR_LINKS = Engagement.pillars.through._meta.db_table
-
-
-def _coverage_counts(pairs_sql, params):
-    """Cells (row, pillar → count, last), row totals, pillar totals and the grand total,
-    all distinct engagements over the same (row, engagement, pillar) set.
-
-    PostgreSQL computes the four in one pass with GROUPING SETS; SQLite has none, so it
-    runs four queries over the same set.
-    """
-    joined = (
-        f"FROM ({pairs_sql}) pairs JOIN {_PILLAR_LINKS} link "
-        f"ON link.engagement_id = pairs.engagement_id"
-    )
-    distinct = "COUNT(DISTINCT pairs.engagement_id)"
-    if connection.vendor == "postgresql":
-        cells, row_totals, pillar_totals, grand_total = [], [], [], 0
-        for row, pillar, count, last, no_row, no_pillar in _fetch(
-            f"SELECT pairs.row_id, link.pillar_id, {distinct}, MAX(pairs.start_date), "
-            f"GROUPING(pairs.row_id), GROUPING(link.pillar_id) {joined} GROUP BY GROUPING SETS "
-            f"((pairs.row_id, link.pillar_id), (pairs.row_id), (link.pillar_id), ())",
-            params,
-        ):
-            if no_row and no_pillar:
-                grand_total = count
-            elif no_pillar:
-                row_totals.append((row, count))
-            elif no_row:
-                pillar_totals.append((pillar, count))
-            else:
-                cells.append((row, pillar, count, last))
-        return cells, row_totals, pillar_totals, grand_total
-    cells = _fetch(
-        f"SELECT pairs.row_id, link.pillar_id, {distinct}, MAX(pairs.start_date) {joined} "
-        f"GROUP BY pairs.row_id, link.pillar_id",
-        params,
-    )
-    row_totals = _fetch(f"SELECT pairs.row_id, {distinct} {joined} GROUP BY pairs.row_id", params)
-    pillar_totals = _fetch(
-        f"SELECT link.pillar_id, {distinct} {joined} GROUP BY link.pillar_id", params
-    )
-    grand_total = _fetch(f"SELECT {distinct} {joined}", params)[0][0]
-    return cells, row_totals, pillar_totals, grand_total
-
-
-def _row_engagement_pairs(engagements, row_ids, rollup):
-    """SQL for (row_id, engagement_id, start_date): which engagement counts in which row.
-
-    Built from the ORM's own SQL for the visible engagements, so the marking rule stays in
-    `visible_to`. With rollup, member states' engagements are paired with each
-    organization they belonged to on the engagement's start date; UNION removes the
-    duplicate when an engagement names both the organization and a member.
-    """
-    # No ORDER BY in a subquery: sorting a year of engagements for nothing costs seconds.
-    visible_sql, visible_params = (
-        engagements.order_by().values("id", "start_date").query.sql_with_params()
-    )
-    if not row_ids:
-        row_ids = [-1]
-    in_rows = ", ".join(["%s"] * len(row_ids))
-    links = EngagementPartner._meta.db_table
-    direct = (
-        f"SELECT link.partner_id AS row_id, visible.id AS engagement_id, visible.start_date "
-        f"FROM ({visible_sql}) visible JOIN {links} link ON link.engagement_id = visible.id "
-        f"WHERE link.partner_id IN ({in_rows})"
-    )
-    params = [*visible_params, *row_ids]
-    if not rollup:
-        return direct, params
-    memberships = Membership._meta.db_table
-    quote = connection.ops.quote_name
-    through_members = (
-        f"SELECT m.organization_id AS row_id, visible.id AS engagement_id, visible.start_date "
-        f"FROM ({visible_sql}) visible JOIN {links} link ON link.engagement_id = visible.id "
-        f"JOIN {memberships} m ON m.member_id = link.partner_id "
-        f"WHERE m.organization_id IN ({in_rows}) AND m.joined <= visible.start_date "
-        f"AND (m.{quote('left')} IS NULL OR m.{quote('left')} > visible.start_date)"
-    )
-    return f"{direct} UNION {through_members}", [*params, *visible_params, *row_ids]
-
-
-def _fetch(sql, params):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _as_date(value):
-    # SQLite hands back MAX() over a date column as text.
-    if isinstance(value, str):
-        return datetime.date.fromisoformat(value)
-    return value
 
 
 # Trend -------------------------------------------------------------------------------
@@ -302,27 +191,21 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
     if start is None or end is None:
         default_start, default_end = last_months(12)
         start, end = start or default_start, end or default_end
-    truncate = TruncQuarter if interval == "quarter" else TruncMonth
-    engagements = _engagements(user, start, end, status).annotate(
-        period_start=truncate("start_date")
-    )
-    per_pillar = engagements.values("period_start", pillar=F("pillars__code")).annotate(
-        n=Count("id")  # an engagement appears once per pillar: the link is unique
-    )
-    per_period = engagements.values("period_start").annotate(n=Count("id"))
-    pillars = list(Pillar.objects.order_by("order").values_list("code", flat=True))
-
+    step = 3 if interval == "quarter" else 1
     counts = {}
-    for row in per_pillar.order_by():
-        counts[(_as_date(row["period_start"]), row["pillar"])] = row["n"]
-    totals = {_as_date(row["period_start"]): row["n"] for row in per_period.order_by()}
+    for (_, _, pillar_id, month), (count, _) in summaries.read(
+        user, ["all"], start, end, status, by_month=True
+    ).items():
+        period = month.replace(month=month.month - (month.month - 1) % step)
+        counts[(period, pillar_id)] = counts.get((period, pillar_id), 0) + count
+    pillars = list(Pillar.objects.order_by("order").values_list("id", "code"))
     periods = []
     for first_day in period_starts(start, end, interval):
         periods.append(
             {
                 "period": period_label(first_day, interval),
-                "counts": {code: counts.get((first_day, code), 0) for code in pillars},
-                "total": totals.get(first_day, 0),
+                "counts": {code: counts.get((first_day, pk), 0) for pk, code in pillars},
+                "total": counts.get((first_day, 0), 0),
             }
         )
     return {
@@ -330,7 +213,7 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
         "end": end,
         "interval": interval,
         "status": status or None,
-        "pillars": pillars,
+        "pillars": [code for _, code in pillars],
         "periods": periods,
     }
 
@@ -347,23 +230,19 @@ def gaps(user, months=6, as_of=None, limit=None):
     """
     as_of = as_of or timezone.localdate()
     window_start, _ = last_months(months, as_of)
-    completed = Engagement.objects.visible_to(user).filter(
-        status=EngagementStatus.COMPLETED, start_date__lte=as_of
-    )
-    last_seen = (
-        EngagementPartner.objects.filter(engagement__in=completed, partner__active=True)
-        .values("partner_id", pillar_id=F("engagement__pillars"))
-        .annotate(last=Max("engagement__start_date"))
-        .order_by()
-    )
-    last_map = {(row["partner_id"], row["pillar_id"]): row["last"] for row in last_seen}
+    last_map = {
+        (int(ref), pillar): last
+        for (_, ref, pillar), (_, last) in summaries.read(
+            user, ["partner"], datetime.date.min, as_of, EngagementStatus.COMPLETED
+        ).items()
+    }
     pillars = list(Pillar.objects.order_by("order").values_list("id", "code", "name"))
     found = []
     for partner_id, code, name in Partner.objects.filter(active=True).values_list(
         "id", "code", "name"
     ):
         for pillar_id, pillar_code, pillar_name in pillars:
-            last = _as_date(last_map.get((partner_id, pillar_id)))
+            last = last_map.get((partner_id, pillar_id))
             if last is None or last < window_start:
                 found.append(
                     {
@@ -409,25 +288,20 @@ def tip_board(user, as_of=None):
     updates = TipStatusUpdate.objects.select_related("created_by").in_bulk(
         [tip.current_id for tip in tips if tip.current_id]
     )
-    completed = Engagement.objects.visible_to(user).filter(
-        status=EngagementStatus.COMPLETED, start_date__range=(year_start, as_of)
-    )
-    advancing = {
-        row["tips"]: row
-        for row in completed.filter(tips__isnull=False)
-        .values("tips")
-        .annotate(
-            # one row per (engagement, tip): the link is unique, no DISTINCT needed
-            last_12_months=Count("id"),
-            last_6_months=Count("id", filter=Q(start_date__gte=evidence_start)),
-        )
-        .order_by()
-    }
+
+    def advancing(since):
+        counts = summaries.read(user, ["tip"], since, as_of, EngagementStatus.COMPLETED)
+        return {int(ref): count for (_, ref, _), (count, _) in counts.items()}
+
+    last_12_months, last_6_months = advancing(year_start), advancing(evidence_start)
     board = []
     for tip in tips:
         update = updates.get(tip.current_id)
         status = update.status if update else TipStatus.NOT_STARTED
-        counts = advancing.get(tip.pk, {"last_12_months": 0, "last_6_months": 0})
+        counts = {
+            "last_12_months": last_12_months.get(tip.pk, 0),
+            "last_6_months": last_6_months.get(tip.pk, 0),
+        }
         flags = []
         if status in (TipStatus.ON_TRACK, TipStatus.ACHIEVED) and not counts["last_6_months"]:
             flags.append("status without evidence")
@@ -462,15 +336,15 @@ def tip_board(user, as_of=None):
 def roadmap_counts(user, months=12, as_of=None, status=EngagementStatus.COMPLETED):
     """Distinct engagements per pillar and per facet over the last `months` months."""
     start, end = last_months(months, as_of)
-    engagements = _engagements(user, start, end, status)
-    pillars = dict(
-        # (engagement, pillar) and (engagement, facet) links are unique: plain counts
-        engagements.values_list("pillars__code").annotate(n=Count("id")).order_by()
-    )
-    facets = dict(
-        engagements.filter(facets__isnull=False)
-        .values_list("facets__code")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    counts = summaries.read(user, ["all", "facet"], start, end, status)
+    pillar_codes = dict(Pillar.objects.values_list("id", "code"))
+    facet_codes = {str(pk): code for pk, code in Facet.objects.values_list("id", "code")}
+    pillars = {
+        pillar_codes[pillar]: count
+        for (kind, _, pillar), (count, _) in counts.items()
+        if kind == "all" and pillar
+    }
+    facets = {
+        facet_codes[ref]: count for (kind, ref, _), (count, _) in counts.items() if kind == "facet"
+    }
     return {"start": start, "end": end, "pillars": pillars, "facets": facets}

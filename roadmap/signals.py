@@ -1,0 +1,54 @@
+"""What else must follow a change that reports count: the summaries and the report cache.
+
+Engagements are written by one service that keeps the summaries itself; these handlers
+cover the records whose changes move engagements between report rows (partners and
+memberships) or change what a report shows (tips, tip statuses, pillars, facets).
+"""
+
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from partners.models import Membership, Partner
+from roadmap import summaries
+from roadmap.models import Facet, Pillar, Tip, TipStatusUpdate
+
+# A partner's rows and groups depend on these; a membership's rollups on all of its fields.
+PARTNER_FIELDS = ("active", "kind", "region")
+
+
+@receiver(pre_save, sender=Partner)
+@receiver(pre_save, sender=Membership)
+def remember_before(sender, instance, **kwargs):
+    instance._before = sender.objects.filter(pk=instance.pk).first() if instance.pk else None
+
+
+@receiver(post_save, sender=Partner)
+def partner_saved(sender, instance, created, **kwargs):
+    before = getattr(instance, "_before", None)
+    if before and any(getattr(before, f) != getattr(instance, f) for f in PARTNER_FIELDS):
+        summaries.rebuild_for_partners([instance.pk])
+    summaries.bump_stamp()
+
+
+@receiver(post_save, sender=Membership)
+@receiver(post_delete, sender=Membership)
+def membership_changed(sender, instance, **kwargs):
+    partners = {instance.organization_id, instance.member_id}
+    before = getattr(instance, "_before", None)
+    if before is not None:
+        partners |= {before.organization_id, before.member_id}
+    summaries.rebuild_for_partners(sorted(partners))
+    summaries.bump_stamp()
+
+
+@receiver(post_delete, sender=Partner)
+@receiver(post_save, sender=Tip)
+@receiver(post_delete, sender=Tip)
+@receiver(post_save, sender=TipStatusUpdate)
+@receiver(post_delete, sender=TipStatusUpdate)
+@receiver(post_save, sender=Pillar)
+@receiver(post_delete, sender=Pillar)
+@receiver(post_save, sender=Facet)
+@receiver(post_delete, sender=Facet)
+def report_input_changed(sender, **kwargs):
+    summaries.bump_stamp()

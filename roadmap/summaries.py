@@ -1,0 +1,383 @@
+"""Report summaries kept exact on every write, so that a report reads months, not rows.
+
+Counting a year of engagements from the engagement tables takes seconds at a million
+rows, however clever the query; reading the same numbers from monthly summaries takes
+milliseconds. A summary row (`ReportSummary`) holds, for one month, one status and one
+marking, how many engagements count under one *dimension* and the newest start date:
+
+- `partner` (ref: partner id): engagements that include the partner (coverage cells and
+  row totals, gaps);
+- `rollup` (partner id): that include it or a state that was its member on the start date;
+- `group` (group name): with at least one active partner in the group (coverage totals);
+- `rollup-group` (group name): the same over rolled-up rows;
+- `all` (""): every engagement (trend, roadmap counts);
+- `tip`, `facet` (tip or facet id, pillar 0): that advance the tip, touch the facet.
+
+Pillar 0 means "whatever its pillars": each engagement counts once there, so totals are
+distinct counts. Groups are `active`, `kind:<kind>`, `region:<region>` and
+`kind:<kind>/region:<region>`, the partner filters of the coverage report.
+
+Keeping them exact: the one write service calls `refresh_slices()` in the transaction
+that writes an engagement, for the (month, status, marking) slices the engagement left
+and entered; each slice is recomputed whole from the engagement tables (a few hundred
+rows at a million engagements), under a lock on its month, so concurrent writers take
+turns and each sees the other. Partner and membership changes, which move engagements
+between rows and groups, recompute the months they touch (`rebuild()`), and so does
+`seed_demo`. `manage.py check_summaries` recomputes everything and reports differences.
+
+Reading (`read()`): whole months of a period come from the summaries; the partial months
+at its two ends are counted from the visible engagements with the same code
+(`contributions()`), so both halves follow one definition.
+"""
+
+import datetime
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import F, Max, Min, Q, Sum
+
+from accounts.models import visible_markings
+from engagements.models import Engagement, EngagementPartner
+from partners.models import Membership, Partner
+from roadmap.models import ReportStamp, ReportSummary, SummaryMonth
+
+KINDS = ("partner", "rollup", "group", "rollup-group", "all", "tip", "facet")
+
+
+def month_of(day):
+    return day.replace(day=1)
+
+
+def next_month(day):
+    index = day.year * 12 + day.month  # the month after, zero-based
+    year, month = divmod(index, 12)
+    if year > datetime.MAXYEAR:
+        return None
+    return datetime.date(year, month + 1, 1)
+
+
+def group_names(kind, region):
+    return ("active", f"kind:{kind}", f"region:{region}", f"kind:{kind}/region:{region}")
+
+
+def group_name(kind=None, region=None):
+    """The group whose totals a coverage report with these partner filters shows."""
+    if kind and region:
+        return f"kind:{kind}/region:{region}"
+    if kind:
+        return f"kind:{kind}"
+    if region:
+        return f"region:{region}"
+    return "active"
+
+
+# Counting ------------------------------------------------------------------------------
+
+
+class Directory:
+    """What contributions need to know of partners: attributes and memberships (each read
+    only if the kinds counted need it)."""
+
+    def __init__(self, kinds=KINDS):
+        self.partners, self.memberships = {}, defaultdict(list)
+        if {"group", "rollup-group"} & set(kinds):
+            self.partners = {
+                pk: (active, kind, region)
+                for pk, active, kind, region in Partner.objects.values_list(
+                    "id", "active", "kind", "region"
+                )
+            }
+        if {"rollup", "rollup-group"} & set(kinds):
+            for member, organization, joined, left in Membership.objects.values_list(
+                "member_id", "organization_id", "joined", "left"
+            ):
+                self.memberships[member].append((organization, joined, left))
+
+    def rolled_up(self, partner_ids, day):
+        """The partners and every organization one of them belonged to on `day`."""
+        rows = set(partner_ids)
+        for partner in partner_ids:
+            for organization, joined, left in self.memberships.get(partner, ()):
+                if joined <= day and (left is None or left > day):
+                    rows.add(organization)
+        return rows
+
+    def groups(self, rows):
+        names = set()
+        for row in rows:
+            active, kind, region = self.partners[row]
+            if active:
+                names.update(group_names(kind, region))
+        return names
+
+
+# The relations each kind of summary needs.
+NEEDS = {
+    "partners": {"partner", "rollup", "group", "rollup-group"},
+    "pillars": {"partner", "rollup", "group", "rollup-group", "all"},
+    "tips": {"tip"},
+    "facets": {"facet"},
+}
+
+
+def load(engagements, kinds=KINDS):
+    """Everything `tally()` needs of the engagements of a queryset, in one query and one
+    per relation the kinds need: [(start_date, status, marking, partners, pillars, tips,
+    facets)]."""
+    ids = engagements.order_by().values("id")
+    related = {}
+    for name, model, column in [
+        ("partners", EngagementPartner, "partner_id"),
+        ("pillars", Engagement.pillars.through, "pillar_id"),
+        ("tips", Engagement.tips.through, "tip_id"),
+        ("facets", Engagement.facets.through, "facet_id"),
+    ]:
+        grouped = related[name] = defaultdict(list)
+        if not NEEDS[name] & set(kinds):
+            continue
+        for engagement_id, target in model.objects.filter(engagement_id__in=ids).values_list(
+            "engagement_id", column
+        ):
+            grouped[engagement_id].append(target)
+    return [
+        (
+            start_date,
+            status,
+            marking,
+            related["partners"].get(pk, ()),
+            related["pillars"].get(pk, ()),
+            related["tips"].get(pk, ()),
+            related["facets"].get(pk, ()),
+        )
+        for pk, start_date, status, marking in engagements.order_by().values_list(
+            "id", "start_date", "status", "marking"
+        )
+    ]
+
+
+def tally(loaded, directory, kinds=KINDS, by_month=True):
+    """{(kind, ref, pillar, month, status, marking): [count, last]} for loaded engagements
+    (`month`, `status`, `marking` are None unless `by_month`)."""
+    buckets = {}
+    wanted = set(kinds)
+    for start_date, status, marking, partners, pillars, tips, facets in loaded:
+        slice_key = (month_of(start_date), status, marking) if by_month else (None,) * 3
+        rows = set(partners)
+        rolled = directory.rolled_up(partners, start_date)
+        dimensions = []
+        for pillar in (*pillars, 0):
+            if "partner" in wanted:
+                dimensions += [("partner", str(row), pillar) for row in rows]
+            if "rollup" in wanted:
+                dimensions += [("rollup", str(row), pillar) for row in rolled]
+            if "group" in wanted:
+                dimensions += [("group", name, pillar) for name in directory.groups(rows)]
+            if "rollup-group" in wanted:
+                dimensions += [("rollup-group", name, pillar) for name in directory.groups(rolled)]
+            if "all" in wanted:
+                dimensions.append(("all", "", pillar))
+        if "tip" in wanted:
+            dimensions += [("tip", str(tip), 0) for tip in tips]
+        if "facet" in wanted:
+            dimensions += [("facet", str(facet), 0) for facet in facets]
+        for dimension in dimensions:
+            bucket = buckets.setdefault((*dimension, *slice_key), [0, start_date])
+            bucket[0] += 1
+            bucket[1] = max(bucket[1], start_date)
+    return buckets
+
+
+# Keeping them exact --------------------------------------------------------------------
+
+
+def bump_stamp():
+    """Inside the writing transaction: reports cached before it are stale once it commits."""
+    updated = ReportStamp.objects.filter(pk=1).update(value=F("value") + 1)
+    if not updated:
+        ReportStamp.objects.bulk_create([ReportStamp(pk=1, value=1)], ignore_conflicts=True)
+
+
+def stamp():
+    return ReportStamp.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+
+
+def _lock_months(months):
+    """Lock the months' rows (made if missing), in order, so writers never deadlock."""
+    months = sorted(set(months))
+    SummaryMonth.objects.bulk_create(
+        [SummaryMonth(month=month) for month in months], ignore_conflicts=True
+    )
+    list(SummaryMonth.objects.select_for_update().filter(month__in=months).order_by("month"))
+
+
+def refresh_slices(slices):
+    """Recompute the summaries of these (month, status, marking) slices from the
+    engagement tables. Call it inside the transaction that wrote the engagements."""
+    slices = {(month_of(day), status, marking) for day, status, marking in slices}
+    if not slices:
+        return
+    with transaction.atomic():
+        bump_stamp()
+        _lock_months(month for month, _, _ in slices)
+        directory = Directory()
+        for month, status, marking in sorted(slices):
+            end = next_month(month) or datetime.date.max
+            engagements = Engagement.objects.filter(
+                start_date__gte=month, start_date__lt=end, status=status, marking=marking
+            )
+            ReportSummary.objects.filter(month=month, status=status, marking=marking).delete()
+            _store(tally(load(engagements), directory))
+
+
+def rebuild(start=None, end=None):
+    """Recompute every summary of the months from `start` to `end` (default: all of them),
+    a year of engagements at a time. For changes that move many engagements at once:
+    partners, memberships, bulk loads."""
+    with transaction.atomic():
+        bump_stamp()
+        span = Engagement.objects.aggregate(first=Min("start_date"), last=Max("start_date"))
+        if span["first"] is None:
+            ReportSummary.objects.all().delete()
+            return
+        first = month_of(max(start or span["first"], span["first"]))
+        last = month_of(min(end or span["last"], span["last"]))
+        months, current = [], first
+        while current is not None and current <= last:
+            months.append(current)
+            current = next_month(current)
+        _lock_months(months)
+        stale = ReportSummary.objects.filter(month__gte=first, month__lte=last)
+        if start is None and end is None:
+            stale = ReportSummary.objects.all()
+        stale.delete()
+        directory = Directory()
+        for chunk in range(0, len(months), 12):
+            low, high = months[chunk], months[min(chunk + 11, len(months) - 1)]
+            engagements = Engagement.objects.filter(start_date__gte=low)
+            after = next_month(high)
+            if after is not None:
+                engagements = engagements.filter(start_date__lt=after)
+            _store(tally(load(engagements), directory))
+
+
+def _store(buckets):
+    ReportSummary.objects.bulk_create(
+        [
+            ReportSummary(
+                kind=kind,
+                ref=ref,
+                pillar=pillar,
+                month=month,
+                status=status,
+                marking=marking,
+                count=count,
+                last=last,
+            )
+            for (kind, ref, pillar, month, status, marking), (count, last) in buckets.items()
+        ],
+        batch_size=2000,
+    )
+
+
+def rebuild_for_partners(partner_ids):
+    """Recompute the months holding engagements of these partners or of their members:
+    their rows, rolled-up rows and groups change with the partners' attributes and
+    memberships."""
+    members = Membership.objects.filter(organization_id__in=partner_ids).values("member_id")
+    links = EngagementPartner.objects.filter(
+        Q(partner_id__in=partner_ids) | Q(partner_id__in=members)
+    )
+    span = Engagement.objects.filter(id__in=links.values("engagement_id")).aggregate(
+        first=Min("start_date"), last=Max("start_date")
+    )
+    if span["first"] is not None:
+        rebuild(span["first"], span["last"])
+
+
+def compute_all():
+    """Every summary bucket as the engagement tables give it now (for check_summaries)."""
+    directory = Directory()
+    return tally(load(Engagement.objects.all()), directory)
+
+
+def stored_all():
+    return {
+        (kind, ref, pillar, month, status, marking): [count, last]
+        for kind, ref, pillar, month, status, marking, count, last in (
+            ReportSummary.objects.values_list(
+                "kind", "ref", "pillar", "month", "status", "marking", "count", "last"
+            )
+        )
+    }
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+def read(user, kinds, start, end, status=None, by_month=False):
+    """{(kind, ref, pillar[, month]): (count, last)} over the engagements visible to `user`
+    with `status` (one, a list, or None for any) starting in [start, end].
+
+    Whole months come from the summaries (one query); the partial months at either end
+    are counted from the visible engagements themselves.
+    """
+    statuses = [status] if isinstance(status, str) else list(status or [])
+    result = {}
+
+    def add(key, count, last):
+        if key in result:
+            old_count, old_last = result[key]
+            result[key] = (old_count + count, max(old_last, last))
+        else:
+            result[key] = (count, last)
+
+    first_whole = start if start.day == 1 else next_month(start)
+    after_end = next_month(end)
+    last_whole = month_of(end) if after_end is None or end == after_end - _DAY else None
+    if last_whole is None:
+        last_whole = _previous_month(month_of(end))
+    partial = []
+    if first_whole is None or last_whole is None or first_whole > last_whole:
+        partial.append((start, end))
+    else:
+        if start < first_whole:
+            partial.append((start, first_whole - _DAY))
+        if month_of(end) != last_whole:
+            partial.append((month_of(end), end))
+        markings = visible_markings(user)
+        summaries = ReportSummary.objects.filter(
+            kind__in=kinds, month__gte=first_whole, month__lte=last_whole, marking__in=markings
+        )
+        if statuses:
+            summaries = summaries.filter(status__in=statuses)
+        columns = ["kind", "ref", "pillar", *(["month"] if by_month else [])]
+        for row in summaries.values(*columns).annotate(n=Sum("count"), newest=Max("last")):
+            key = [row["kind"], row["ref"], row["pillar"]]
+            if by_month:
+                key.append(_as_date(row["month"]))
+            add(tuple(key), row["n"], _as_date(row["newest"]))
+    if partial:
+        within = Q()
+        for low, high in partial:
+            within |= Q(start_date__gte=low, start_date__lte=high)
+        engagements = Engagement.objects.visible_to(user).filter(within)
+        if statuses:
+            engagements = engagements.filter(status__in=statuses)
+        buckets = tally(load(engagements, kinds), Directory(kinds), kinds)
+        for (kind, ref, pillar, month, _, _), (count, last) in buckets.items():
+            add((kind, ref, pillar, *([month] if by_month else [])), count, last)
+    return result
+
+
+_DAY = datetime.timedelta(days=1)
+
+
+def _previous_month(month):
+    if month.year == datetime.MINYEAR and month.month == 1:
+        return None
+    return month_of(month - _DAY)
+
+
+def _as_date(value):
+    # SQLite hands back dates from aggregates as text.
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
