@@ -4,8 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
-from rest_framework.throttling import ScopedRateThrottle
 
+from config.throttling import ScopedRateThrottle
 from engagements.api import EngagementViewSet
 from engagements.views import dashboard
 from partners.api import PartnerViewSet
