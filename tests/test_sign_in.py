@@ -1,10 +1,15 @@
 """Sign-in as an attacker meets it: the lockout (django-axes), the spraying throttle, and which
-client address counts."""
+client address counts; API tokens (django-rest-knox)."""
+
+import datetime
+from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt
 from django.db.models import F
 from django.test import Client, override_settings
+from django.utils import timezone
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD, make_user
@@ -13,6 +18,7 @@ pytestmark = pytest.mark.usefixtures("reference_data")
 
 LOGIN = "/accounts/login/"
 TOKEN = "/api/v1/auth/token/"
+LOGOUT = "/api/v1/auth/logout/"
 
 
 def sign_in(username, password, **headers):
@@ -124,3 +130,59 @@ def test_behind_one_trusted_proxy_the_right_most_forwarded_address_counts(settin
     assert answers == [400] * 10 + [429]
     other = api.post(TOKEN, {"username": "guess", "password": "x"}, **forwarded(1, "203.0.113.8"))
     assert other.status_code == 400
+
+
+# Tokens -------------------------------------------------------------------------------
+
+
+def obtain_token(user):
+    response = APIClient().post(TOKEN, {"username": user.username, "password": PASSWORD})
+    assert response.status_code in (200, 201)
+    return response.json()["token"]
+
+
+def with_token(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def test_a_token_is_stored_only_as_a_hash(analyst):
+    token = obtain_token(analyst)
+    assert with_token(token).get("/api/v1/engagements/").status_code == 200
+    stored = AuthToken.objects.filter(user=analyst).values()
+    assert len(stored) == 1
+    assert not any(token in str(value) for value in stored[0].values())
+
+
+def test_signing_out_revokes_the_callers_token_only(analyst):
+    first, second = obtain_token(analyst), obtain_token(analyst)
+    assert with_token(first).post(LOGOUT).status_code == 204
+    assert with_token(first).get("/api/v1/engagements/").status_code == 401
+    assert with_token(first).post(LOGOUT).status_code == 401
+    assert with_token(second).get("/api/v1/engagements/").status_code == 200
+
+
+def test_signing_out_needs_credentials():
+    assert APIClient().post(LOGOUT).status_code == 401
+
+
+def test_an_expired_token_is_refused(analyst):
+    token = obtain_token(analyst)
+    AuthToken.objects.filter(user=analyst).update(
+        expiry=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    response = with_token(token).get("/api/v1/engagements/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_tokens_last_the_configured_hours(analyst, settings):
+    token = obtain_token(analyst)
+    issued = timezone.now()
+    hours = datetime.timedelta(hours=settings.TOKEN_HOURS)
+    minute = datetime.timedelta(minutes=1)
+    with mock.patch("django.utils.timezone.now", return_value=issued + hours - minute):
+        assert with_token(token).get("/api/v1/engagements/").status_code == 200
+    with mock.patch("django.utils.timezone.now", return_value=issued + hours + minute):
+        assert with_token(token).get("/api/v1/engagements/").status_code == 401
