@@ -1,11 +1,13 @@
 """Settings for the Partnership Engagement Tracker.
 
 Everything that differs between machines comes from the environment (see README):
-DATABASE_URL, DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS.
+DATABASE_URL, DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS, DJANGO_TIME_ZONE and the
+others listed there.
 """
 
 import datetime
 import os
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -131,7 +133,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = "UTC"
+# The deployment's zone: "today", "this month" and default report periods are its local
+# dates (timezone.localdate()); times are stored in UTC.
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "").strip() or "UTC"
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"DJANGO_TIME_ZONE: {TIME_ZONE!r} is not a time zone name (e.g. Asia/Jakarta)."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 

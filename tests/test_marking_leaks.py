@@ -5,6 +5,7 @@ import datetime
 import io
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -13,7 +14,6 @@ from tests.factories import make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
-TODAY = datetime.date.today()
 WORDS = {"NR": "Quasar", "NC": "Nebula", "NS": "Pulsar"}
 
 
@@ -21,6 +21,7 @@ WORDS = {"NR": "Quasar", "NC": "Nebula", "NS": "Pulsar"}
 def marked():
     """One engagement per marking above NU, with distinctive words, and one at NU."""
     author = make_user(Role.ANALYST, Marking.NS, username="author")
+    last_week = timezone.localdate() - datetime.timedelta(days=5)
     hidden = {}
     for marking, word in WORDS.items():
         hidden[marking] = make_engagement(
@@ -31,7 +32,7 @@ def marked():
             partners=["IDN"],
             pillars=["economic"],
             tips=[3],
-            start_date=TODAY - datetime.timedelta(days=5),
+            start_date=last_week,
             created_by=author,
         )
     visible = make_engagement(
@@ -39,7 +40,7 @@ def marked():
         partners=["IDN"],
         pillars=["hadr"],
         tips=[3],
-        start_date=TODAY - datetime.timedelta(days=5),
+        start_date=last_week,
         created_by=author,
     )
     return hidden, visible
