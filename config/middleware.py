@@ -1,6 +1,7 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequired
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 
 NO_ROLE = "Your account has no role yet. Ask an admin to give you one."
 
@@ -41,3 +42,18 @@ class RejectNullCharactersMiddleware:
                 return JsonResponse({"detail": message}, status=400)
             return HttpResponseBadRequest(message)
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Pages, downloads and API answers may hold marked content: no browser, proxy or
+    shared cache may keep a copy (`Cache-Control: no-store`, added to whatever a view
+    set). Static files are served by WhiteNoise, above this in the chain, and keep their
+    long caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        patch_cache_control(response, no_store=True)
+        return response

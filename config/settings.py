@@ -1,11 +1,13 @@
 """Settings for the Partnership Engagement Tracker.
 
 Everything that differs between machines comes from the environment (see README):
-DATABASE_URL, DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS.
+DATABASE_URL, DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS, DJANGO_TIME_ZONE and the
+others listed there.
 """
 
 import datetime
 import os
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -16,6 +18,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def envbool(name, default=False):
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def envint(name, default):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
 def envlist(name, default=""):
@@ -43,7 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
@@ -59,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise, so that static files stay cacheable and nothing else is.
+    "config.middleware.NoStoreMiddleware",
     "config.middleware.RejectNullCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -119,7 +133,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = "UTC"
+# The deployment's zone: "today", "this month" and default report periods are its local
+# dates (timezone.localdate()); times are stored in UTC.
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "").strip() or "UTC"
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"DJANGO_TIME_ZONE: {TIME_ZONE!r} is not a time zone name (e.g. Asia/Jakarta)."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 
@@ -155,16 +177,25 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Which client address counts (sign-in lockout and API rate limits): REMOTE_ADDR, unless
+# the deployment sits behind this many reverse proxies that append to X-Forwarded-For.
+# Anything else would let a client choose its own address (config/addresses.py).
+TRUSTED_PROXIES = envint("DJANGO_TRUSTED_PROXIES", 0)
+
 # Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
-# account, that account's sign-in (page and API token) closes for the cool-off period.
-AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = datetime.timedelta(
-    minutes=int(os.environ.get("DJANGO_AXES_COOLOFF_MINUTES", "15"))
-)
-AXES_LOCKOUT_PARAMETERS = ["username"]
-# Lockout is per account on purpose: per IP address would lock a whole office behind one
-# NAT after a few typos. The token endpoint is also rate-limited per address (DRF).
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# account from one address, that account's sign-in (page and API token) closes for that
+# address for the cool-off period; failures during it are not recorded, so it is never
+# extended. Per account alone would let anyone keep anyone out; per address alone would
+# lock a whole office behind one NAT after a few typos. One address is also capped at
+# ADDRESS_FAILURE_LIMIT failures in any cool-off period, whatever the accounts (password
+# spraying): accounts/lockout.py.
+AXES_FAILURE_LIMIT = envint("DJANGO_AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=envint("DJANGO_AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+ADDRESS_FAILURE_LIMIT = envint("DJANGO_ADDRESS_FAILURE_LIMIT", 30)
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "config.addresses.client_address"  # instead of django-ipware
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
@@ -187,20 +218,30 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so that a call without credentials gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.permissions.HasRole"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.api.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.AnonRateThrottle"],
+    "NUM_PROXIES": TRUSTED_PROXIES,  # config.throttling counts by config/addresses.py
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("DJANGO_API_ANON_RATE", "60/min"),
         "token": os.environ.get("DJANGO_API_TOKEN_RATE", "10/min"),
     },
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+# API tokens (django-rest-knox): `Authorization: Token <key>`, only a hash of the key is
+# stored, it expires after TOKEN_HOURS and POST /api/v1/auth/logout/ revokes it.
+TOKEN_HOURS = envint("DJANGO_TOKEN_HOURS", 8)
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(hours=TOKEN_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -2,28 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
-from rest_framework.throttling import ScopedRateThrottle
 
+from accounts.api import LogoutView, TokenView
 from engagements.api import EngagementViewSet
 from engagements.views import dashboard
 from partners.api import PartnerViewSet
 from roadmap import api as roadmap_api
 from roadmap.urls import report_urlpatterns
-
-
-class TokenView(ObtainAuthToken):
-    """POST {username, password} → {token}; throttled against guessing."""
-
-    throttle_scope = "token"
-    throttle_classes = [*ObtainAuthToken.throttle_classes, ScopedRateThrottle]
-
-    def get_serializer_context(self):
-        # django-axes marks a lockout on the HttpRequest its middleware sees, not on DRF's
-        # wrapper: hand authenticate() the underlying request.
-        return {**super().get_serializer_context(), "request": self.request._request}
-
 
 router = DefaultRouter()
 router.register("pillars", roadmap_api.PillarViewSet, basename="pillar")
@@ -33,6 +19,7 @@ router.register("engagements", EngagementViewSet, basename="engagement")
 
 api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
+    path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("tips/<int:number>/status/", roadmap_api.TipStatusView.as_view(), name="tip-status"),
     path("reports/coverage/", roadmap_api.CoverageReportView.as_view(), name="report-coverage"),
     path("reports/trend/", roadmap_api.TrendReportView.as_view(), name="report-trend"),

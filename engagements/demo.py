@@ -11,6 +11,7 @@ import random
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.choices import Marking
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk, PartnerRole
@@ -80,7 +81,7 @@ def _pick(rng, weights):
 
 def seed_engagements(count, seed=0, as_of=None):
     """Create `count` engagements over the three years before `as_of` (and 90 days after)."""
-    as_of = as_of or datetime.date.today()
+    as_of = as_of or timezone.localdate()
     rng = random.Random(seed)
     partners = list(Partner.objects.filter(active=True).order_by("code"))
     states = [p for p in partners if p.kind == PartnerKind.STATE]

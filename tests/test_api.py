@@ -6,7 +6,6 @@ from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
@@ -540,7 +539,6 @@ def test_token_authentication(cast):
         API + "auth/token/", {"username": cast["analyst_nu"].username, "password": PASSWORD}
     )
     token = response.json()["token"]
-    assert token == Token.objects.get(user=cast["analyst_nu"]).key
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get(API + "engagements/").status_code == 200
@@ -596,6 +594,7 @@ def test_schema_and_docs_work_offline(client, cast):
         "/api/v1/reports/coverage/",
         "/api/v1/pillars/",
         "/api/v1/auth/token/",
+        "/api/v1/auth/logout/",
     ]:
         assert path in schema["paths"], path
     params = {p["name"] for p in schema["paths"]["/api/v1/engagements/"]["get"]["parameters"]}

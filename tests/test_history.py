@@ -1,5 +1,5 @@
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
@@ -53,7 +53,7 @@ def test_every_write_path_is_recorded_with_who_and_what(client):
         },
     )
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manager).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(manager)[1]}")
     assert (
         api.patch(
             f"/api/v1/engagements/{engagement.pk}/", {"marking": "NR", "version": 2}, format="json"

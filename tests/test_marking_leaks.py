@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -19,7 +20,6 @@ from tests.factories import make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
-TODAY = datetime.date.today()
 WORDS = {"NR": "Quasar", "NC": "Nebula", "NS": "Pulsar"}
 
 
@@ -27,6 +27,7 @@ WORDS = {"NR": "Quasar", "NC": "Nebula", "NS": "Pulsar"}
 def marked():
     """One engagement per marking above NU, with distinctive words, and one at NU."""
     author = make_user(Role.ANALYST, Marking.NS, username="author")
+    last_week = timezone.localdate() - datetime.timedelta(days=5)
     hidden = {}
     for marking, word in WORDS.items():
         hidden[marking] = make_engagement(
@@ -37,7 +38,7 @@ def marked():
             partners=["IDN"],
             pillars=["economic"],
             tips=[3],
-            start_date=TODAY - datetime.timedelta(days=5),
+            start_date=last_week,
             created_by=author,
         )
     visible = make_engagement(
@@ -45,7 +46,7 @@ def marked():
         partners=["IDN"],
         pillars=["hadr"],
         tips=[3],
-        start_date=TODAY - datetime.timedelta(days=5),
+        start_date=last_week,
         created_by=author,
     )
     return hidden, visible
@@ -242,8 +243,9 @@ def test_a_download_leaves_out_rows_raised_while_it_streams(client, monkeypatch)
     monkeypatch.setattr("engagements.exports.CHUNK", 1)
     nu = make_user(Role.ANALYST, Marking.NU)
     ns = make_user(Role.ANALYST, Marking.NS)
-    first = make_engagement(title="First row", start_date=TODAY)
-    second = make_engagement(title="Second row", start_date=TODAY - datetime.timedelta(days=1))
+    today = timezone.localdate()
+    first = make_engagement(title="First row", start_date=today)
+    second = make_engagement(title="Second row", start_date=today - datetime.timedelta(days=1))
     client.force_login(nu)
     response = client.get("/engagements/?format=csv")
     stream = iter(response.streaming_content)

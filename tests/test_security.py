@@ -126,3 +126,14 @@ def test_the_lockout_ends_after_the_cool_off(client, settings):
         client.post("/accounts/login/", {"username": "cal", "password": PASSWORD}).status_code
         == 302
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/engagements/?format=csv", "/api/v1/engagements/", "/reports/coverage/"]
+)
+def test_pages_downloads_and_api_answers_are_never_stored(client, url):
+    """Marked content must not linger in a browser's or a proxy's cache."""
+    client.force_login(make_user(Role.ANALYST, Marking.NU))
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]

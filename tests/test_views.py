@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from accounts.choices import Marking, Role
@@ -107,7 +108,7 @@ def test_nothing_above_clearance_leaks_into_pages_or_downloads(client, cast):
             title=words[marking],
             summary=words[marking],
             partners=["JPN"],
-            start_date=datetime.date.today() - datetime.timedelta(days=3),
+            start_date=timezone.localdate() - datetime.timedelta(days=3),
             created_by=cast["analyst_nu"],
         )
     make_engagement(marking="NU", title="Open seminar", partners=["JPN"])
@@ -351,7 +352,7 @@ def test_edit_form_shows_dates_the_date_picker_understands(client, cast):
 
 
 def test_manager_dashboard_shows_heat_map_gaps_and_tip_board(client, cast):
-    make_engagement(partners=["JPN"], pillars=["security"], start_date=datetime.date.today())
+    make_engagement(partners=["JPN"], pillars=["security"], start_date=timezone.localdate())
     client.force_login(cast["manager"])
     response = client.get("/")
     assert response.context["coverage"]["total"] == 1
@@ -365,7 +366,7 @@ def test_manager_dashboard_shows_heat_map_gaps_and_tip_board(client, cast):
 
 
 def test_dashboard_counts_this_month_and_quarter_without_cancelled(client, cast):
-    today = datetime.date.today()
+    today = timezone.localdate()
     make_engagement(pillars=["hadr"], start_date=today, status="planned")
     make_engagement(pillars=["hadr", "security"], start_date=today, status="completed")
     make_engagement(pillars=["hadr"], start_date=today, status="cancelled")
