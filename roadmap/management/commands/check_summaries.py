@@ -1,0 +1,37 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from roadmap import summaries
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute every report summary from the engagement tables and compare it with the "
+        "stored one; exit 1 and list the differences if any. --fix rebuilds them."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--fix", action="store_true", help="rebuild the summaries after")
+        parser.add_argument("--show", type=int, default=20, help="list at most this many")
+
+    def handle(self, fix, show, **options):
+        expected, stored = summaries.compute_all(), summaries.stored_all()
+        differences = sorted(
+            (
+                (key, expected.get(key), stored.get(key))
+                for key in expected.keys() | stored.keys()
+                if expected.get(key) != stored.get(key)
+            ),
+            key=lambda difference: difference[0],
+        )
+        if not differences:
+            self.stdout.write(f"Summaries are exact ({len(stored)} buckets).")
+            return
+        for (kind, ref, pillar, month, status, marking), want, have in differences[:show]:
+            self.stdout.write(
+                f"{kind} {ref} pillar {pillar} {month:%Y-%m} {status} {marking}: "
+                f"should be {want or 'nothing'}, stored {have or 'nothing'}"
+            )
+        if fix:
+            summaries.rebuild()
+            self.stdout.write("Rebuilt the summaries.")
+        raise CommandError(f"{len(differences)} summary bucket(s) differ from the engagements.")
