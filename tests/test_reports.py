@@ -358,7 +358,10 @@ def test_reports_answer_every_role_and_survive_bad_input(client, url):
             "?period=custom&start=2025-13-45&end=nope&months=x&as_of=2025-02-30"
             "&kind=zzz&interval=week"
         )
-        assert client.get(url + bad).status_code == 200
+        # Refused, not corrected silently: the page says what is wrong (status 400).
+        response = client.get(url + bad)
+        assert response.status_code == 400
+        assert 'role="alert"' in response.content.decode()
 
 
 def test_reports_are_cached_until_something_changes(oracle, django_assert_num_queries):
