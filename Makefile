@@ -8,6 +8,8 @@ export DJANGO_DEBUG ?= 1
 .PHONY: run test lint fmt serve clean venv
 BIND ?= 127.0.0.1:8000
 WORKERS ?= 3
+# `make run PORT=8001` when 8000 is taken.
+PORT ?= 8000
 
 # Reinstall only when the project's dependencies change, so a second run is quick.
 $(STAMP): pyproject.toml
@@ -19,10 +21,13 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
+	@$(BIN)/python -c "import socket; s = socket.socket(); \
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $(PORT)))" \
+	2>/dev/null || { echo "Port $(PORT) is in use: try make run PORT=$$(($(PORT) + 1))"; exit 1; }
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_reference_data
 	$(BIN)/python manage.py bootstrap_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Production-style: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL come from the
 # environment (see README); static files are collected and served by WhiteNoise.

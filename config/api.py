@@ -1,9 +1,16 @@
-"""What every API endpoint shares: who may call it, how lists page, how errors read."""
+"""What every API endpoint shares: who may call it, how bodies parse, how lists page, how
+errors read."""
 
+import codecs
+import math
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, parsers
 from rest_framework.response import Response
+from rest_framework.utils import json
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -22,7 +29,7 @@ class Conflict(exceptions.APIException):
 def exception_handler(exc, context):
     """Model rules (Django's ValidationError) answer 400 {field: [messages]}, a stale
     version 409, an engagement that vanished from the caller's sight 404, a protected
-    delete 409: never a 500 for input a user can correct."""
+    delete 409, a body that is too large 400: never a 500 for input a user can correct."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -33,7 +40,37 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, ProtectedError):
         exc = Conflict("Still referred to by other records; deactivate it instead.")
+    elif isinstance(exc, RequestDataTooBig):  # Django's own size check, when DRF reads the body
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = exceptions.ParseError(f"JSON parse error - body too large (over {limit} bytes)")
     return drf_exception_handler(exc, context)
+
+
+def _finite_float(text):
+    number = float(text)
+    if not math.isfinite(number):  # 1e400 reads as infinity
+        raise ValueError(f"number out of range: {text}")
+    return number
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with every way a body can fail to parse answered 400 (ParseError):
+    a body over DATA_UPLOAD_MAX_MEMORY_SIZE, nesting deeper than Python's recursion limit,
+    numbers beyond a double's range (1e400) or with more digits than int() takes, and
+    NaN/Infinity."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = parsers.get_encoding(parser_context or {})
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if limit is not None and len(raw) > limit:
+            raise exceptions.ParseError(f"JSON parse error - body too large (over {limit} bytes)")
+        try:
+            text = codecs.decode(raw, encoding)
+            return json.loads(text, parse_constant=json.strict_constant, parse_float=_finite_float)
+        except (ValueError, RecursionError, OverflowError) as error:
+            message = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise exceptions.ParseError(f"JSON parse error - {message}") from None
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

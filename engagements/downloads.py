@@ -1,30 +1,66 @@
 """CSV and XLSX responses for lists and reports: one header row, then the rows.
 
-CSV is streamed row by row, so a download of the whole table never sits in memory.
+Both hand a spreadsheet values, never formulas (CONTRACT.md, "Downloads"), and this is the
+one place that makes sure of it:
+
+- CSV is text. A cell a spreadsheet would take for a formula (it begins with `=`, `+`, `-`,
+  `@`, a tab or a carriage return) is written with a leading `'`; `unquote()` takes it off
+  again when a file is imported. Dates are ISO text, times ISO with their UTC offset.
+- XLSX cells are typed: text is written as string cells (never read as a formula, so it
+  needs no quote), numbers as numbers, dates as dates and times as date-times in UTC
+  (Excel has no time zones). The header row is bold and frozen; column widths follow the
+  header and the first rows.
+
+CSV is streamed row by row. XLSX is written by XlsxWriter in constant-memory mode (each
+row goes to a temporary file as soon as it is complete), so a download of the whole table
+never holds the table in memory.
 """
 
 import csv
 import datetime
+import decimal
+import io
 
+import xlsxwriter
 from django.http import HttpResponse, StreamingHttpResponse
-from openpyxl import Workbook
 
 DOWNLOAD_FORMATS = ("csv", "xlsx")
+
+# What makes a spreadsheet read a cell as a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_quote(text):
+    """Text a spreadsheet would read as a formula, also behind leading quotes: "'=1" gets
+    one more quote too, so that `unquote()` gives back exactly what was written."""
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def csv_text(text):
+    """`text` as a CSV cell that no spreadsheet evaluates."""
+    return "'" + text if _needs_quote(text) else text
+
+
+def unquote(text):
+    """Undo `csv_text()`: drop the one leading `'` it put before a formula-like cell."""
+    if text.startswith("'") and _needs_quote(text[1:]):
+        return text[1:]
+    return text
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return csv_text(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    return value
 
 
 class _Echo:
     def write(self, value):
         return value
-
-
-def _cell(value):
-    """The same text in both formats: ISO dates and times (with their UTC offset), empty for
-    none."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    return value
 
 
 def csv_response(filename, header, rows):
@@ -33,24 +69,78 @@ def csv_response(filename, header, rows):
     def lines():
         yield writer.writerow(header)
         for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
+            yield writer.writerow([_csv_cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
 
 
+# Column widths are measured over the header and this many rows, and capped.
+WIDTH_SAMPLE_ROWS = 200
+MAX_WIDTH = 60
+
+
 def xlsx_response(filename, header, rows):
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(filename[:31])
-    sheet.append(header)
-    for row in rows:
-        sheet.append([_cell(value) for value in row])
+    output = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        output,
+        {
+            "constant_memory": True,
+            # Only the explicit write_*() calls below are used; these say the same again.
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    bold = workbook.add_format({"bold": True})
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    time_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    sheet = workbook.add_worksheet(filename[:31])
+    sheet.freeze_panes(1, 0)
+    widths = [len(str(name)) for name in header]
+    for column, name in enumerate(header):
+        sheet.write_string(0, column, str(name), bold)
+
+    for number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                # A string cell is never a formula; only a text that `unquote()` would
+                # change on import gets a quote, so that it imports back unchanged.
+                text = "'" + value if value.startswith("'") and _needs_quote(value) else value
+                sheet.write_string(number, column, text)
+                width = len(text)
+            elif isinstance(value, datetime.datetime):
+                if value.tzinfo is not None:
+                    value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+                sheet.write_datetime(number, column, value, time_format)
+                width = 19
+            elif isinstance(value, datetime.date):
+                sheet.write_datetime(number, column, value, date_format)
+                width = 10
+            elif isinstance(value, bool):
+                sheet.write_boolean(number, column, value)
+                width = 5
+            elif isinstance(value, int | float | decimal.Decimal):
+                sheet.write_number(number, column, value)
+                width = len(str(value))
+            else:
+                text = str(value)
+                sheet.write_string(number, column, text)
+                width = len(text)
+            if number <= WIDTH_SAMPLE_ROWS and width > widths[column]:
+                widths[column] = width
+    for column, width in enumerate(widths):
+        sheet.set_column(column, column, min(width, MAX_WIDTH) + 2)
+    workbook.close()
+
     response = HttpResponse(
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        output.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-    workbook.save(response)
     return response
 
 

@@ -30,15 +30,36 @@ def encode(values, direction):
 
 
 def decode(cursor, fields):
-    """Return (values, direction), or raise ValidationError for a cursor we did not make."""
+    """Return (values, direction), or raise ValidationError for a cursor we did not make.
+
+    A value counts only if it round-trips: the field cleans it (type, range of the
+    database column, choices) and encoding the cleaned value gives back exactly what the
+    cursor held. So 1e400, a number past the column's range, "7" for an id, 1.5, true, a
+    date past 9999 or not written the way `encode` writes it, a NUL character, and nesting
+    deep enough to exhaust the parser are all refused before any query sees them.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        values = [field.to_python(value) for field, value in zip(fields, data["v"], strict=True)]
         if data["d"] not in ("next", "previous"):
             raise ValueError(data["d"])
+        values = []
+        for field, raw in zip(fields, data["v"], strict=True):
+            value = field.clean(raw, None)
+            if json.loads(json.dumps(value, default=str)) != raw or type(raw) is bool:
+                raise ValueError(raw)
+            if isinstance(value, str) and "\x00" in value:  # PostgreSQL cannot compare it
+                raise ValueError(raw)
+            values.append(value)
         return values, data["d"]
-    except (ValueError, KeyError, TypeError, ValidationError) as error:
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+        ValidationError,
+    ) as error:
         raise ValidationError("This page link is no longer valid.") from error
 
 

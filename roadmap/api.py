@@ -1,12 +1,18 @@
+from django import forms
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, views, viewsets
 from rest_framework.response import Response
 
-from engagements.choices import EngagementStatus
-from partners.choices import PartnerKind, Region
 from roadmap import reports
+from roadmap.forms import CoverageForm, GapsForm, TrendForm
 from roadmap.models import Facet, Pillar, Tip, TipStatusUpdate
 
 
@@ -93,48 +99,38 @@ class TipStatusView(generics.ListCreateAPIView):
         serializer.save(tip=self.get_tip(), created_by=self.request.user)
 
 
-# Reports: the parameters are validated here, the numbers come from roadmap/reports.py.
+# Reports: the parameters are checked by the report's form (roadmap/forms.py, shared with
+# the pages and downloads), the numbers come from roadmap/reports.py.
 
 
-class CoverageParameters(serializers.Serializer):
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
-    kind = serializers.ChoiceField(PartnerKind.choices, required=False)
-    region = serializers.ChoiceField(Region.choices, required=False)
-    status = serializers.ChoiceField(
-        EngagementStatus.choices, required=False, default=EngagementStatus.COMPLETED
-    )
-    rollup = serializers.ChoiceField(["members"], required=False)
-
-    def validate(self, attrs):
-        if attrs.get("start") and attrs.get("end") and attrs["end"] < attrs["start"]:
-            raise serializers.ValidationError({"end": ["The period ends before it starts."]})
-        return attrs
+def _schema_type(field):
+    if isinstance(field, forms.DateField):
+        return OpenApiTypes.DATE
+    if isinstance(field, forms.IntegerField):
+        return {"type": "integer", "minimum": field.min_value, "maximum": field.max_value}
+    return str
 
 
-class TrendParameters(CoverageParameters):
-    kind = region = rollup = None
-    interval = serializers.ChoiceField(["month", "quarter"], required=False, default="month")
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        start, end = attrs.get("start"), attrs.get("end")
-        if start and end and (end.year - start.year) > reports.MAX_PERIOD_YEARS:
-            raise serializers.ValidationError(
-                {"start": [f"At most {reports.MAX_PERIOD_YEARS} years at a time."]}
-            )
-        return attrs
-
-
-class GapsParameters(serializers.Serializer):
-    months = serializers.IntegerField(required=False, default=6, min_value=1, max_value=600)
-    as_of = serializers.DateField(required=False)
+def form_parameters(form_class):
+    """The form's fields as documented query parameters."""
+    return [
+        OpenApiParameter(
+            name,
+            type=_schema_type(field),
+            enum=[value for value, _ in field.choices]
+            if isinstance(field, forms.ChoiceField)
+            else None,
+            description=field.help_text,
+        )
+        for name, field in form_class.base_fields.items()
+    ]
 
 
-def _parameters(serializer_class, request):
-    parameters = serializer_class(data=request.query_params)
-    parameters.is_valid(raise_exception=True)
-    return parameters.validated_data
+def _parameters(form_class, request):
+    form = form_class(request.query_params)
+    if not form.is_valid():
+        raise serializers.ValidationError(form.error_dict())
+    return form
 
 
 CELL = inline_serializer(
@@ -197,41 +193,43 @@ GAP = inline_serializer(
 
 
 class CoverageReportView(views.APIView):
-    @extend_schema(parameters=[CoverageParameters], responses=COVERAGE)
+    @extend_schema(parameters=form_parameters(CoverageForm), responses=COVERAGE)
     def get(self, request):
-        params = _parameters(CoverageParameters, request)
+        form = _parameters(CoverageForm, request)
+        params = form.cleaned_data
         return Response(
             reports.coverage(
                 request.user,
-                start=params.get("start"),
-                end=params.get("end"),
-                kind=params.get("kind"),
-                region=params.get("region"),
-                status=params["status"],
-                rollup=params.get("rollup") == "members",
+                start=params["start"],
+                end=params["end"],
+                kind=params["kind"] or None,
+                region=params["region"] or None,
+                status=form.status_filter(),
+                rollup=params["rollup"] == "members",
             )
         )
 
 
 class TrendReportView(views.APIView):
-    @extend_schema(parameters=[TrendParameters], responses=TREND)
+    @extend_schema(parameters=form_parameters(TrendForm), responses=TREND)
     def get(self, request):
-        params = _parameters(TrendParameters, request)
+        form = _parameters(TrendForm, request)
+        params = form.cleaned_data
         return Response(
             reports.trend(
                 request.user,
-                params.get("start"),
-                params.get("end"),
+                params["start"],
+                params["end"],
                 params["interval"],
-                status=params["status"],
+                status=form.status_filter(),
             )
         )
 
 
 class GapsReportView(views.APIView):
-    @extend_schema(parameters=[GapsParameters], responses=GAP)
+    @extend_schema(parameters=form_parameters(GapsForm), responses=GAP)
     def get(self, request):
-        params = _parameters(GapsParameters, request)
+        params = _parameters(GapsForm, request).cleaned_data
         return Response(
-            reports.gaps(request.user, months=params["months"], as_of=params.get("as_of"))["gaps"]
+            reports.gaps(request.user, months=params["months"], as_of=params["as_of"])["gaps"]
         )

@@ -65,7 +65,7 @@ def cached_report(function):
     return report
 
 
-# The longest period a report covers: longer ones are refused (API) or shortened (pages).
+# The longest period a report covers: longer ones are refused (roadmap/forms.py).
 MAX_PERIOD_YEARS = 50
 
 
@@ -182,6 +182,8 @@ def period_starts(start, end, interval):
     while current <= end:
         yield current
         index = current.year * 12 + current.month - 1 + step
+        if index // 12 > datetime.MAXYEAR:  # the period just given was the calendar's last
+            return
         current = datetime.date(index // 12, index % 12 + 1, 1)
 
 

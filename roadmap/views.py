@@ -1,9 +1,7 @@
-import datetime
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 
 from engagements.choices import EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
@@ -11,7 +9,7 @@ from engagements.exports import with_relations
 from engagements.models import Engagement
 from partners.choices import PartnerKind, Region
 from roadmap import reports
-from roadmap.forms import TipStatusForm
+from roadmap.forms import PERIOD_PRESETS, CoverageForm, GapsForm, TipStatusForm, TrendForm
 from roadmap.models import Challenge, Pillar, Tip
 
 
@@ -73,85 +71,52 @@ def tip_detail(request, number):
 
 
 # Reports -----------------------------------------------------------------------------
-
-PERIOD_PRESETS = {
-    "3m": "Last 3 months",
-    "6m": "Last 6 months",
-    "12m": "Last 12 months",
-    "this_year": "This year",
-    "last_year": "Last year",
-    "custom": "Custom dates",
-}
+#
+# Each page and its downloads read their parameters through the report's form
+# (roadmap/forms.py), the same one the API uses. Bad parameters are answered 400: a
+# download with the messages as text, a page with the messages above the default report.
 
 
-def _date(value):
-    try:
-        return datetime.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+def _report_form(request, form_class):
+    """(form, errors): a valid form for the request, or the default one and the errors."""
+    form = form_class(request.GET)
+    if form.is_valid():
+        return form, []
+    errors = form.error_lines()
+    form = form_class()
+    form.is_valid()
+    return form, errors
 
 
-def report_period(params):
-    """(start, end, preset, errors) from the query string; default the last 12 months."""
-    today = timezone.localdate()
-    preset = params.get("period") or ("custom" if params.get("start") else "12m")
-    errors = []
-    if preset == "custom":
-        start, end = _date(params.get("start")), _date(params.get("end")) or today
-        if start is None:
-            errors.append("Give a valid start date (YYYY-MM-DD) for a custom period.")
-            start = reports.last_months(12, end)[0]
-        if end < start:
-            errors.append("The period ends before it starts.")
-            start, end = end, start
-        if end.year - start.year > reports.MAX_PERIOD_YEARS:
-            errors.append(
-                f"A period spans at most {reports.MAX_PERIOD_YEARS} years; "
-                f"showing the last {reports.MAX_PERIOD_YEARS}."
-            )
-            start = datetime.date(max(end.year - reports.MAX_PERIOD_YEARS, datetime.MINYEAR), 1, 1)
-        return start, end, preset, errors
-    if preset == "this_year":
-        return datetime.date(today.year, 1, 1), today, preset, errors
-    if preset == "last_year":
-        return (
-            datetime.date(today.year - 1, 1, 1),
-            datetime.date(today.year - 1, 12, 31),
-            preset,
-            errors,
-        )
-    months = {"3m": 3, "6m": 6}.get(preset, 12)
-    start, end = reports.last_months(months, today)
-    return start, end, preset if preset in PERIOD_PRESETS else "12m", errors
+def _bad_download(errors):
+    return HttpResponseBadRequest(
+        "\n".join(errors) + "\n", content_type="text/plain; charset=utf-8"
+    )
 
 
-def _report_status(params):
-    """The status to count (default completed), or "any"."""
-    status = params.get("status", EngagementStatus.COMPLETED)
-    if status not in EngagementStatus.values and status != "any":
-        return EngagementStatus.COMPLETED
-    return status
+def _render(request, template, context, errors):
+    return render(request, template, {**context, "errors": errors}, status=400 if errors else 200)
 
 
 def coverage_report(request):
     params = request.GET
-    start, end, preset, errors = report_period(params)
-    status = _report_status(params)
-    kind = params.get("kind") if params.get("kind") in PartnerKind.values else None
-    region = params.get("region") if params.get("region") in Region.values else None
-    rollup = params.get("rollup") == "members"
+    form, errors = _report_form(request, CoverageForm)
+    wants_download = params.get("format") in DOWNLOAD_FORMATS
+    if errors and wants_download:
+        return _bad_download(errors)
+    cleaned = form.cleaned_data
     data = reports.coverage(
         request.user,
-        start=start,
-        end=end,
-        kind=kind,
-        region=region,
-        status=None if status == "any" else status,
-        rollup=rollup,
+        start=cleaned["start"],
+        end=cleaned["end"],
+        kind=cleaned["kind"] or None,
+        region=cleaned["region"] or None,
+        status=form.status_filter(),
+        rollup=cleaned["rollup"] == "members",
     )
     if params.get("sort") == "total":
         data["rows"].sort(key=lambda row: (-row["total"], row["name"]))
-    if params.get("format") in DOWNLOAD_FORMATS:
+    if wants_download:
         header = ["partner", "name"]
         for pillar in data["pillars"]:
             header += [pillar, f"{pillar}_last"]
@@ -167,23 +132,23 @@ def coverage_report(request):
             for row in data["rows"]
         )
         return download(params["format"], "coverage", header, rows)
-    return render(
+    return _render(
         request,
         "roadmap/coverage.html",
         {
             "data": data,
             "pillar_names": pillar_headings(),
-            "errors": errors,
-            "preset": preset,
+            "preset": cleaned["period"],
             "presets": PERIOD_PRESETS,
-            "status": status,
-            "kind": kind,
-            "region": region,
+            "status": cleaned["status"],
+            "kind": cleaned["kind"],
+            "region": cleaned["region"],
             "kinds": PartnerKind.choices,
             "regions": Region.choices,
             "statuses": EngagementStatus.choices,
             "sort": params.get("sort", "name"),
         },
+        errors,
     )
 
 
@@ -193,31 +158,37 @@ def pillar_headings():
 
 def trend_report(request):
     params = request.GET
-    start, end, preset, errors = report_period(params)
-    interval = "quarter" if params.get("interval") == "quarter" else "month"
-    status = _report_status(params)
+    form, errors = _report_form(request, TrendForm)
+    wants_download = params.get("format") in DOWNLOAD_FORMATS
+    if errors and wants_download:
+        return _bad_download(errors)
+    cleaned = form.cleaned_data
     data = reports.trend(
-        request.user, start, end, interval, status=None if status == "any" else status
+        request.user,
+        cleaned["start"],
+        cleaned["end"],
+        cleaned["interval"],
+        status=form.status_filter(),
     )
-    if params.get("format") in DOWNLOAD_FORMATS:
+    if wants_download:
         header = ["period", *data["pillars"], "total"]
         rows = (
             [period["period"], *(period["counts"][p] for p in data["pillars"]), period["total"]]
             for period in data["periods"]
         )
         return download(params["format"], "trend", header, rows)
-    return render(
+    return _render(
         request,
         "roadmap/trend.html",
         {
             "data": data,
             "chart": trend_chart(data),
-            "errors": errors,
-            "preset": preset,
+            "preset": cleaned["period"],
             "presets": PERIOD_PRESETS,
-            "status": status,
+            "status": cleaned["status"],
             "statuses": EngagementStatus.choices,
         },
+        errors,
     )
 
 
@@ -262,16 +233,21 @@ def trend_chart(data, width=760, height=260, margin=36):
 
 def gaps_report(request):
     params = request.GET
-    try:
-        months = min(max(int(params.get("months", 6)), 1), 120)
-    except ValueError:
-        months = 6
-    as_of = _date(params.get("as_of")) or timezone.localdate()
-    data = reports.gaps(request.user, months=months, as_of=as_of)
-    if params.get("format") in DOWNLOAD_FORMATS:
+    form, errors = _report_form(request, GapsForm)
+    wants_download = params.get("format") in DOWNLOAD_FORMATS
+    if errors and wants_download:
+        return _bad_download(errors)
+    cleaned = form.cleaned_data
+    data = reports.gaps(request.user, months=cleaned["months"], as_of=cleaned["as_of"])
+    if wants_download:
         rows = ([gap["partner"], gap["pillar"], gap["last"]] for gap in data["gaps"])
         return download(params["format"], "gaps", ["partner", "pillar", "last"], rows)
-    return render(request, "roadmap/gaps.html", {"data": data})
+    return _render(
+        request,
+        "roadmap/gaps.html",
+        {"data": data, "max_months": GapsForm.base_fields["months"].max_value},
+        errors,
+    )
 
 
 def tip_board_report(request):

@@ -5,7 +5,15 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from accounts.choices import Marking, Role
+from tests.e2e.browser import browser_plan
 from tests.factories import make_user
+
+
+def pytest_report_header(config):
+    action, detail = browser_plan()
+    if action == "run":
+        return f"browser tests: Chromium at {detail}"
+    return f"browser tests: {detail}"
 
 
 @pytest.fixture(scope="session")

@@ -624,7 +624,9 @@ def test_schema_and_docs_work_offline(client, cast):
 def test_reports_survive_the_edges_of_the_calendar(cast):
     client = client_for(cast["analyst_nu"])
     assert client.get(API + "reports/gaps/?months=89&as_of=0003-05-08").status_code == 200
-    assert client.get(API + "reports/coverage/?start=0001-01-01&end=9999-12-31").status_code == 200
+    assert client.get(API + "reports/coverage/?start=9950-01-01&end=9999-12-31").status_code == 200
+    # More than 50 years is refused (CONTRACT.md, "Errors"), whichever ends are given.
+    assert client.get(API + "reports/coverage/?start=0001-01-01&end=9999-12-31").status_code == 400
 
 
 def test_null_characters_are_refused_not_crashed_on(cast, client):

@@ -177,9 +177,24 @@ def test_coverage_downloads_equal_the_report(client, oracle):
     ]
     response = client.get(query + "&format=csv")
     assert list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode()))) == want
+    # XLSX holds real numbers and dates (openpyxl reads a date cell as a datetime).
     sheet = load_workbook(io.BytesIO(client.get(query + "&format=xlsx").content)).active
-    as_text = [["" if v is None else str(v) for v in row] for row in sheet.values]
-    assert as_text == want
+    typed = [header] + [
+        [row["partner"], row["name"]]
+        + [
+            value
+            for p in PILLARS
+            for value in (
+                row["cells"][p]["count"],
+                datetime.datetime.combine(row["cells"][p]["last"], datetime.time())
+                if row["cells"][p]["last"]
+                else None,
+            )
+        ]
+        + [row["total"]]
+        for row in expected["rows"]
+    ]
+    assert [list(row) for row in sheet.values] == typed
     # One click from a cell to the engagements behind it.
     html = page.content.decode()
     assert (
@@ -345,7 +360,10 @@ def test_reports_answer_every_role_and_survive_bad_input(client, url):
             "?period=custom&start=2025-13-45&end=nope&months=x&as_of=2025-02-30"
             "&kind=zzz&interval=week"
         )
-        assert client.get(url + bad).status_code == 200
+        # Refused, not corrected silently: the page says what is wrong (status 400).
+        response = client.get(url + bad)
+        assert response.status_code == 400
+        assert 'role="alert"' in response.content.decode()
 
 
 def test_reports_are_cached_until_something_changes(oracle, django_assert_num_queries):

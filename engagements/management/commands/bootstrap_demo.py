@@ -26,7 +26,11 @@ class Command(BaseCommand):
 
     def handle(self, engagements, **options):
         if get_user_model().objects.exists():
-            self.stdout.write("Database already has users: no demo data added.")
+            self.stdout.write(
+                "Database already has users: no demo data added. The demo passwords were "
+                "printed once, on the first run; to reset a password: "
+                "python manage.py changepassword NAME"
+            )
             return
         lines = []
         for username, role, clearance in DEMO_ACCOUNTS:

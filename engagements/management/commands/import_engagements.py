@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from openpyxl import load_workbook
+from openpyxl.utils.escape import unescape
 
 from accounts.choices import Marking
 from engagements.api import EngagementSerializer
+from engagements.downloads import unquote
 
 MANY_VALUED = ("partners", "pillars", "facets", "tips")
 IGNORED = ("id", "created_by", "created_at", "updated_at", "version")
@@ -88,7 +90,7 @@ class Command(BaseCommand):
             table = [[_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
         elif file.suffix.lower() == ".csv":
             with file.open(newline="", encoding="utf-8-sig") as handle:
-                table = list(csv.reader(handle))
+                table = [[unquote(cell) for cell in row] for row in csv.reader(handle)]
         else:
             raise CommandError(f"{file}: give a .csv or .xlsx file.")
         if not table:
@@ -112,10 +114,14 @@ class Command(BaseCommand):
 
 
 def _text(cell):
+    """A spreadsheet cell as the text the API takes: dates in ISO; text with the control
+    characters that XLSX writes as `_xHHHH_` restored, and without the quote a download
+    puts before a formula-like cell (Excel keeps that quote as text when it opens a CSV,
+    so it can reach an XLSX file too)."""
     if cell is None:
         return ""
     if isinstance(cell, datetime.datetime):
         return cell.date().isoformat()
     if isinstance(cell, datetime.date):
         return cell.isoformat()
-    return str(cell)
+    return unquote(unescape(str(cell)))

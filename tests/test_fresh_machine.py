@@ -1,0 +1,109 @@
+"""The README's two commands on a fresh machine: `make test` passes without Chromium (the
+browser tests skip, saying why) unless REQUIRE_BROWSER=1 (CI), `make run` takes a PORT, and
+a second `make run` says how to get into the demo accounts again."""
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.e2e.browser import browser_plan
+from tests.factories import make_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fake_chromium(directory):
+    executable = directory / "chromium"
+    executable.write_text("#!/bin/sh\nexit 0\n")
+    executable.chmod(0o755)
+    return executable
+
+
+def test_the_browser_tests_run_when_chromium_is_on_the_path(tmp_path):
+    executable = fake_chromium(tmp_path)
+    assert browser_plan({"PATH": str(tmp_path)}) == ("run", str(executable))
+    assert browser_plan({"PATH": str(tmp_path), "REQUIRE_BROWSER": "1"})[0] == "run"
+
+
+def test_without_chromium_they_skip_and_say_how_to_get_it(tmp_path):
+    action, reason = browser_plan({"PATH": str(tmp_path)})
+    assert action == "skip"
+    assert "apt-get install chromium" in reason and "REQUIRE_BROWSER=1" in reason
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes"])
+def test_without_chromium_they_fail_when_a_browser_is_required(tmp_path, value):
+    action, reason = browser_plan({"PATH": str(tmp_path), "REQUIRE_BROWSER": value})
+    assert action == "fail"
+    assert "apt-get install chromium" in reason
+
+
+def run_browser_tests(tmp_path, **environ):
+    """pytest over tests/e2e in a child process whose PATH holds no Chromium."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {
+        "PATH": str(empty),
+        "HOME": str(tmp_path),
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",  # never the caller's
+        **environ,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/e2e", "-p", "no:cacheprovider", "-q", "-rsfE"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_make_test_without_chromium_skips_the_browser_tests_and_passes(tmp_path):
+    result = run_browser_tests(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped" in result.stdout
+    assert "apt-get install chromium" in result.stdout
+
+
+def test_with_require_browser_a_missing_chromium_fails_loudly(tmp_path):
+    result = run_browser_tests(tmp_path, REQUIRE_BROWSER="1")
+    assert result.returncode != 0
+    assert "skipped" not in result.stdout
+    assert "apt-get install chromium" in result.stdout
+
+
+def test_ci_requires_the_browser():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "export REQUIRE_BROWSER=1" in script
+    assert "chromium" in (ROOT / ".ci" / "apt-packages").read_text().split()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_takes_a_port():
+    def dry_run(*args):
+        result = subprocess.run(
+            ["make", "-n", "run", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MAKEFLAGS": ""},
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "runserver 127.0.0.1:8000" in dry_run()
+    assert "runserver 127.0.0.1:8001" in dry_run("PORT=8001")
+
+
+def test_bootstrap_demo_on_a_database_in_use_says_how_to_reset_a_password(reference_data):
+    make_user(username="someone")
+    out = io.StringIO()
+    call_command("bootstrap_demo", stdout=out)
+    assert "python manage.py changepassword NAME" in out.getvalue()
