@@ -46,7 +46,7 @@ class Partner(models.Model):
         blank=True,
         help_text="Other spellings of the name, separated by semicolons; searched like the name.",
     )
-    notes = models.TextField("notes", blank=True)
+    notes = models.TextField("notes", blank=True, max_length=10_000)
 
     objects = PartnerQuerySet.as_manager()
     history = HistoricalRecords()

@@ -79,7 +79,7 @@ class TipStatusUpdate(models.Model):
         Tip, verbose_name="tip", on_delete=models.CASCADE, related_name="status_updates"
     )
     status = models.CharField("status", max_length=20, choices=TipStatus.choices)
-    note = models.TextField("note", blank=True)
+    note = models.TextField("note", blank=True, max_length=10_000)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="set by",

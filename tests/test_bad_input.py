@@ -141,3 +141,15 @@ def test_the_cursors_we_make_still_work(analyst):
             seen += [row["id"] for row in answer["results"]]
             url = answer["next"]
         assert sorted(seen) == sorted(e.pk for e in made), ordering
+
+
+def test_notes_are_bounded(db, reference_data):
+    from accounts.choices import Marking, Role
+    from tests.factories import make_user
+
+    api = APIClient()
+    api.force_authenticate(make_user(Role.ADMIN, Marking.NS))
+    response = api.post("/api/v1/tips/1/status/", {"status": "on_track", "note": "x" * 10_001})
+    assert response.status_code == 400 and "note" in response.json()
+    response = api.patch("/api/v1/partners/JPN/", {"notes": "x" * 10_001})
+    assert response.status_code == 400 and "notes" in response.json()
