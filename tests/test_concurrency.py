@@ -18,6 +18,8 @@ from rest_framework.test import APIClient
 from accounts.choices import Marking, Role
 from engagements.models import Engagement, StaleVersion
 from engagements.services import save_engagement
+from partners.models import Partner
+from roadmap.models import Pillar, ReportSummary
 from tests.factories import make_engagement, make_user
 
 pytestmark = pytest.mark.skipif(
@@ -143,3 +145,43 @@ def test_a_writer_below_the_marking_never_lands_on_a_raised_version(engagement):
     history = readable.get(f"{url}history/")
     if history.status_code == 200:
         assert "Pulsar" not in history.content.decode()
+
+
+def test_concurrent_writers_of_one_month_keep_the_summaries_exact(engagement):
+    """Each write recomputes its month's summaries; under the month lock the second
+    writer waits and then counts the first writer's engagement too."""
+    writers = [make_user(Role.ANALYST, Marking.NS) for _ in range(3)]
+    pillars = list(Pillar.objects.filter(code="hadr"))
+    partners = list(Partner.objects.filter(code="JPN"))
+
+    def create(user, number):
+        def work():
+            for round_number in range(5):
+                save_engagement(
+                    user,
+                    {
+                        "title": f"Writer {number} round {round_number}",
+                        "kind": "workshop",
+                        "status": "completed",
+                        "start_date": engagement.start_date,
+                        "partners": partners,
+                        "pillars": pillars,
+                    },
+                )
+            return "done"
+
+        return work
+
+    results = run_together(*(create(user, n) for n, user in enumerate(writers)))
+    assert results == ["done"] * 3, results
+    call_command("check_summaries", stdout=io.StringIO())  # raises if any bucket is off
+    month = engagement.start_date.replace(day=1)
+    hadr = ReportSummary.objects.get(
+        kind="partner",
+        ref=str(partners[0].pk),
+        pillar=pillars[0].pk,
+        month=month,
+        status="completed",
+        marking="NU",
+    )
+    assert hadr.count == 15
