@@ -5,7 +5,7 @@ cover the records whose changes move engagements between report rows (partners a
 memberships) or change what a report shows (tips, tip statuses, pillars, facets).
 """
 
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from partners.models import Membership, Partner
@@ -50,5 +50,6 @@ def membership_changed(sender, instance, **kwargs):
 @receiver(post_delete, sender=Pillar)
 @receiver(post_save, sender=Facet)
 @receiver(post_delete, sender=Facet)
+@receiver(m2m_changed, sender=Tip.pillars.through)
 def report_input_changed(sender, **kwargs):
     summaries.bump_stamp()
