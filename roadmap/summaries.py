@@ -19,8 +19,8 @@ distinct counts. Groups are `active`, `kind:<kind>`, `region:<region>` and
 
 Keeping them exact: the one write service calls `refresh_slices()` in the transaction
 that writes an engagement, for the (month, status, marking) slices the engagement left
-and entered; each slice is recomputed whole from the engagement tables (a few hundred
-rows at a million engagements), under a lock on its month, so concurrent writers take
+and entered; each slice is recomputed whole from the engagement tables (about two
+thousand engagements at a million), under a lock on its month, so concurrent writers take
 turns and each sees the other. Partner and membership changes, which move engagements
 between rows and groups, recompute the months they touch (`rebuild()`), and so does
 `seed_demo`. `manage.py check_summaries` recomputes everything and reports differences.
