@@ -123,11 +123,15 @@ class Challenge(models.Model):
 
 
 class ReportSummary(models.Model):
-    """How many engagements count under one dimension in one month, with one status and
-    one marking, and the newest start date among them. Kept exact on every write by
-    `roadmap.summaries`; reports read whole months from here (see that module)."""
+    """How many engagements count under one dimension in one day or one month, with one
+    status and one marking, and the newest start date among them. Kept exact on every
+    write by `roadmap.summaries`; reports read whole months, and the days of partial
+    months, from here (see that module)."""
 
-    month = models.DateField("month")  # its first day
+    DAY, MONTH = "day", "month"
+
+    span = models.CharField("span", max_length=5, choices=[(DAY, "day"), (MONTH, "month")])
+    start = models.DateField("first day")
     status = models.CharField("status", max_length=20)
     marking = models.CharField("marking", max_length=2)
     kind = models.CharField("kind", max_length=20)
@@ -139,18 +143,18 @@ class ReportSummary(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "ref", "pillar", "month", "status", "marking"],
+                fields=["span", "kind", "ref", "pillar", "start", "status", "marking"],
                 name="%(app_label)s_%(class)s_unique_bucket",
             ),
         ]
         indexes = [
-            # Reports: one kind over a range of months. Writes: one slice replaced whole.
-            models.Index(fields=["kind", "month", "status"], name="summary_read_idx"),
-            models.Index(fields=["month", "status", "marking"], name="summary_slice_idx"),
+            # Reports: one kind over a range of months or days. Writes: one slice replaced.
+            models.Index(fields=["span", "kind", "start", "status"], name="summary_read_idx"),
+            models.Index(fields=["span", "start", "status", "marking"], name="summary_slice_idx"),
         ]
 
     def __str__(self):
-        return f"{self.kind} {self.ref} {self.pillar} {self.month:%Y-%m} {self.status}"
+        return f"{self.kind} {self.ref} {self.pillar} {self.span} {self.start} {self.status}"
 
 
 class SummaryMonth(models.Model):

@@ -1,9 +1,10 @@
-"""Report summaries kept exact on every write, so that a report reads months, not rows.
+"""Report summaries kept exact on every write, so that a report reads summaries, not rows.
 
 Counting a year of engagements from the engagement tables takes seconds at a million
-rows, however clever the query; reading the same numbers from monthly summaries takes
-milliseconds. A summary row (`ReportSummary`) holds, for one month, one status and one
-marking, how many engagements count under one *dimension* and the newest start date:
+rows, however clever the query; adding up summaries takes milliseconds. A summary row
+(`ReportSummary`) holds, for one day or one month (`span`), one status and one marking,
+how many engagements count under one *dimension* (kind, ref, pillar) and the newest start
+date among them:
 
 - `partner` (ref: partner id): engagements that include the partner (coverage cells and
   row totals, gaps);
@@ -18,16 +19,16 @@ distinct counts. Groups are `active`, `kind:<kind>`, `region:<region>` and
 `kind:<kind>/region:<region>`, the partner filters of the coverage report.
 
 Keeping them exact: the one write service calls `refresh_slices()` in the transaction
-that writes an engagement, for the (month, status, marking) slices the engagement left
-and entered; each slice is recomputed whole from the engagement tables (about two
-thousand engagements at a million), under a lock on its month, so concurrent writers take
-turns and each sees the other. Partner and membership changes, which move engagements
-between rows and groups, recompute the months they touch (`rebuild()`), and so does
-`seed_demo`. `manage.py check_summaries` recomputes everything and reports differences.
+that writes an engagement, for the (day, status, marking) slices the engagement left and
+entered; each is recomputed from the engagement tables (a few dozen engagements at a
+million), and its month's rows are added up again from its days, under a lock on the
+month, so concurrent writers take turns and each sees the other. Partner and membership
+changes, which move engagements between rows and groups, recompute the months they touch
+(`rebuild()`), and so does `seed_demo`. `manage.py check_summaries` recomputes everything
+and reports differences.
 
-Reading (`read()`): whole months of a period come from the summaries; the partial months
-at its two ends are counted from the visible engagements with the same code
-(`contributions()`), so both halves follow one definition.
+Reading (`read()`): a period's whole months come from the month rows and the days of its
+partial months from the day rows: at most two queries, whatever the number of engagements.
 """
 
 import datetime
@@ -42,6 +43,7 @@ from partners.models import Membership, Partner
 from roadmap.models import ReportStamp, ReportSummary, SummaryMonth
 
 KINDS = ("partner", "rollup", "group", "rollup-group", "all", "tip", "facet")
+DAY, MONTH = ReportSummary.DAY, ReportSummary.MONTH
 
 
 def month_of(day):
@@ -121,9 +123,9 @@ NEEDS = {
 
 
 def load(engagements, kinds=KINDS):
-    """Everything `tally()` needs of the engagements of a queryset, in one query and one
-    per relation the kinds need: [(start_date, status, marking, partners, pillars, tips,
-    facets)]."""
+    """Everything `tally()` needs of the engagements of a queryset, in one query for the
+    engagements and one per relation the kinds need:
+    [(start_date, status, marking, partners, pillars, tips, facets)]."""
     ids = engagements.order_by().values("id")
     related = {}
     for name, model, column in [
@@ -133,21 +135,21 @@ def load(engagements, kinds=KINDS):
         ("facets", Engagement.facets.through, "facet_id"),
     ]:
         grouped = related[name] = defaultdict(list)
-        if not NEEDS[name] & set(kinds):
-            continue
-        for engagement_id, target in model.objects.filter(engagement_id__in=ids).values_list(
-            "engagement_id", column
-        ):
-            grouped[engagement_id].append(target)
+        if NEEDS[name] & set(kinds):
+            for engagement_id, target in model.objects.filter(engagement_id__in=ids).values_list(
+                "engagement_id", column
+            ):
+                grouped[engagement_id].append(target)
+    empty = ()
     return [
         (
             start_date,
             status,
             marking,
-            related["partners"].get(pk, ()),
-            related["pillars"].get(pk, ()),
-            related["tips"].get(pk, ()),
-            related["facets"].get(pk, ()),
+            related["partners"].get(pk, empty),
+            related["pillars"].get(pk, empty),
+            related["tips"].get(pk, empty),
+            related["facets"].get(pk, empty),
         )
         for pk, start_date, status, marking in engagements.order_by().values_list(
             "id", "start_date", "status", "marking"
@@ -155,36 +157,56 @@ def load(engagements, kinds=KINDS):
     ]
 
 
-def tally(loaded, directory, kinds=KINDS, by_month=True):
-    """{(kind, ref, pillar, month, status, marking): [count, last]} for loaded engagements
-    (`month`, `status`, `marking` are None unless `by_month`)."""
+def tally(loaded, directory, kinds=KINDS, by_day=True):
+    """{(kind, ref, pillar, day, status, marking): [count, last]} for loaded engagements
+    (`day`, `status` and `marking` are None unless `by_day`)."""
     buckets = {}
     wanted = set(kinds)
+    rollups = bool({"rollup", "rollup-group"} & wanted)
     for start_date, status, marking, partners, pillars, tips, facets in loaded:
-        slice_key = (month_of(start_date), status, marking) if by_month else (None,) * 3
-        rows = set(partners)
-        rolled = directory.rolled_up(partners, start_date)
-        dimensions = []
-        for pillar in (*pillars, 0):
-            if "partner" in wanted:
-                dimensions += [("partner", str(row), pillar) for row in rows]
-            if "rollup" in wanted:
-                dimensions += [("rollup", str(row), pillar) for row in rolled]
-            if "group" in wanted:
-                dimensions += [("group", name, pillar) for name in directory.groups(rows)]
-            if "rollup-group" in wanted:
-                dimensions += [("rollup-group", name, pillar) for name in directory.groups(rolled)]
-            if "all" in wanted:
-                dimensions.append(("all", "", pillar))
+        slice_key = (start_date, status, marking) if by_day else (None, None, None)
+        # Each engagement's rows and groups once; then one bucket per dimension.
+        per_pillar = []
+        if "partner" in wanted:
+            per_pillar += [("partner", str(row)) for row in partners]
+        rolled = directory.rolled_up(partners, start_date) if rollups else ()
+        if "rollup" in wanted:
+            per_pillar += [("rollup", str(row)) for row in rolled]
+        if "group" in wanted:
+            per_pillar += [("group", name) for name in directory.groups(partners)]
+        if "rollup-group" in wanted:
+            per_pillar += [("rollup-group", name) for name in directory.groups(rolled)]
+        if "all" in wanted:
+            per_pillar.append(("all", ""))
+        dimensions = [(kind, ref, pillar) for pillar in (*pillars, 0) for kind, ref in per_pillar]
         if "tip" in wanted:
             dimensions += [("tip", str(tip), 0) for tip in tips]
         if "facet" in wanted:
             dimensions += [("facet", str(facet), 0) for facet in facets]
         for dimension in dimensions:
-            bucket = buckets.setdefault((*dimension, *slice_key), [0, start_date])
-            bucket[0] += 1
-            bucket[1] = max(bucket[1], start_date)
+            key = dimension + slice_key
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = [1, start_date]
+            else:
+                bucket[0] += 1
+                if start_date > bucket[1]:
+                    bucket[1] = start_date
     return buckets
+
+
+def by_span(daily):
+    """Day buckets and the month buckets they add up to, keyed (span, kind, ref, pillar,
+    first day, status, marking)."""
+    spans = {}
+    for (kind, ref, pillar, day, status, marking), (count, last) in daily.items():
+        spans[(DAY, kind, ref, pillar, day, status, marking)] = [count, last]
+        month = spans.setdefault(
+            (MONTH, kind, ref, pillar, month_of(day), status, marking), [0, last]
+        )
+        month[0] += count
+        month[1] = max(month[1], last)
+    return spans
 
 
 # Keeping them exact --------------------------------------------------------------------
@@ -211,22 +233,56 @@ def _lock_months(months):
 
 
 def refresh_slices(slices):
-    """Recompute the summaries of these (month, status, marking) slices from the
-    engagement tables. Call it inside the transaction that wrote the engagements."""
-    slices = {(month_of(day), status, marking) for day, status, marking in slices}
+    """Recompute the summaries of these (day, status, marking) slices from the engagement
+    tables, and their months' totals from the days. Call it inside the transaction that
+    wrote the engagements."""
+    slices = set(slices)
     if not slices:
         return
     with transaction.atomic():
         bump_stamp()
-        _lock_months(month for month, _, _ in slices)
+        _lock_months(month_of(day) for day, _, _ in slices)
         directory = Directory()
-        for month, status, marking in sorted(slices):
-            end = next_month(month) or datetime.date.max
-            engagements = Engagement.objects.filter(
-                start_date__gte=month, start_date__lt=end, status=status, marking=marking
+        for day, status, marking in sorted(slices):
+            engagements = Engagement.objects.filter(start_date=day, status=status, marking=marking)
+            ReportSummary.objects.filter(
+                span=DAY, start=day, status=status, marking=marking
+            ).delete()
+            daily = tally(load(engagements), directory)
+            _store({(DAY, *key): value for key, value in daily.items()})
+        for month, status, marking in {(month_of(d), s, m) for d, s, m in slices}:
+            _add_up_month(month, status, marking)
+
+
+def _add_up_month(month, status, marking):
+    """A month's summaries of one status and marking: the sum of its days'."""
+    ReportSummary.objects.filter(span=MONTH, start=month, status=status, marking=marking).delete()
+    days = ReportSummary.objects.filter(
+        span=DAY,
+        start__gte=month,
+        start__lt=next_month(month) or datetime.date.max,
+        status=status,
+        marking=marking,
+    )
+    ReportSummary.objects.bulk_create(
+        [
+            ReportSummary(
+                span=MONTH,
+                start=month,
+                status=status,
+                marking=marking,
+                count=row["n"],
+                last=_as_date(row["newest"]),
+                kind=row["kind"],
+                ref=row["ref"],
+                pillar=row["pillar"],
             )
-            ReportSummary.objects.filter(month=month, status=status, marking=marking).delete()
-            _store(tally(load(engagements), directory))
+            for row in days.values("kind", "ref", "pillar")
+            .annotate(n=Sum("count"), newest=Max("last"))
+            .order_by()
+        ],
+        batch_size=2000,
+    )
 
 
 def rebuild(start=None, end=None):
@@ -246,9 +302,10 @@ def rebuild(start=None, end=None):
             months.append(current)
             current = next_month(current)
         _lock_months(months)
-        stale = ReportSummary.objects.filter(month__gte=first, month__lte=last)
-        if start is None and end is None:
-            stale = ReportSummary.objects.all()
+        stale = ReportSummary.objects.all()
+        if start is not None or end is not None:
+            after = next_month(last)
+            stale = stale.filter(start__gte=first, **({"start__lt": after} if after else {}))
         stale.delete()
         directory = Directory()
         for chunk in range(0, len(months), 12):
@@ -257,23 +314,26 @@ def rebuild(start=None, end=None):
             after = next_month(high)
             if after is not None:
                 engagements = engagements.filter(start_date__lt=after)
-            _store(tally(load(engagements), directory))
+            _store(by_span(tally(load(engagements), directory)))
 
 
 def _store(buckets):
     ReportSummary.objects.bulk_create(
         [
             ReportSummary(
+                span=span,
                 kind=kind,
                 ref=ref,
                 pillar=pillar,
-                month=month,
+                start=first_day,
                 status=status,
                 marking=marking,
                 count=count,
                 last=last,
             )
-            for (kind, ref, pillar, month, status, marking), (count, last) in buckets.items()
+            for (span, kind, ref, pillar, first_day, status, marking), (count, last) in (
+                buckets.items()
+            )
         ],
         batch_size=2000,
     )
@@ -296,16 +356,15 @@ def rebuild_for_partners(partner_ids):
 
 def compute_all():
     """Every summary bucket as the engagement tables give it now (for check_summaries)."""
-    directory = Directory()
-    return tally(load(Engagement.objects.all()), directory)
+    return by_span(tally(load(Engagement.objects.all()), Directory()))
 
 
 def stored_all():
     return {
-        (kind, ref, pillar, month, status, marking): [count, last]
-        for kind, ref, pillar, month, status, marking, count, last in (
+        (span, kind, ref, pillar, first_day, status, marking): [count, last]
+        for span, kind, ref, pillar, first_day, status, marking, count, last in (
             ReportSummary.objects.values_list(
-                "kind", "ref", "pillar", "month", "status", "marking", "count", "last"
+                "span", "kind", "ref", "pillar", "start", "status", "marking", "count", "last"
             )
         )
     }
@@ -318,54 +377,46 @@ def read(user, kinds, start, end, status=None, by_month=False):
     """{(kind, ref, pillar[, month]): (count, last)} over the engagements visible to `user`
     with `status` (one, a list, or None for any) starting in [start, end].
 
-    Whole months come from the summaries (one query); the partial months at either end
-    are counted from the visible engagements themselves.
+    Whole months come from the month summaries, the days of partial months at either end
+    from the day summaries: two queries at most, whatever the number of engagements. A
+    reader adds up the markings its clearance allows.
     """
     statuses = [status] if isinstance(status, str) else list(status or [])
-    result = {}
-
-    def add(key, count, last):
-        if key in result:
-            old_count, old_last = result[key]
-            result[key] = (old_count + count, max(old_last, last))
-        else:
-            result[key] = (count, last)
-
     first_whole = start if start.day == 1 else next_month(start)
     after_end = next_month(end)
     last_whole = month_of(end) if after_end is None or end == after_end - _DAY else None
     if last_whole is None:
         last_whole = _previous_month(month_of(end))
-    partial = []
+    ranges = []  # (span, first, last) of summary rows to add up
     if first_whole is None or last_whole is None or first_whole > last_whole:
-        partial.append((start, end))
+        ranges.append((DAY, start, end))
     else:
         if start < first_whole:
-            partial.append((start, first_whole - _DAY))
+            ranges.append((DAY, start, first_whole - _DAY))
+        ranges.append((MONTH, first_whole, last_whole))
         if month_of(end) != last_whole:
-            partial.append((month_of(end), end))
-        markings = visible_markings(user)
-        summaries = ReportSummary.objects.filter(
-            kind__in=kinds, month__gte=first_whole, month__lte=last_whole, marking__in=markings
+            ranges.append((DAY, month_of(end), end))
+    result = {}
+    for span in (MONTH, DAY):
+        within = Q()
+        for row_span, low, high in ranges:
+            if row_span == span:
+                within |= Q(start__gte=low, start__lte=high)
+        if not within:
+            continue
+        rows = ReportSummary.objects.filter(
+            within, span=span, kind__in=kinds, marking__in=visible_markings(user)
         )
         if statuses:
-            summaries = summaries.filter(status__in=statuses)
-        columns = ["kind", "ref", "pillar", *(["month"] if by_month else [])]
-        for row in summaries.values(*columns).annotate(n=Sum("count"), newest=Max("last")):
-            key = [row["kind"], row["ref"], row["pillar"]]
+            rows = rows.filter(status__in=statuses)
+        columns = ["kind", "ref", "pillar", *(["start"] if by_month else [])]
+        for row in rows.values(*columns).annotate(n=Sum("count"), newest=Max("last")).order_by():
+            key = (row["kind"], row["ref"], row["pillar"])
             if by_month:
-                key.append(_as_date(row["month"]))
-            add(tuple(key), row["n"], _as_date(row["newest"]))
-    if partial:
-        within = Q()
-        for low, high in partial:
-            within |= Q(start_date__gte=low, start_date__lte=high)
-        engagements = Engagement.objects.visible_to(user).filter(within)
-        if statuses:
-            engagements = engagements.filter(status__in=statuses)
-        buckets = tally(load(engagements, kinds), Directory(kinds), kinds)
-        for (kind, ref, pillar, month, _, _), (count, last) in buckets.items():
-            add((kind, ref, pillar, *([month] if by_month else [])), count, last)
+                key += (month_of(_as_date(row["start"])),)
+            count, last = result.get(key, (0, None))
+            newest = _as_date(row["newest"])
+            result[key] = (count + row["n"], newest if last is None else max(last, newest))
     return result
 
 

@@ -180,7 +180,8 @@ def test_concurrent_writers_of_one_month_keep_the_summaries_exact(engagement):
         kind="partner",
         ref=str(partners[0].pk),
         pillar=pillars[0].pk,
-        month=month,
+        span="month",
+        start=month,
         status="completed",
         marking="NU",
     )

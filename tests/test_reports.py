@@ -332,8 +332,8 @@ def test_tip_board_query_count(db, reference_data, django_assert_num_queries):
     assert manager.role == Role.MANAGER  # looked up once per request (by the middleware)
     # the data stamp, tips with the newest update's id, their pillars, the updates with
     # authors; then for the last 12 and the last 6 months: the summaries of the whole
-    # months, and the visible engagements of the partial months with their tips
-    with django_assert_num_queries(10):
+    # months and those of the days of the partial months
+    with django_assert_num_queries(8):
         reports.tip_board(manager)
 
 

@@ -26,9 +26,9 @@ class Command(BaseCommand):
         if not differences:
             self.stdout.write(f"Summaries are exact ({len(stored)} buckets).")
             return
-        for (kind, ref, pillar, month, status, marking), want, have in differences[:show]:
+        for (span, kind, ref, pillar, first, status, marking), want, have in differences[:show]:
             self.stdout.write(
-                f"{kind} {ref} pillar {pillar} {month:%Y-%m} {status} {marking}: "
+                f"{span} {first} {kind} {ref} pillar {pillar} {status} {marking}: "
                 f"should be {want or 'nothing'}, stored {have or 'nothing'}"
             )
         if fix:
