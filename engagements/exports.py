@@ -27,23 +27,6 @@ def with_relations(engagements):
 
 CHUNK = 5000  # rows fetched from the server-side cursor at a time
 
-SCALARS = [
-    "id",
-    "title",
-    "kind",
-    "status",
-    "start_date",
-    "end_date",
-    "location",
-    "marking",
-    "escalation_risk",
-    "summary",
-    "outcomes",
-    "created_by__username",
-    "created_at",
-    "updated_at",
-    "version",
-]
 # Each many-valued column: its link table, the column naming the related row, and the
 # related model with the field shown and the field it sorts by.
 RELATIONS = {
@@ -52,6 +35,11 @@ RELATIONS = {
     "facets": (Engagement.facets.through, "facet_id", Facet, "code", "code"),
     "tips": (Engagement.tips.through, "tip_id", Tip, "number", "number"),
 }
+SCALARS = [
+    "created_by__username" if name == "created_by" else name
+    for name in EXPORT_FIELDS
+    if name not in RELATIONS
+]
 
 
 def export_rows(engagements):

@@ -20,23 +20,14 @@ from django.db import transaction
 from django.db.models import F
 
 from engagements.choices import PartnerRole
+from engagements.history import RELATION_FIELDS, TRACKED_FIELDS
 from engagements.models import Engagement, StaleVersion
 from roadmap import summaries
 
-RELATIONS = ("partners", "pillars", "facets", "tips")
-# What a caller may set; everything else (id, version, timestamps) the service owns.
-WRITABLE = (
-    "title",
-    "kind",
-    "status",
-    "start_date",
-    "end_date",
-    "location",
-    "marking",
-    "escalation_risk",
-    "summary",
-    "outcomes",
-)
+RELATIONS = tuple(RELATION_FIELDS)  # partners, pillars, facets, tips
+# What a caller may set: the tracked fields but the relations. Everything else (id,
+# version, creator, timestamps) the service owns.
+WRITABLE = tuple(name for name in TRACKED_FIELDS if name not in RELATION_FIELDS)
 
 
 class NotVisible(Engagement.DoesNotExist):
