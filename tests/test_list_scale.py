@@ -1,0 +1,97 @@
+"""The engagement list at scale: every keyset page is exact and starts where its cursor
+points (an index range on PostgreSQL, not a walk from the first row), and `search` can use
+the trigram indexes on PostgreSQL. Timings live in bench/bench_list.py, not here."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.choices import Marking
+from engagements.filters import SORTABLE, sort_column
+from engagements.models import Engagement
+from engagements.pagination import keyset_ordering, paginate
+from tests.factories import make_engagement
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="query plans: PostgreSQL only"
+)
+
+
+@pytest.fixture
+def tied(db):
+    """Nine engagements with ties in every sortable column, so pages split inside a tie."""
+    rows = []
+    for i in range(9):
+        rows.append(
+            make_engagement(
+                title=["Alpha", "Bravo", "Alpha"][i % 3],
+                kind=["exercise", "training"][i % 2],
+                status=["planned", "completed", "cancelled"][i % 3],
+                start_date=datetime.date(2025, 3, 1 + i % 2),
+                marking=[Marking.NS, Marking.NU, Marking.NR, Marking.NC][i % 4],
+                escalation_risk=["low", "high"][i % 2],
+            )
+        )
+    return rows
+
+
+def expected_order(rows, key):
+    column = key.lstrip("-")
+    rank = Marking.values.index
+
+    def value(row):
+        return rank(row.marking) if column == "marking" else getattr(row, column)
+
+    return [
+        row.pk
+        for row in sorted(rows, key=lambda row: (value(row), row.pk), reverse=key.startswith("-"))
+    ]
+
+
+@pytest.mark.parametrize("key", [name for column in SORTABLE for name in (column, f"-{column}")])
+def test_keyset_pages_are_exact_in_every_ordering_both_ways(tied, key):
+    ordering = keyset_ordering(sort_column(key))
+    expected = expected_order(tied, key)
+    seen, cursor = [], None
+    while True:
+        page = paginate(Engagement.objects.all(), ordering, 2, cursor)
+        seen.append([row.pk for row in page])
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert sum(seen, []) == expected
+    back, cursor = [], page.previous_cursor
+    while cursor:
+        page = paginate(Engagement.objects.all(), ordering, 2, cursor)
+        back.insert(0, [row.pk for row in page])
+        cursor = page.previous_cursor
+    assert sum(back, []) == expected[: -len(seen[-1])]
+
+
+def plan(sql):
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(line for (line,) in cursor.fetchall())
+
+
+@postgresql_only
+@pytest.mark.parametrize("key", [name for column in SORTABLE for name in (column, f"-{column}")])
+def test_a_cursor_page_starts_at_the_cursor_in_the_index(tied, key):
+    ordering = keyset_ordering(sort_column(key))
+    cursor = paginate(Engagement.objects.all(), ordering, 4).next_cursor
+    with CaptureQueriesContext(connection) as queries:
+        paginate(Engagement.objects.filter(marking__in=Marking.values), ordering, 4, cursor)
+    with connection.cursor() as session:
+        # Nine rows are cheaper to sort than to look up: make the planner show its index path.
+        session.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off")
+    shown = plan(queries[-1]["sql"])
+    # The cursor is an index condition (where the scan starts), not a filter on every row
+    # from the first one (what `a < x OR (a = x AND id < y)` alone gives).
+    if len(ordering) > 1:
+        assert "Index Cond: ((" in shown and "ROW(" in shown.split("Index Cond:")[1], shown
+    else:
+        assert "Index Cond: (id " in shown, shown
