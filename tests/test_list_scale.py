@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.choices import Marking
-from engagements.filters import SORTABLE, sort_column
+from engagements.filters import SORTABLE, EngagementFilterSet, sort_column
 from engagements.models import Engagement
 from engagements.pagination import keyset_ordering, paginate
 from tests.factories import make_engagement
@@ -95,3 +95,47 @@ def test_a_cursor_page_starts_at_the_cursor_in_the_index(tied, key):
         assert "Index Cond: ((" in shown and "ROW(" in shown.split("Index Cond:")[1], shown
     else:
         assert "Index Cond: (id " in shown, shown
+
+
+@pytest.fixture
+def texts(db):
+    return {
+        "title": make_engagement(title="Submarine rescue talks"),
+        "summary": make_engagement(summary="Planning a SUBMARINE rescue drill."),
+        "outcomes": make_engagement(outcomes="A submarine-rescue memorandum."),
+        "none": make_engagement(title="Port visit", summary="100% attendance", outcomes="a_b"),
+    }
+
+
+@pytest.mark.parametrize(
+    "word, found",
+    [
+        ("submarine", {"title", "summary", "outcomes"}),
+        ("  Submarine ", {"title", "summary", "outcomes"}),
+        ("RESCUE DRILL", {"summary"}),
+        ("100%", {"none"}),  # % and _ are characters here, not patterns
+        ("0%", {"none"}),
+        ("%", {"none"}),
+        ("a_b", {"none"}),
+        ("_", {"none"}),
+        ("xyzzy", set()),
+    ],
+)
+def test_search_finds_words_in_title_summary_and_outcomes(client, texts, analyst_ns, word, found):
+    client.force_login(analyst_ns)
+    names = {engagement.pk: name for name, engagement in texts.items()}
+    page = client.get("/engagements/", {"search": word}).context["page"]
+    assert {names[engagement.pk] for engagement in page} == found
+
+
+@postgresql_only
+def test_search_can_use_the_trigram_indexes(texts):
+    # The filter's own expressions (UPPER(col::text) LIKE …) must be the indexed ones.
+    filterset = EngagementFilterSet({"search": "xyzzy"}, queryset=Engagement.objects.all())
+    page = filterset.qs.order_by("-start_date", "-id")[:51]
+    with connection.cursor() as session:
+        # On four rows any plan will do: leave the planner only the bitmap paths.
+        session.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+    shown = page.explain()
+    for name in ["engagement_title_trgm", "engagement_summary_trgm", "engagement_outcomes_trgm"]:
+        assert f"Bitmap Index Scan on {name}" in shown, shown
