@@ -139,3 +139,46 @@ def test_search_can_use_the_trigram_indexes(texts):
     shown = page.explain()
     for name in ["engagement_title_trgm", "engagement_summary_trgm", "engagement_outcomes_trgm"]:
         assert f"Bitmap Index Scan on {name}" in shown, shown
+
+
+def test_table_rows_show_what_the_models_say(client, analyst_ns):
+    """Ready-made row values (engagements.tables) against the models' own answers."""
+    lead_first = make_engagement(
+        partners=["KOR", "JPN"],
+        pillars=["hadr", "dialogue"],
+        tips=[1],
+        kind="high_level_dialogue",
+        status="planned",
+        title='Talks <with> & "quotes"',
+        start_date=datetime.date(2025, 7, 1),
+        created_by=analyst_ns,
+    )
+    client.force_login(analyst_ns)
+    pages = ["/engagements/", "/partners/KOR/", "/roadmap/tips/1/", "/"]  # "/": recent ones
+    for url in pages:
+        html = client.get(url).content.decode()
+        title = "Talks &lt;with&gt; &amp; &quot;quotes&quot;"
+        assert f'<a href="{lead_first.get_absolute_url()}">{title}</a>' in html, url
+        assert "<td>High-level dialogue</td>" in html
+        assert '<span class="status status-planned">Planned</span>' in html
+        korea = '<a class="chip" href="/partners/KOR/" title="Republic of Korea (Lead)">KOR</a>'
+        japan = '<a class="chip" href="/partners/JPN/" title="Japan (Participant)">JPN</a>'
+        assert f"<td>{korea} {japan}</td>" in html, url
+        assert (
+            '<td><span class="chip pillar-dialogue">Enhanced Dialogue and Cooperation</span> '
+            '<span class="chip pillar-hadr">Humanitarian Assistance and Disaster Relief</span></td>'
+        ) in html, url
+        assert '<span class="badge marking-NU" title="Marking">NU</span>' in html
+
+
+def test_links_are_what_reverse_makes():
+    from django.urls import reverse
+
+    from engagements.tables import link
+    from partners.models import Partner
+
+    partner_url, detail_url = link("partners:detail"), link("engagements:detail")
+    for code in [*Partner.objects.values_list("code", flat=True), "A B", "é-1", "a%b", "x?y#z"]:
+        assert partner_url(code) == reverse("partners:detail", args=[code]), code
+    for pk in [1, 42, 9876543210, 10**15]:
+        assert detail_url(pk) == reverse("engagements:detail", args=[pk])
