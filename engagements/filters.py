@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.choices import Marking
+from core.widgets import QuickSelect, QuickSelectMultiple
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
 from engagements.models import Engagement, EngagementPartner
 from partners.choices import Region
@@ -51,32 +52,37 @@ class EngagementFilterSet(django_filters.FilterSet):
         to_field_name="code",
         method="filter_partner",
         help_text="Any of these partners.",
-        widget=forms.SelectMultiple(attrs={"size": 5, "data-filterable": "true"}),
+        widget=QuickSelectMultiple(attrs={"size": 5, "data-filterable": "true"}),
     )
     pillar = django_filters.ModelChoiceFilter(
         queryset=Pillar.objects.order_by("order"),
         to_field_name="code",
         field_name="pillars",
+        widget=QuickSelect,
         method="filter_through",
     )
     facet = django_filters.ModelChoiceFilter(
         queryset=Facet.objects.order_by("pillar__order", "order"),
         to_field_name="code",
         field_name="facets",
+        widget=QuickSelect,
         method="filter_through",
     )
     tip = django_filters.ModelChoiceFilter(
         queryset=Tip.objects.order_by("number"),
         to_field_name="number",
         field_name="tips",
+        widget=QuickSelect,
         method="filter_through",
     )
-    kind = django_filters.ChoiceFilter(choices=EngagementKind.choices)
-    status = django_filters.ChoiceFilter(choices=EngagementStatus.choices)
-    marking = django_filters.ChoiceFilter(choices=Marking.choices)
-    escalation_risk = django_filters.ChoiceFilter(choices=EscalationRisk.choices)
+    kind = django_filters.ChoiceFilter(choices=EngagementKind.choices, widget=QuickSelect)
+    status = django_filters.ChoiceFilter(choices=EngagementStatus.choices, widget=QuickSelect)
+    marking = django_filters.ChoiceFilter(choices=Marking.choices, widget=QuickSelect)
+    escalation_risk = django_filters.ChoiceFilter(
+        choices=EscalationRisk.choices, widget=QuickSelect
+    )
     region = django_filters.ChoiceFilter(
-        choices=Region.choices, method="filter_region", label="Partner region"
+        choices=Region.choices, method="filter_region", label="Partner region", widget=QuickSelect
     )
     start_after = django_filters.DateFilter(
         field_name="start_date",

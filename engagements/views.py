@@ -16,6 +16,7 @@ from engagements.history import engagement_history
 from engagements.models import Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
 from engagements.services import NotVisible, delete_engagement
+from engagements.tables import table_rows
 from roadmap import reports
 from roadmap.models import Pillar
 
@@ -48,16 +49,17 @@ def engagement_list(request):
 
     per_page = _page_size(request)
     try:
-        page = paginate(with_relations(engagements), keyset, per_page, request.GET.get("cursor"))
+        page = paginate(engagements, keyset, per_page, request.GET.get("cursor"))
     except ValidationError as error:
         messages.error(request, error.messages[0])
-        page = paginate(with_relations(engagements), keyset, per_page)
+        page = paginate(engagements, keyset, per_page)
     return render(
         request,
         "engagements/engagement_list.html",
         {
             "filterset": filterset,
             "page": page,
+            "rows": table_rows(page),
             "ordering": key,
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
@@ -195,15 +197,15 @@ def dashboard(request):
     quarter = reports.trend(request.user, quarter_start, today, "quarter", status=not_cancelled)
     pillar_names = dict(Pillar.objects.order_by("order").values_list("code", "name"))
     context = {
-        "recent": with_relations(visible.filter(created_by=request.user)).order_by(
-            "-created_at", "-id"
-        )[:8],
-        "upcoming": with_relations(
+        "recent": table_rows(
+            visible.filter(created_by=request.user).order_by("-created_at", "-id")[:8]
+        ),
+        "upcoming": table_rows(
             visible.filter(
                 status="planned",
                 start_date__range=(today, today + datetime.timedelta(days=30)),
-            )
-        ).order_by("start_date", "id")[:15],
+            ).order_by("start_date", "id")[:15]
+        ),
         "per_pillar": [
             (
                 code,

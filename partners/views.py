@@ -2,9 +2,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
-from engagements.exports import with_relations
 from engagements.models import Engagement
 from engagements.pagination import paginate
+from engagements.tables import table_rows
 from partners.filters import PartnerFilterSet
 from partners.models import Membership, Partner
 from roadmap import reports
@@ -20,9 +20,7 @@ def partner_list(request):
 
 def partner_detail(request, code):
     partner = get_object_or_404(Partner, code=code)
-    timeline = with_relations(
-        Engagement.objects.visible_to(request.user).filter(partner_links__partner=partner)
-    )
+    timeline = Engagement.objects.visible_to(request.user).filter(partner_links__partner=partner)
     try:
         page = paginate(timeline, ["-start_date", "-id"], 25, request.GET.get("cursor"))
     except ValidationError:
@@ -37,6 +35,7 @@ def partner_detail(request, code):
             "memberships": Membership.objects.filter(member=partner).select_related("organization"),
             "members": Membership.objects.filter(organization=partner).select_related("member"),
             "page": page,
+            "rows": table_rows(page),
             "coverage": coverage,
             "coverage_cells": [
                 (pillars[code], cell) for code, cell in coverage["rows"][0]["cells"].items()

@@ -5,8 +5,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from engagements.choices import EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
-from engagements.exports import with_relations
 from engagements.models import Engagement
+from engagements.tables import table_rows
 from partners.choices import PartnerKind, Region
 from roadmap import reports
 from roadmap.forms import PERIOD_PRESETS, CoverageForm, GapsForm, TipStatusForm, TrendForm
@@ -50,9 +50,11 @@ def tip_detail(request, number):
                 request, f"Status of tip {tip.number} set to {update.get_status_display()}."
             )
             return redirect(tip)
-    advancing = with_relations(
-        Engagement.objects.visible_to(request.user).filter(tips=tip).order_by("-start_date", "-id")
-    )[:50]
+    advancing = table_rows(
+        Engagement.objects.visible_to(request.user)
+        .filter(tips=tip)
+        .order_by("-start_date", "-id")[:50]
+    )
     return render(
         request,
         "roadmap/tip_detail.html",
