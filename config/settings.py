@@ -107,13 +107,32 @@ TEMPLATES = [
 ]
 
 (BASE_DIR / "var").mkdir(exist_ok=True)
+CONN_MAX_AGE = envint("DJANGO_CONN_MAX_AGE", 60)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+        conn_max_age=CONN_MAX_AGE,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# One cache for every app server when DJANGO_CACHE_URL names a Redis server
+# (redis://host:6379/0): reports computed on one machine serve all of them, and API rate
+# limits count across machines. Without it each process keeps its own (local memory).
+CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "").strip()
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"DJANGO_CACHE_URL must be a Redis URL (redis://host:6379/0), not {CACHE_URL!r}."
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
