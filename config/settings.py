@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Where this request reads from: a replica, or the primary (config/routers.py).
+    "config.routers.ReplicaMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Below WhiteNoise, so that static files stay cacheable and nothing else is.
     "config.middleware.NoStoreMiddleware",
@@ -114,6 +116,19 @@ DATABASES = {
         conn_max_age=CONN_MAX_AGE,
     )
 }
+# Read replicas of the primary (PostgreSQL streaming replication): requests with a safe
+# method read from one of them, writes and transactions stay on the primary, and a client
+# that wrote reads from the primary for REPLICA_PIN_SECONDS (config/routers.py). In tests
+# they mirror the test database instead of getting their own.
+DATABASE_REPLICAS = []
+for number, url in enumerate(envlist("DATABASE_REPLICA_URLS"), start=1):
+    DATABASES[f"replica{number}"] = {
+        **dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE),
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_REPLICAS.append(f"replica{number}")
+DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+REPLICA_PIN_SECONDS = envint("DJANGO_REPLICA_PIN_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One cache for every app server when DJANGO_CACHE_URL names a Redis server
