@@ -8,6 +8,9 @@ export DJANGO_DEBUG ?= 1
 .PHONY: run test lint fmt serve clean venv
 BIND ?= 127.0.0.1:8000
 WORKERS ?= 3
+# Seconds a worker may spend on one request before gunicorn restarts it (its default, 30,
+# would cut off a large streamed download; see README "Running on several machines").
+TIMEOUT ?= 300
 
 # Reinstall only when the project's dependencies change, so a second run is quick.
 $(STAMP): pyproject.toml
@@ -32,7 +35,8 @@ serve: $(STAMP)
 	DJANGO_DEBUG=0 $(BIN)/python manage.py migrate --no-input
 	DJANGO_DEBUG=0 $(BIN)/python manage.py load_reference_data
 	DJANGO_DEBUG=0 $(BIN)/gunicorn config.wsgi --bind $(BIND) --workers $(WORKERS) \
-		--access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+		--timeout $(TIMEOUT) --access-logfile - \
+		--forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run
