@@ -10,6 +10,9 @@ BIND ?= 127.0.0.1:8000
 WORKERS ?= 3
 # `make run PORT=8001` when 8000 is taken.
 PORT ?= 8000
+# Seconds a worker may spend on one request before gunicorn restarts it (its default, 30,
+# would cut off a large streamed download; see README "Running on several machines").
+TIMEOUT ?= 300
 
 # Reinstall only when the project's dependencies change, so a second run is quick.
 $(STAMP): pyproject.toml
@@ -37,7 +40,8 @@ serve: $(STAMP)
 	DJANGO_DEBUG=0 $(BIN)/python manage.py migrate --no-input
 	DJANGO_DEBUG=0 $(BIN)/python manage.py load_reference_data
 	DJANGO_DEBUG=0 $(BIN)/gunicorn config.wsgi --bind $(BIND) --workers $(WORKERS) \
-		--access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+		--timeout $(TIMEOUT) --access-logfile - \
+		--forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Where this request reads from: a replica, or the primary (config/routers.py).
+    "config.routers.ReplicaMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Below WhiteNoise, so that static files stay cacheable and nothing else is.
     "config.middleware.NoStoreMiddleware",
@@ -107,13 +109,45 @@ TEMPLATES = [
 ]
 
 (BASE_DIR / "var").mkdir(exist_ok=True)
+CONN_MAX_AGE = envint("DJANGO_CONN_MAX_AGE", 60)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+        conn_max_age=CONN_MAX_AGE,
     )
 }
+# Read replicas of the primary (PostgreSQL streaming replication): requests with a safe
+# method read from one of them, writes and transactions stay on the primary, and a client
+# that wrote reads from the primary for REPLICA_PIN_SECONDS (config/routers.py). In tests
+# they mirror the test database instead of getting their own.
+DATABASE_REPLICAS = []
+for number, url in enumerate(envlist("DATABASE_REPLICA_URLS"), start=1):
+    DATABASES[f"replica{number}"] = {
+        **dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE),
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_REPLICAS.append(f"replica{number}")
+DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+REPLICA_PIN_SECONDS = envint("DJANGO_REPLICA_PIN_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# One cache for every app server when DJANGO_CACHE_URL names a Redis server
+# (redis://host:6379/0): reports computed on one machine serve all of them, and API rate
+# limits count across machines. Without it each process keeps its own (local memory).
+CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "").strip()
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"DJANGO_CACHE_URL must be a Redis URL (redis://host:6379/0), not {CACHE_URL!r}."
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

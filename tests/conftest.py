@@ -17,6 +17,25 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """Requests read from a replica when there is one (config/routers.py). Without
+    DATABASE_REPLICA_URLS the tests route through one all the same: `replica`, a test
+    mirror of the default database (the same data over a connection of its own), so that
+    the routing runs in every test that makes a request outside a transaction."""
+    from django.conf import settings
+    from django.db import connections
+
+    if not settings.DATABASE_REPLICAS:
+        default = connections.settings["default"]
+        connections.settings["replica"] = {
+            **default,
+            "OPTIONS": dict(default["OPTIONS"]),
+            "TEST": {**default["TEST"], "MIRROR": "default"},
+        }
+        settings.DATABASE_REPLICAS = ["replica"]
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Load the roadmap and partner directory once into the test database; each test's
     transaction rolls back on top of it. (Transactional tests flush the database and

@@ -550,6 +550,7 @@ def test_token_authentication(cast):
     assert bad.status_code == 400
 
 
+@pytest.mark.shared_cache
 def test_the_token_endpoint_is_throttled(cast):
     # Different names each time, so that the per-account lockout (axes) stays out of it.
     anonymous = client_for()

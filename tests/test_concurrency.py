@@ -22,9 +22,13 @@ from partners.models import Partner
 from roadmap.models import Pillar, ReportSummary
 from tests.factories import make_engagement, make_user
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs concurrent transactions: PostgreSQL only"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="needs concurrent transactions: PostgreSQL only"
+    ),
+    # Requests outside a transaction read from the replica (a mirror of the test database).
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+]
 
 
 @pytest.fixture

@@ -366,6 +366,7 @@ def test_reports_answer_every_role_and_survive_bad_input(client, url):
         assert 'role="alert"' in response.content.decode()
 
 
+@pytest.mark.shared_cache
 def test_reports_are_cached_until_something_changes(oracle, django_assert_num_queries):
     manager = make_user(Role.MANAGER, Marking.NS)
     first = reports.coverage(manager, start=START, end=END)

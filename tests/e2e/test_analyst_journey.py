@@ -7,7 +7,12 @@ from accounts.choices import Marking, Role
 from engagements.models import Engagement
 from tests.factories import PASSWORD, make_user
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_reference_data")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.usefixtures("live_reference_data"),
+    # The live server's reads go to the replica (a mirror of the test database).
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+]
 
 
 def test_analyst_logs_finds_edits_and_sees_it_on_the_partner(live_server, page):

@@ -1,0 +1,169 @@
+"""Reads on replicas, writes and read-your-own-writes on the primary (config/routers.py).
+
+The test run has a replica even without DATABASE_REPLICA_URLS: `replica`, a test mirror
+of the default database (tests/conftest.py), reached over a connection of its own. The
+request tests run outside a test transaction (`transaction=True`), as a server does, so
+that the routing decides; inside one everything stays on the primary by design.
+"""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.choices import Marking, Role
+from config import routers
+from engagements.models import Engagement
+from tests.factories import make_engagement, make_user
+
+API = "/api/v1/"
+NEW_ENGAGEMENT = {
+    "title": "Port visit",
+    "kind": "exercise",
+    "status": "completed",
+    "start_date": "2025-04-01",
+    "partners": ["JPN"],
+    "pillars": ["security"],
+    "marking": "NU",
+    "escalation_risk": "low",
+}
+
+
+def replica():
+    return settings.DATABASE_REPLICAS[0]
+
+
+@pytest.fixture
+def live(transactional_db):
+    """Committed reference data and an analyst signed in with a token, like a server's
+    client (no test transaction hides the primary's rows from the replica connection)."""
+    call_command("load_reference_data", stdout=io.StringIO())
+    client = APIClient()
+    client.force_authenticate(make_user(Role.ANALYST, Marking.NU))
+    return client
+
+
+def queries(alias):
+    return CaptureQueriesContext(connections[alias])
+
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def test_a_read_request_reads_from_a_replica_only(live):
+    make_engagement()
+    with queries(replica()) as on_replica, queries(DEFAULT_DB_ALIAS) as on_primary:
+        response = live.get(API + "engagements/")
+    assert response.status_code == 200 and len(response.json()["results"]) == 1
+    assert on_replica.captured_queries and not on_primary.captured_queries
+    assert routers.PIN_COOKIE not in response.cookies
+
+
+def test_after_a_write_the_writer_reads_from_the_primary_for_a_while(live):
+    with queries(replica()) as on_replica:
+        created = live.post(API + "engagements/", NEW_ENGAGEMENT)
+    assert created.status_code == 201, created.json()
+    assert not on_replica.captured_queries  # the whole writing request ran on the primary
+    pin = created.cookies[routers.PIN_COOKIE]
+    assert pin["max-age"] == settings.REPLICA_PIN_SECONDS and pin["httponly"]
+
+    # The client sends the cookie back: its reads see its write even if replicas lag.
+    with queries(replica()) as on_replica, queries(DEFAULT_DB_ALIAS) as on_primary:
+        read = live.get(API + f"engagements/{created.json()['id']}/")
+    assert read.status_code == 200 and read.json()["title"] == "Port visit"
+    assert on_primary.captured_queries and not on_replica.captured_queries
+
+    # Once the cookie has expired, reads go back to a replica.
+    del live.cookies[routers.PIN_COOKIE]
+    with queries(replica()) as on_replica:
+        assert live.get(API + f"engagements/{created.json()['id']}/").status_code == 200
+    assert on_replica.captured_queries
+
+
+def test_reports_read_from_a_replica(live):
+    with queries(replica()) as on_replica, queries(DEFAULT_DB_ALIAS) as on_primary:
+        response = live.get(API + "reports/coverage/")
+    assert response.status_code == 200
+    assert on_replica.captured_queries and not on_primary.captured_queries
+
+
+def test_inside_a_transaction_everything_stays_on_the_primary(live):
+    token = routers._reads_from.set(replica())
+    try:
+        assert Engagement.objects.all().db == replica()
+        with transaction.atomic():
+            assert Engagement.objects.all().db == DEFAULT_DB_ALIAS
+        assert Engagement.objects.all().db == replica()
+    finally:
+        routers._reads_from.reset(token)
+    # Outside a request (commands, the shell, this test) reads go to the primary.
+    assert Engagement.objects.all().db == DEFAULT_DB_ALIAS
+
+
+def test_an_object_read_on_a_replica_is_written_on_the_primary(live):
+    engagement = make_engagement()
+    copy = Engagement.objects.using(replica()).get(pk=engagement.pk)
+    assert router.db_for_write(Engagement, instance=copy) == DEFAULT_DB_ALIAS
+    assert router.allow_relation(copy, engagement)
+    assert router.allow_migrate(replica(), "engagements") is False
+
+
+def test_without_replicas_nothing_is_pinned(live, settings):
+    alias = replica()
+    settings.DATABASE_REPLICAS = []
+    with queries(alias) as on_replica:
+        created = live.post(API + "engagements/", NEW_ENGAGEMENT)
+        assert live.get(API + f"engagements/{created.json()['id']}/").status_code == 200
+    assert created.status_code == 201 and routers.PIN_COOKIE not in created.cookies
+    assert not on_replica.captured_queries
+
+
+def settings_from(environment):
+    """DATABASES and CACHES as a fresh process builds them from this environment."""
+    code = (
+        "import json, django; from django.conf import settings; django.setup();"
+        "print(json.dumps({'databases': {a: {'NAME': d['NAME'], 'HOST': d['HOST'],"
+        " 'TEST': d.get('TEST', {})} for a, d in settings.DATABASES.items()},"
+        " 'replicas': settings.DATABASE_REPLICAS, 'caches': settings.CACHES}))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **environment}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.django_db(databases=[])
+def test_replicas_and_the_shared_cache_come_from_the_environment():
+    status, out, err = settings_from(
+        {
+            "DATABASE_URL": "postgres://u@primary:5432/tracker",
+            "DATABASE_REPLICA_URLS": "postgres://u@r1:5432/tracker, postgres://u@r2:5432/tracker",
+            "DJANGO_CACHE_URL": "redis://cache:6379/2",
+        }
+    )
+    assert status == 0, err
+    found = json.loads(out)
+    assert found["replicas"] == ["replica1", "replica2"]
+    assert found["databases"]["replica2"]["HOST"] == "r2"
+    assert found["databases"]["replica1"]["TEST"]["MIRROR"] == "default"
+    assert found["caches"]["default"] == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache:6379/2",
+    }
+
+    status, out, err = settings_from({"DATABASE_REPLICA_URLS": "", "DJANGO_CACHE_URL": ""})
+    found = json.loads(out)
+    assert found["replicas"] == [] and list(found["databases"]) == ["default"]
+    assert found["caches"]["default"]["BACKEND"].endswith("LocMemCache")
+
+    status, _, err = settings_from({"DJANGO_CACHE_URL": "memcached://cache:11211"})
+    assert status != 0 and "DJANGO_CACHE_URL must be a Redis URL" in err
