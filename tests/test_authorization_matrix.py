@@ -54,7 +54,7 @@ EXPECTED_GET = {
     "reports:tips": PAGE,
     "api:api-root": API,
     "api:token": answers(405, 405, no_role=405),  # POST only
-    "api:logout": answers(401, 405, no_role=405),  # POST only, with the credentials it revokes
+    "api:logout": answers(401, 405),  # POST only, with the credentials it revokes
     "api:schema": API,
     "api:docs": API,
     "api:pillar-list": API,
