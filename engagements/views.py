@@ -44,7 +44,7 @@ def engagement_list(request):
             request.GET["format"],
             "engagements",
             EXPORT_FIELDS,
-            export_rows(engagements.order_by(*keyset)),  # each chunk read through the gate
+            export_rows(engagements.order_by(*keyset)),  # one snapshot, through the gate
         )
 
     per_page = _page_size(request)
