@@ -114,9 +114,9 @@ def _after(names, descending, values, backwards):
     The row-value comparison is what PostgreSQL starts an index scan from, exactly at the
     cursor; the same condition written as `start_date < d OR (start_date = d AND id < i)`
     is not: PostgreSQL walks the index from the first row and filters every row before the
-    cursor (a cursor a year back read a third of the table). Django writes that OR form
-    where a database has no row values (its SQLite backend), and there the bound on the
-    first column, which the comparison implies, is the index range.
+    cursor (a cursor a year back read a third of the table). Where Django's backend does
+    not write row values (SQLite) it writes that OR form, and there the bound on the first
+    column, which the comparison implies, is the index range.
     """
     goes_down = [desc != backwards for desc in descending]
     if len(names) == 1:
