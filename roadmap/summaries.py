@@ -136,9 +136,9 @@ def load(engagements, kinds=KINDS):
     ]:
         grouped = related[name] = defaultdict(list)
         if NEEDS[name] & set(kinds):
-            for engagement_id, target in model.objects.filter(engagement_id__in=ids).values_list(
-                "engagement_id", column
-            ):
+            # No ORDER BY: the links' default ordering would sort a join for nothing.
+            pairs = model.objects.filter(engagement_id__in=ids).order_by()
+            for engagement_id, target in pairs.values_list("engagement_id", column):
                 grouped[engagement_id].append(target)
     empty = ()
     return [
