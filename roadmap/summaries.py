@@ -264,24 +264,15 @@ def _add_up_month(month, status, marking):
         status=status,
         marking=marking,
     )
-    ReportSummary.objects.bulk_create(
-        [
-            ReportSummary(
-                span=MONTH,
-                start=month,
-                status=status,
-                marking=marking,
-                count=row["n"],
-                last=_as_date(row["newest"]),
-                kind=row["kind"],
-                ref=row["ref"],
-                pillar=row["pillar"],
+    sums = days.values("kind", "ref", "pillar").annotate(n=Sum("count"), newest=Max("last"))
+    _store(
+        {
+            (MONTH, row["kind"], row["ref"], row["pillar"], month, status, marking): (
+                row["n"],
+                _as_date(row["newest"]),
             )
-            for row in days.values("kind", "ref", "pillar")
-            .annotate(n=Sum("count"), newest=Max("last"))
-            .order_by()
-        ],
-        batch_size=2000,
+            for row in sums.order_by()
+        }
     )
 
 
