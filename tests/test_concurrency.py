@@ -152,7 +152,8 @@ def test_a_writer_below_the_marking_never_lands_on_a_raised_version(engagement):
 
 
 def test_concurrent_writers_of_one_month_keep_the_summaries_exact(engagement):
-    """Each write recomputes its month's summaries; under the month lock the second
+    """Each write recomputes its day's and month's summaries; under the month lock (and the
+    report stamp's row lock, which every write transaction takes as well) the second
     writer waits and then counts the first writer's engagement too."""
     writers = [make_user(Role.ANALYST, Marking.NS) for _ in range(3)]
     pillars = list(Pillar.objects.filter(code="hadr"))
