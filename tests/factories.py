@@ -3,6 +3,8 @@
 import datetime
 import itertools
 
+from rest_framework.test import APIClient
+
 from accounts.choices import Marking, Role
 from accounts.roles import create_user_with_role
 from engagements.choices import EngagementKind, EngagementStatus, PartnerRole
@@ -53,3 +55,11 @@ def make_engagement(partners=("JPN",), pillars=("dialogue",), facets=(), tips=()
     # Written directly (quicker than the write service, no history): count it in reports.
     summaries.refresh_slices([(engagement.start_date, engagement.status, engagement.marking)])
     return engagement
+
+
+def api_client(user=None):
+    """An API client signed in as `user` (anonymous without one)."""
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client

@@ -7,20 +7,14 @@ import datetime
 
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
 
+from accounts.choices import Marking, Role
 from engagements.models import Engagement
-from tests.factories import make_engagement
+from tests.factories import api_client, make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
 API = "/api/v1/"
-
-
-def api_client(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def post_raw(user, body, content_type="application/json"):
@@ -144,11 +138,7 @@ def test_the_cursors_we_make_still_work(analyst):
 
 
 def test_notes_are_bounded(db, reference_data):
-    from accounts.choices import Marking, Role
-    from tests.factories import make_user
-
-    api = APIClient()
-    api.force_authenticate(make_user(Role.ADMIN, Marking.NS))
+    api = api_client(make_user(Role.ADMIN, Marking.NS))
     response = api.post("/api/v1/tips/1/status/", {"status": "on_track", "note": "x" * 10_001})
     assert response.status_code == 400 and "note" in response.json()
     response = api.patch("/api/v1/partners/JPN/", {"notes": "x" * 10_001})

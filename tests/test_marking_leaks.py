@@ -8,7 +8,6 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 from openpyxl import load_workbook
-from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
 from accounts.models import User
@@ -16,7 +15,7 @@ from engagements.forms import EngagementForm
 from engagements.models import Engagement
 from engagements.services import save_engagement
 from partners.models import Partner
-from tests.factories import make_engagement, make_user
+from tests.factories import api_client, make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -107,8 +106,7 @@ def test_nothing_above_nu_reaches_a_user_cleared_nu(client, marked, role):
         for suffix in ("", "edit/", "delete/"):
             assert client.get(f"/engagements/{engagement.pk}/{suffix}").status_code == 404
 
-    api = APIClient()
-    api.force_authenticate(user)
+    api = api_client(user)
     for url in API:
         response = api.get(url)
         assert response.status_code == 200, url
@@ -150,18 +148,12 @@ def test_admin_pages_hide_them_from_staff_cleared_nu(client, marked):
 # Markings hold at every moment and every door -----------------------------------------
 
 
-def api_for(user):
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
 def test_history_hides_what_was_written_above_the_readers_clearance(client):
     """An NS analyst writes at NS, then rewrites the text and lowers it to NU (releasing a
     sanitised version): the NU reader sees the new values, never the NS ones."""
     ns = make_user(Role.ANALYST, Marking.NS)
     nu = make_user(Role.ANALYST, Marking.NU)
-    response = api_for(ns).post(
+    response = api_client(ns).post(
         "/api/v1/engagements/",
         {
             "title": "Operation Pulsar",
@@ -176,7 +168,7 @@ def test_history_hides_what_was_written_above_the_readers_clearance(client):
         format="json",
     )
     engagement_id = response.json()["id"]
-    api_for(ns).patch(
+    api_client(ns).patch(
         f"/api/v1/engagements/{engagement_id}/",
         {
             "title": "Port call",
@@ -187,7 +179,7 @@ def test_history_hides_what_was_written_above_the_readers_clearance(client):
         },
         format="json",
     )
-    history = api_for(nu).get(f"/api/v1/engagements/{engagement_id}/history/").json()
+    history = api_client(nu).get(f"/api/v1/engagements/{engagement_id}/history/").json()
     assert "Pulsar" not in str(history)
     changed, created = history
     assert changed["redacted"] and created["redacted"]
@@ -195,7 +187,7 @@ def test_history_hides_what_was_written_above_the_readers_clearance(client):
     assert changed["changes"]["marking"] == [None, "NU"]
     assert all(values == [None, None] for values in created["changes"].values())
     # The NS reader sees everything, and nothing is marked as redacted for them.
-    full = api_for(ns).get(f"/api/v1/engagements/{engagement_id}/history/").json()
+    full = api_client(ns).get(f"/api/v1/engagements/{engagement_id}/history/").json()
     assert full[0]["changes"]["title"] == ["Operation Pulsar", "Port call"]
     assert not any(entry["redacted"] for entry in full)
     # The page says so in words.
@@ -272,8 +264,7 @@ def test_a_user_without_a_role_reads_nothing(client):
         assert response.status_code == 403, url
         assert "Open workshop" not in body_of(response), url
     assert "Ask an admin" in client.get("/").content.decode()
-    api = APIClient()
-    api.force_authenticate(user)
+    api = api_client(user)
     for url in API:
         assert api.get(url).status_code == 403, url
     assert not Engagement.objects.visible_to(user).exists()

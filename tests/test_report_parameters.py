@@ -9,19 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from rest_framework.test import APIClient
 
-from tests.factories import make_engagement
+from tests.factories import api_client, make_engagement
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
 API = "/api/v1/"
-
-
-def api_client(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 REPORTS = ["coverage", "trend", "gaps"]

@@ -290,8 +290,13 @@ def test_check_summaries_finds_and_fixes_a_difference():
     with pytest.raises(CommandError, match="differ"):
         call_command("check_summaries", "--fix", stdout=out)
     assert "should be [1," in out.getvalue()
-    call_command("check_summaries", stdout=io.StringIO())  # fixed
-    assert engagement.pk
+    call_command("check_summaries", stdout=io.StringIO())  # fixed: exits 0
+    assert (
+        ReportSummary.objects.get(
+            span="month", kind="partner", pillar=engagement.pillars.get().pk
+        ).count
+        == 1
+    )
 
 
 def test_seed_demo_builds_summaries():

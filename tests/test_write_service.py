@@ -10,7 +10,6 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
-from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
 from engagements.choices import PartnerRole
@@ -18,7 +17,7 @@ from engagements.models import Engagement, EngagementPartner
 from engagements.services import NotVisible, delete_engagement, save_engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar
-from tests.factories import make_engagement, make_user
+from tests.factories import api_client, make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -56,8 +55,7 @@ def test_the_form_refuses_it(client, writer):
 
 
 def test_the_api_refuses_it(writer):
-    api = APIClient()
-    api.force_authenticate(writer)
+    api = api_client(writer)
     data = {**FORM, "pillars": ["hadr"], "facets": ["security.cyber"]}
     response = api.post("/api/v1/engagements/", data, format="json")
     assert response.status_code == 400
@@ -166,15 +164,13 @@ def test_a_write_to_an_engagement_raised_above_the_writer_is_refused():
         delete_engagement(nu, engagement.pk, version=2)
     engagement.refresh_from_db()
     assert (engagement.title, engagement.marking, engagement.version) == ("Secret plan", "NS", 2)
-    api = APIClient()
-    api.force_authenticate(nu)
+    api = api_client(nu)
     url = f"/api/v1/engagements/{engagement.pk}/"
     assert api.patch(url, {"title": "x", "version": 2}, format="json").status_code == 404
 
 
 def test_partner_codes_listed_twice_or_by_the_thousand_are_400(writer):
-    api = APIClient()
-    api.force_authenticate(writer)
+    api = api_client(writer)
     base = {**FORM, "pillars": ["hadr"]}
     response = api.post("/api/v1/engagements/", {**base, "partners": ["AUS", "AUS"]})
     assert response.status_code == 400
@@ -188,8 +184,7 @@ def test_partner_codes_listed_twice_or_by_the_thousand_are_400(writer):
 
 
 def test_text_is_bounded(writer):
-    api = APIClient()
-    api.force_authenticate(writer)
+    api = api_client(writer)
     data = {**FORM, "pillars": ["hadr"], "summary": "x" * 10_001}
     response = api.post("/api/v1/engagements/", data, format="json")
     assert response.status_code == 400 and "summary" in response.json()
@@ -220,8 +215,7 @@ def test_the_service_refuses_two_leads(writer):
 def test_marking_sorts_by_rank_not_alphabet(client, writer):
     for marking in ["NS", "NU", "NC", "NR"]:
         make_engagement(title=f"Marked {marking}", marking=marking)
-    api = APIClient()
-    api.force_authenticate(writer)
+    api = api_client(writer)
     results = api.get("/api/v1/engagements/?ordering=marking").json()["results"]
     assert [row["marking"] for row in results] == ["NU", "NR", "NC", "NS"]
     results = api.get("/api/v1/engagements/?ordering=-marking").json()["results"]
