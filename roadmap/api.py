@@ -196,40 +196,18 @@ class CoverageReportView(views.APIView):
     @extend_schema(parameters=form_parameters(CoverageForm), responses=COVERAGE)
     def get(self, request):
         form = _parameters(CoverageForm, request)
-        params = form.cleaned_data
-        return Response(
-            reports.coverage(
-                request.user,
-                start=params["start"],
-                end=params["end"],
-                kind=params["kind"] or None,
-                region=params["region"] or None,
-                status=form.status_filter(),
-                rollup=params["rollup"] == "members",
-            )
-        )
+        return Response(reports.coverage(request.user, **form.report_arguments()))
 
 
 class TrendReportView(views.APIView):
     @extend_schema(parameters=form_parameters(TrendForm), responses=TREND)
     def get(self, request):
         form = _parameters(TrendForm, request)
-        params = form.cleaned_data
-        return Response(
-            reports.trend(
-                request.user,
-                params["start"],
-                params["end"],
-                params["interval"],
-                status=form.status_filter(),
-            )
-        )
+        return Response(reports.trend(request.user, **form.report_arguments()))
 
 
 class GapsReportView(views.APIView):
     @extend_schema(parameters=form_parameters(GapsForm), responses=GAP)
     def get(self, request):
-        params = _parameters(GapsForm, request).cleaned_data
-        return Response(
-            reports.gaps(request.user, months=params["months"], as_of=params["as_of"])["gaps"]
-        )
+        form = _parameters(GapsForm, request)
+        return Response(reports.gaps(request.user, **form.report_arguments())["gaps"])

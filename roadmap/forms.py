@@ -149,6 +149,18 @@ class CoverageForm(PeriodForm):
         help_text="members: an organization's row also counts its member states' engagements",
     )
 
+    def report_arguments(self):
+        """`reports.coverage()`'s keyword arguments, for the page, downloads and API."""
+        cleaned = self.cleaned_data
+        return {
+            "start": cleaned["start"],
+            "end": cleaned["end"],
+            "kind": cleaned["kind"] or None,
+            "region": cleaned["region"] or None,
+            "status": self.status_filter(),
+            "rollup": cleaned["rollup"] == "members",
+        }
+
 
 class TrendForm(PeriodForm):
     interval = forms.ChoiceField(
@@ -157,6 +169,16 @@ class TrendForm(PeriodForm):
 
     def clean_interval(self):
         return self.cleaned_data["interval"] or "month"
+
+    def report_arguments(self):
+        """`reports.trend()`'s keyword arguments, for the page, downloads and API."""
+        cleaned = self.cleaned_data
+        return {
+            "start": cleaned["start"],
+            "end": cleaned["end"],
+            "interval": cleaned["interval"],
+            "status": self.status_filter(),
+        }
 
 
 class GapsForm(ReportForm):
@@ -180,3 +202,7 @@ class GapsForm(ReportForm):
 
     def clean_as_of(self):
         return self.cleaned_data["as_of"] or self.today
+
+    def report_arguments(self):
+        """`reports.gaps()`'s keyword arguments, for the page, downloads and API."""
+        return {"months": self.cleaned_data["months"], "as_of": self.cleaned_data["as_of"]}

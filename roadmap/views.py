@@ -107,15 +107,7 @@ def coverage_report(request):
     if errors and wants_download:
         return _bad_download(errors)
     cleaned = form.cleaned_data
-    data = reports.coverage(
-        request.user,
-        start=cleaned["start"],
-        end=cleaned["end"],
-        kind=cleaned["kind"] or None,
-        region=cleaned["region"] or None,
-        status=form.status_filter(),
-        rollup=cleaned["rollup"] == "members",
-    )
+    data = reports.coverage(request.user, **form.report_arguments())
     if params.get("sort") == "total":
         data["rows"].sort(key=lambda row: (-row["total"], row["name"]))
     if wants_download:
@@ -165,13 +157,7 @@ def trend_report(request):
     if errors and wants_download:
         return _bad_download(errors)
     cleaned = form.cleaned_data
-    data = reports.trend(
-        request.user,
-        cleaned["start"],
-        cleaned["end"],
-        cleaned["interval"],
-        status=form.status_filter(),
-    )
+    data = reports.trend(request.user, **form.report_arguments())
     if wants_download:
         header = ["period", *data["pillars"], "total"]
         rows = (
@@ -239,8 +225,7 @@ def gaps_report(request):
     wants_download = params.get("format") in DOWNLOAD_FORMATS
     if errors and wants_download:
         return _bad_download(errors)
-    cleaned = form.cleaned_data
-    data = reports.gaps(request.user, months=cleaned["months"], as_of=cleaned["as_of"])
+    data = reports.gaps(request.user, **form.report_arguments())
     if wants_download:
         rows = ([gap["partner"], gap["pillar"], gap["last"]] for gap in data["gaps"])
         return download(params["format"], "gaps", ["partner", "pillar", "last"], rows)
