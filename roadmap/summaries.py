@@ -42,7 +42,6 @@ from engagements.models import Engagement, EngagementPartner
 from partners.models import Membership, Partner
 from roadmap.models import ReportStamp, ReportSummary, SummaryMonth
 
-KINDS = ("partner", "rollup", "group", "rollup-group", "all", "tip", "facet")
 DAY, MONTH = ReportSummary.DAY, ReportSummary.MONTH
 
 
@@ -77,23 +76,20 @@ def group_name(kind=None, region=None):
 
 
 class Directory:
-    """What contributions need to know of partners: attributes and memberships (each read
-    only if the kinds counted need it)."""
+    """What counting needs to know of partners: their attributes and memberships."""
 
-    def __init__(self, kinds=KINDS):
-        self.partners, self.memberships = {}, defaultdict(list)
-        if {"group", "rollup-group"} & set(kinds):
-            self.partners = {
-                pk: (active, kind, region)
-                for pk, active, kind, region in Partner.objects.values_list(
-                    "id", "active", "kind", "region"
-                )
-            }
-        if {"rollup", "rollup-group"} & set(kinds):
-            for member, organization, joined, left in Membership.objects.values_list(
-                "member_id", "organization_id", "joined", "left"
-            ):
-                self.memberships[member].append((organization, joined, left))
+    def __init__(self):
+        self.partners = {
+            pk: (active, kind, region)
+            for pk, active, kind, region in Partner.objects.values_list(
+                "id", "active", "kind", "region"
+            )
+        }
+        self.memberships = defaultdict(list)
+        for member, organization, joined, left in Membership.objects.values_list(
+            "member_id", "organization_id", "joined", "left"
+        ):
+            self.memberships[member].append((organization, joined, left))
 
     def rolled_up(self, partner_ids, day):
         """The partners and every organization one of them belonged to on `day`."""
@@ -113,18 +109,9 @@ class Directory:
         return names
 
 
-# The relations each kind of summary needs.
-NEEDS = {
-    "partners": {"partner", "rollup", "group", "rollup-group"},
-    "pillars": {"partner", "rollup", "group", "rollup-group", "all"},
-    "tips": {"tip"},
-    "facets": {"facet"},
-}
-
-
-def load(engagements, kinds=KINDS):
+def load(engagements):
     """Everything `tally()` needs of the engagements of a queryset, in one query for the
-    engagements and one per relation the kinds need:
+    engagements and one per relation:
     [(start_date, status, marking, partners, pillars, tips, facets)]."""
     ids = engagements.order_by().values("id")
     related = {}
@@ -135,11 +122,10 @@ def load(engagements, kinds=KINDS):
         ("facets", Engagement.facets.through, "facet_id"),
     ]:
         grouped = related[name] = defaultdict(list)
-        if NEEDS[name] & set(kinds):
-            # No ORDER BY: the links' default ordering would sort a join for nothing.
-            pairs = model.objects.filter(engagement_id__in=ids).order_by()
-            for engagement_id, target in pairs.values_list("engagement_id", column):
-                grouped[engagement_id].append(target)
+        # No ORDER BY: the links' default ordering would sort a join for nothing.
+        pairs = model.objects.filter(engagement_id__in=ids).order_by()
+        for engagement_id, target in pairs.values_list("engagement_id", column):
+            grouped[engagement_id].append(target)
     empty = ()
     return [
         (
@@ -157,34 +143,25 @@ def load(engagements, kinds=KINDS):
     ]
 
 
-def tally(loaded, directory, kinds=KINDS, by_day=True):
-    """{(kind, ref, pillar, day, status, marking): [count, last]} for loaded engagements
-    (`day`, `status` and `marking` are None unless `by_day`)."""
+def tally(loaded, directory):
+    """{(kind, ref, pillar, day, status, marking): [count, last]} for loaded engagements:
+    every bucket of the kinds listed at the top of this module, per day."""
     buckets = {}
-    wanted = set(kinds)
-    rollups = bool({"rollup", "rollup-group"} & wanted)
     for start_date, status, marking, partners, pillars, tips, facets in loaded:
-        slice_key = (start_date, status, marking) if by_day else (None, None, None)
+        rolled = directory.rolled_up(partners, start_date)
         # Each engagement's rows and groups once; then one bucket per dimension.
-        per_pillar = []
-        if "partner" in wanted:
-            per_pillar += [("partner", str(row)) for row in partners]
-        rolled = directory.rolled_up(partners, start_date) if rollups else ()
-        if "rollup" in wanted:
-            per_pillar += [("rollup", str(row)) for row in rolled]
-        if "group" in wanted:
-            per_pillar += [("group", name) for name in directory.groups(partners)]
-        if "rollup-group" in wanted:
-            per_pillar += [("rollup-group", name) for name in directory.groups(rolled)]
-        if "all" in wanted:
-            per_pillar.append(("all", ""))
+        per_pillar = [
+            *(("partner", str(row)) for row in partners),
+            *(("rollup", str(row)) for row in rolled),
+            *(("group", name) for name in directory.groups(partners)),
+            *(("rollup-group", name) for name in directory.groups(rolled)),
+            ("all", ""),
+        ]
         dimensions = [(kind, ref, pillar) for pillar in (*pillars, 0) for kind, ref in per_pillar]
-        if "tip" in wanted:
-            dimensions += [("tip", str(tip), 0) for tip in tips]
-        if "facet" in wanted:
-            dimensions += [("facet", str(facet), 0) for facet in facets]
+        dimensions += [("tip", str(tip), 0) for tip in tips]
+        dimensions += [("facet", str(facet), 0) for facet in facets]
         for dimension in dimensions:
-            key = dimension + slice_key
+            key = (*dimension, start_date, status, marking)
             bucket = buckets.get(key)
             if bucket is None:
                 buckets[key] = [1, start_date]
