@@ -1,6 +1,7 @@
 """The one FilterSet for partners: the HTML list and the API share it."""
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -9,10 +10,21 @@ from partners.choices import PartnerKind, Region
 from partners.models import Membership, Partner
 
 
+class ActiveSelect(forms.NullBooleanSelect):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [
+            ("unknown", "Active and inactive"),
+            ("true", "Active"),
+            ("false", "Inactive"),
+        ]
+
+
 class PartnerFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=PartnerKind.choices)
     region = django_filters.ChoiceFilter(choices=Region.choices)
-    active = django_filters.BooleanFilter()
+    # The directory opens on active partners (partners.views); the API lists all unless asked.
+    active = django_filters.BooleanFilter(widget=ActiveSelect)
     member_of = CodeChoiceFilter(
         queryset=Partner.objects.filter(kind__in=PartnerKind.organizations()).order_by("name"),
         to_field_name="code",

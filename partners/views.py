@@ -12,7 +12,9 @@ from roadmap.models import Pillar
 
 
 def partner_list(request):
-    filterset = PartnerFilterSet(request.GET, queryset=Partner.objects.order_by("name"))
+    data = request.GET.copy()
+    data.setdefault("active", "true")  # the directory opens on the partners in use
+    filterset = PartnerFilterSet(data, queryset=Partner.objects.order_by("name"))
     partners = filterset.qs if filterset.is_valid() else Partner.objects.none()
     page = Paginator(partners, 100).get_page(request.GET.get("page"))
     return render(request, "partners/partner_list.html", {"filterset": filterset, "page": page})

@@ -327,6 +327,6 @@ def test_admin_delete_pages_do_not_count_hidden_engagements(client, marked):
         if "{}" in url:
             url = url.format(Partner.objects.get(code="IDN").pk)
         page = client.get(url).content.decode()
-        assert "in use by engagements" in page, url
+        assert "in use by engagements (1 you can see)" in page, url
         assert "relationships" not in page and ": 4" not in page, url
         assert_no_leak(page, hidden, url)
