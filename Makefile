@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint fmt serve clean venv
+.PHONY: run test lint fmt serve clean venv screenshots
 BIND ?= 127.0.0.1:8000
 WORKERS ?= 3
 # `make run PORT=8001` when 8000 is taken.
@@ -46,6 +46,10 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The README's pictures, taken by the browser tests from the running app (needs Chromium).
+screenshots: $(STAMP)
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/e2e/test_screenshots.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
