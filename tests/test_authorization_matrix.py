@@ -46,6 +46,7 @@ EXPECTED_GET = {
     "engagements:delete": answers(302, 200, 403, 200, 200),
     "partners:list": PAGE,
     "partners:detail": PAGE,
+    "partners:brief": PAGE,
     "roadmap:index": PAGE,
     "roadmap:tip": PAGE,
     "reports:coverage": PAGE,
