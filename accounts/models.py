@@ -4,7 +4,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Max
 from django.utils.crypto import salted_hmac
 
@@ -91,31 +91,41 @@ class CalendarFeed(models.Model):
     def hash(token):
         return hashlib.sha256(token.encode()).hexdigest()
 
+    @staticmethod
+    def make_token(seed):
+        return salted_hmac("accounts.CalendarFeed", seed, algorithm="sha256").hexdigest()
+
     @property
     def token(self):
-        return salted_hmac("accounts.CalendarFeed", self.seed, algorithm="sha256").hexdigest()
+        return self.make_token(self.seed)
 
     def reset(self):
         self.seed = secrets.token_urlsafe(32)
         self.token_hash = self.hash(self.token)
-        self.save()
+        self.save(update_fields=["seed", "token_hash", "reset_at"])
 
     @classmethod
     def for_user(cls, user):
         """The user's feed, made on first use. Should SECRET_KEY change, the address it
-        shows changes with it (and the old one stops working)."""
-        feed = cls.objects.filter(user=user).first() or cls(user=user)
-        if feed.pk is None:
-            feed.reset()
-        elif feed.token_hash != cls.hash(feed.token):
-            feed.token_hash = cls.hash(feed.token)
-            feed.save(update_fields=["token_hash"])
+        shows changes with it (and the old one stops working). On the primary database
+        (in a transaction), even in a request that reads from a replica, so that a feed
+        just made is never made twice."""
+        seed = secrets.token_urlsafe(32)
+        with transaction.atomic():
+            feed, _ = cls.objects.get_or_create(
+                user=user, defaults={"seed": seed, "token_hash": cls.hash(cls.make_token(seed))}
+            )
+            if feed.token_hash != cls.hash(feed.token):
+                feed.token_hash = cls.hash(feed.token)
+                feed.save(update_fields=["token_hash"])
         return feed
 
     @classmethod
     def user_for(cls, token):
         """The user whose feed `token` opens, or None (unknown token, or a user who is
-        deactivated or has no role: their feed is closed like every other door)."""
+        deactivated or has no role: their feed is closed like every other door). Call it
+        in a transaction, on the primary: a reset or a role taken away counts at once,
+        however far a replica lags."""
         feed = cls.objects.select_related("user").filter(token_hash=cls.hash(token)).first()
         if feed is None or not visible_markings(feed.user):
             return None

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.http.request import split_domain_port
 from django.shortcuts import redirect, render
@@ -30,12 +31,15 @@ def calendar_reset(request):
 @login_not_required
 def calendar_feed(request, token):
     """No sign-in: the token is the key. What the feed holds is decided at each request,
-    by the token owner's clearance and role at that moment."""
-    user = CalendarFeed.user_for(token)
-    if user is None:
-        raise Http404("No such calendar.")
-    host = split_domain_port(request.get_host())[0]
-    body = calendar.feed(user, host, request.build_absolute_uri)
+    by the token owner's clearance and role at that moment: read on the primary database
+    (in a transaction), so that a reset, a role taken away or a raised marking counts at
+    once, not when a replica catches up."""
+    with transaction.atomic():
+        user = CalendarFeed.user_for(token)
+        if user is None:
+            raise Http404("No such calendar.")
+        host = split_domain_port(request.get_host())[0]
+        body = calendar.feed(user, host, request.build_absolute_uri)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="engagements.ics"'
     return response
