@@ -3,7 +3,10 @@ no mail for nothing to read, and no marking leak. Django's locmem backend in tes
 
 import datetime
 import io
+import os
 import smtplib
+import subprocess
+import sys
 
 import pytest
 from django.core import mail
@@ -227,3 +230,34 @@ def test_digest_query_count(only_two_partners, django_assert_num_queries):
     # summaries (months, days) for 12 and for 6 months; the marking.
     with django_assert_num_queries(14):
         assert digest.message_for(user) is not None
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("", "django.core.mail.backends.console.EmailBackend localhost 25 False tracker@localhost"),
+        (
+            "submission://me:p%40ss@mail.example.org?_default_from_email=t@example.org",
+            "django.core.mail.backends.smtp.EmailBackend mail.example.org 587 True t@example.org",
+        ),
+    ],
+)
+def test_mail_settings_come_from_email_url(url, expected):
+    settings = "from django.conf import settings as s; print(s.EMAIL_BACKEND, s.EMAIL_HOST, "
+    settings += "s.EMAIL_PORT, s.EMAIL_USE_TLS, s.DEFAULT_FROM_EMAIL)"
+    result = manage("shell", "-c", settings, EMAIL_URL=url)
+    assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_an_unknown_email_url_is_a_clear_error():
+    result = manage("check", EMAIL_URL="pigeon://loft")
+    assert result.returncode != 0
+    assert "EMAIL_URL: unknown scheme in 'pigeon'" in result.stderr
+
+
+def manage(*args, **environ):
+    env = {**os.environ, "DJANGO_DEBUG": "1", **environ}
+    env.pop("DJANGO_DEFAULT_FROM_EMAIL", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], capture_output=True, text=True, env=env
+    )
