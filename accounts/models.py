@@ -1,7 +1,12 @@
+import hashlib
+import secrets
 from functools import cached_property
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Max
+from django.utils.crypto import salted_hmac
 
 from accounts.choices import Marking, Role
 
@@ -14,6 +19,13 @@ def visible_markings(user):
     if user is None or not user.is_authenticated or not user.is_active or not user.role:
         return []
     return Marking.up_to(user.clearance)
+
+
+def highest_marking(engagements):
+    """The highest marking among `engagements` (a queryset), `NU` when it is empty: what a
+    page or message that draws on them must be marked. One query."""
+    rank = engagements.aggregate(rank=Max("marking_rank"))["rank"]
+    return Marking.values[rank or 0]
 
 
 class User(AbstractUser):
@@ -46,3 +58,75 @@ class User(AbstractUser):
 
     def may_see(self, marking):
         return marking in visible_markings(self)
+
+
+class CalendarFeed(models.Model):
+    """A user's private calendar address, `/calendar/<token>.ics` (no sign-in: the token
+    is the key).
+
+    The token is an HMAC (the project's SECRET_KEY) of a random seed of 256 bits; the
+    database keeps the seed and the token's SHA-256, never the token. A feed request is
+    looked up by the hash; `/calendar/` shows the address again by recomputing the HMAC.
+    So a copy of the database alone opens no feed, and the address can still be shown
+    whenever its owner asks. A reset draws a new seed: the old token matches no row.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name="user",
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+    )
+    seed = models.CharField("seed", max_length=64, editable=False)
+    token_hash = models.CharField("token hash", max_length=64, unique=True, editable=False)
+    reset_at = models.DateTimeField("created or reset at", auto_now=True)
+
+    class Meta:
+        verbose_name = "calendar feed"
+
+    def __str__(self):
+        return f"Calendar feed of {self.user}"
+
+    @staticmethod
+    def hash(token):
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @staticmethod
+    def make_token(seed):
+        return salted_hmac("accounts.CalendarFeed", seed, algorithm="sha256").hexdigest()
+
+    @property
+    def token(self):
+        return self.make_token(self.seed)
+
+    def reset(self):
+        self.seed = secrets.token_urlsafe(32)
+        self.token_hash = self.hash(self.token)
+        self.save(update_fields=["seed", "token_hash", "reset_at"])
+
+    @classmethod
+    def for_user(cls, user):
+        """The user's feed, made on first use. Should SECRET_KEY change, the address it
+        shows changes with it (and the old one stops working). On the primary database
+        (in a transaction), even in a request that reads from a replica, so that a feed
+        just made is never made twice."""
+        seed = secrets.token_urlsafe(32)
+        with transaction.atomic():
+            feed, _ = cls.objects.get_or_create(
+                user=user, defaults={"seed": seed, "token_hash": cls.hash(cls.make_token(seed))}
+            )
+            if feed.token_hash != cls.hash(feed.token):
+                feed.token_hash = cls.hash(feed.token)
+                feed.save(update_fields=["token_hash"])
+        return feed
+
+    @classmethod
+    def user_for(cls, token):
+        """The user whose feed `token` opens, or None (unknown token, or a user who is
+        deactivated or has no role: their feed is closed like every other door). Call it
+        in a transaction, on the primary: a reset or a role taken away counts at once,
+        however far a replica lags."""
+        feed = cls.objects.select_related("user").filter(token_hash=cls.hash(token)).first()
+        if feed is None or not visible_markings(feed.user):
+            return None
+        return feed.user

@@ -56,13 +56,14 @@ def sync_role_groups(sender=None, apps=global_apps, verbosity=0, **kwargs):
         group.permissions.set(permissions)
 
 
-def create_user_with_role(username, password, role, clearance):
+def create_user_with_role(username, password, role, clearance, email=""):
     """Create a user in the group of `role`; admins are also staff (they use /admin/)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
     user = get_user_model().objects.create_user(
         username=username,
+        email=email,
         password=password,
         clearance=clearance,
         is_staff=(role == Role.ADMIN),

@@ -11,6 +11,7 @@ import zoneinfo
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -178,6 +179,30 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     ) from None
 USE_I18N = True
 USE_TZ = True
+
+# Mail (the weekly digest, `manage.py send_digest`): EMAIL_URL as dj-email-url reads it,
+# e.g. smtp://user:password@mail.example.org:587/?tls=True&_default_from_email=tracker@example.org
+# (console:// prints every message on standard output: the default).
+EMAIL_URL = os.environ.get("EMAIL_URL", "").strip() or "console://"
+_email = dj_email_url.parse(EMAIL_URL)
+if "EMAIL_BACKEND" not in _email:
+    raise ImproperlyConfigured(
+        f"EMAIL_URL: unknown scheme in {EMAIL_URL.split(':')[0]!r}; use smtp://, "
+        "submission://, console://, file://, memory:// or dummy://."
+    )
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS, EMAIL_USE_SSL = _email["EMAIL_USE_TLS"], _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 30
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or None
+DEFAULT_FROM_EMAIL = _email.get("DEFAULT_FROM_EMAIL") or os.environ.get(
+    "DJANGO_DEFAULT_FROM_EMAIL", "tracker@localhost"
+)
+# Where links in messages point (a command has no request to take the address from).
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
 
 # Security ------------------------------------------------------------------------------
 # Production (DJANGO_DEBUG off) is HTTPS-only. Behind a reverse proxy that terminates TLS,

@@ -36,6 +36,7 @@ urlpatterns = [
     path("engagements/", include("engagements.urls")),
     path("partners/", include("partners.urls")),
     path("roadmap/", include("roadmap.urls")),
+    path("calendar/", include("accounts.urls")),
     path("reports/", include((report_urlpatterns, "reports"))),
     path("api/v1/", include((api_urlpatterns, "api"))),
     path("admin/", admin.site.urls),

@@ -6,4 +6,5 @@ app_name = "partners"
 urlpatterns = [
     path("", views.partner_list, name="list"),
     path("<str:code>/", views.partner_detail, name="detail"),
+    path("<str:code>/brief/", views.partner_brief, name="brief"),
 ]

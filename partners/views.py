@@ -1,7 +1,12 @@
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
+from accounts.choices import Marking
+from accounts.models import highest_marking
+from engagements.choices import EngagementStatus
 from engagements.models import Engagement
 from engagements.pagination import paginate
 from engagements.tables import table_rows
@@ -20,6 +25,12 @@ def partner_list(request):
     return render(request, "partners/partner_list.html", {"filterset": filterset, "page": page})
 
 
+def coverage_cells(coverage):
+    """(pillar, cell) for the one row of `reports.coverage(..., partner_code=...)`."""
+    pillars = {pillar.code: pillar for pillar in Pillar.objects.order_by("order")}
+    return [(pillars[code], cell) for code, cell in coverage["rows"][0]["cells"].items()]
+
+
 def partner_detail(request, code):
     partner = get_object_or_404(Partner, code=code)
     timeline = Engagement.objects.visible_to(request.user).filter(partner_links__partner=partner)
@@ -28,7 +39,6 @@ def partner_detail(request, code):
     except ValidationError:
         page = paginate(timeline, ["-start_date", "-id"], 25)
     coverage = reports.coverage(request.user, partner_code=partner.code)
-    pillars = {pillar.code: pillar for pillar in Pillar.objects.order_by("order")}
     return render(
         request,
         "partners/partner_detail.html",
@@ -39,8 +49,70 @@ def partner_detail(request, code):
             "page": page,
             "rows": table_rows(page),
             "coverage": coverage,
-            "coverage_cells": [
-                (pillars[code], cell) for code, cell in coverage["rows"][0]["cells"].items()
-            ],
+            "coverage_cells": coverage_cells(coverage),
+        },
+    )
+
+
+BRIEF_UPCOMING = 25  # the next planned engagements a brief lists
+BRIEF_LATEST = 10  # the latest completed engagements, with their outcomes
+
+
+def partner_brief(request, code):
+    """A printable brief for meeting preparation (A4, static/css/print.css). Its numbers
+    are the reports' (coverage for this partner, gaps), never counted here; it is marked
+    with the highest marking of what it draws on, at the top and bottom of every page."""
+    partner = get_object_or_404(Partner, code=code)
+    user, today = request.user, timezone.localdate()
+    visible = Engagement.objects.visible_to(user).filter(partner_links__partner=partner)
+    coverage = reports.coverage(user, partner_code=partner.code)
+    gaps = reports.gaps(user)
+    partner_gaps = [gap for gap in gaps["gaps"] if gap["partner"] == partner.code]
+    upcoming = table_rows(
+        visible.filter(status=EngagementStatus.PLANNED, start_date__gte=today).order_by(
+            "start_date", "id"
+        )[:BRIEF_UPCOMING]
+    )
+    latest = table_rows(
+        visible.filter(status=EngagementStatus.COMPLETED).order_by("-start_date", "-id")[
+            :BRIEF_LATEST
+        ]
+    )
+    # Issue 13: targets and their status (reports.plan, this partner's entries).
+    # Issue 13: open actions of this partner's visible engagements.
+    # Issue 13: open escalation reviews (reports.risks, this partner's entries).
+
+    # What the numbers and lists above draw on: the engagements listed, the completed
+    # ones counted in the coverage period, and those that set a gap's last date.
+    drawn_on = Q(pk__in=[row.pk for row in upcoming + latest]) | Q(
+        status=EngagementStatus.COMPLETED,
+        start_date__range=(coverage["start"], coverage["end"]),
+    )
+    for gap in partner_gaps:
+        if gap["last"]:
+            drawn_on |= Q(
+                status=EngagementStatus.COMPLETED,
+                start_date=gap["last"],
+                pillars__code=gap["pillar"],
+            )
+    # Issue 13: the engagements behind the targets, actions and reviews shown join it.
+    marking = highest_marking(visible.filter(drawn_on))
+    return render(
+        request,
+        "partners/partner_brief.html",
+        {
+            "partner": partner,
+            "today": today,
+            "marking": marking,
+            "marking_line": Marking(marking).label.upper(),
+            "memberships": Membership.objects.filter(member=partner).select_related("organization"),
+            "members": Membership.objects.filter(organization=partner).select_related("member"),
+            "coverage": coverage,
+            "coverage_cells": coverage_cells(coverage),
+            "gaps": gaps,
+            "partner_gaps": partner_gaps,
+            "upcoming": upcoming,
+            "upcoming_limit": BRIEF_UPCOMING,
+            "latest": latest,
         },
     )

@@ -46,12 +46,17 @@ EXPECTED_GET = {
     "engagements:delete": answers(302, 200, 403, 200, 200),
     "partners:list": PAGE,
     "partners:detail": PAGE,
+    "partners:brief": PAGE,
     "roadmap:index": PAGE,
     "roadmap:tip": PAGE,
     "reports:coverage": PAGE,
     "reports:trend": PAGE,
     "reports:gaps": PAGE,
     "reports:tips": PAGE,
+    "calendar:index": PAGE,
+    "calendar:reset": answers(302, 405, no_role=403),  # POST only
+    # No sign-in: the token is the key, and an unknown token is 404 for everyone.
+    "calendar:feed": answers(404, 404, no_role=404),
     "api:api-root": API,
     "api:token": answers(405, 405, no_role=405),  # POST only
     "api:logout": answers(401, 405),  # POST only, with the credentials it revokes
@@ -84,6 +89,7 @@ EXPECTED_WRITES = [
         answers(401, 403, 403, 403, 201),
     ),
     ("delete", "api:engagement-detail", {"version": 1}, answers(401, 204, 403, 204, 204)),
+    ("post", "calendar:reset", {}, answers(302, 302, no_role=403)),
 ]
 
 
@@ -110,6 +116,7 @@ def url_for(name, pattern, objects):
         "number": 1,
         "code": "security" if name.startswith("api:pillar") else "JPN",
         "format": "json",
+        "token": "0" * 64,
     }
     return reverse(name, kwargs={key: values[key] for key in params})
 

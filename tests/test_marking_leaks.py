@@ -3,9 +3,12 @@ list, page, search, download, API answer, report count, timeline, dashboard or a
 
 import datetime
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -75,6 +78,7 @@ PAGES = [
     "/engagements/?partner=IDN&format=csv",
     "/engagements/?format=xlsx",
     "/partners/IDN/",
+    "/partners/IDN/brief/",
     "/roadmap/",
     "/roadmap/tips/3/",
     "/reports/coverage/?format=csv",
@@ -127,6 +131,39 @@ def test_nothing_above_nu_reaches_a_user_cleared_nu(client, marked, role):
     ]
     tip = next(t for t in client.get("/roadmap/").context["tip_board"] if t["number"] == 3)
     assert tip["engagements_12_months"] == 1
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
+def test_the_calendar_feed_the_brief_and_the_digest_hold_nothing_above_nu(client, marked, role):
+    hidden, _ = marked
+    user = make_user(role, Marking.NU)
+    user.email = "reader@example.org"
+    user.save()
+    client.force_login(user)
+    page = body_of(client.get("/calendar/"))
+    address = re.search(r'value="http://testserver(/calendar/\w+\.ics)"', page)
+    client.logout()
+    feed = body_of(client.get(address.group(1)))
+    assert "Open workshop" in feed
+    assert_no_leak(feed, hidden, "calendar feed")
+    for engagement in hidden.values():
+        assert f"engagement-{engagement.pk}@" not in feed
+
+    client.force_login(user)
+    brief = body_of(client.get("/partners/IDN/brief/"))
+    assert "Open workshop" in brief
+    assert_no_leak(brief, hidden, "partner brief")
+    assert "NATO UNCLASSIFIED" in brief
+    assert not re.search("NATO (RESTRICTED|CONFIDENTIAL|SECRET)", brief)
+
+    Partner.objects.exclude(code="IDN").update(active=False)  # its gaps in the first 25
+    call_command("send_digest", stdout=io.StringIO())
+    (message,) = mail.outbox
+    digest = message.subject + message.body + message.alternatives[0][0]
+    assert_no_leak(digest, hidden, "digest")
+    assert not re.search("NATO (RESTRICTED|CONFIDENTIAL|SECRET)", digest)
+    # The hidden engagements closed Indonesia's economic gap for those who may see them.
+    assert "Indonesia (IDN), Economic Cooperation: last never" in message.body
 
 
 def test_admin_pages_hide_them_from_staff_cleared_nu(client, marked):

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 
 from accounts.choices import Marking, Role
 from accounts.roles import create_user_with_role
@@ -21,14 +22,20 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--role", required=True, help="analyst, manager or admin")
         parser.add_argument("--clearance", default=Marking.NU, help="NU, NR, NC or NS")
+        parser.add_argument("--email", default="", help="where the weekly digest goes")
 
-    def handle(self, username, role, clearance, **options):
+    def handle(self, username, role, clearance, email, **options):
         if role not in Role.values:
             raise CommandError(f"Unknown role “{role}”: use one of {', '.join(Role.values)}.")
         if clearance not in Marking.values:
             raise CommandError(
                 f"Unknown clearance “{clearance}”: use one of {', '.join(Marking.values)}."
             )
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise CommandError(f"“{email}” is not an email address.") from None
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise CommandError(f"A user named “{username}” already exists.")
 
@@ -38,8 +45,9 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError("Password refused: " + " ".join(error.messages)) from error
 
-        create_user_with_role(username, password, role, clearance)
-        self.stdout.write(f"Created {role} “{username}” with clearance {clearance}.")
+        create_user_with_role(username, password, role, clearance, email=email)
+        with_email = f" and email {email}" if email else ""
+        self.stdout.write(f"Created {role} “{username}” with clearance {clearance}{with_email}.")
 
     def ask_password(self):
         if not sys.stdin.isatty():

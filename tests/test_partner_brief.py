@@ -1,0 +1,154 @@
+"""The printable partner brief (/partners/<code>/brief/): what it holds, through the
+reader's clearance, and the marking it carries at its top and bottom."""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+
+from accounts.choices import Marking, Role
+from tests.factories import make_engagement, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+
+def days(n):
+    return timezone.localdate() + datetime.timedelta(days=n)
+
+
+def text_of(response):
+    """The page's text without tags, spaces collapsed."""
+    assert response.status_code == 200
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+
+def marking_lines(response):
+    return re.findall(r'<p class="marking-line[^"]*"[^>]*>([^<]+)</p>', response.content.decode())
+
+
+@pytest.fixture
+def reader(db):
+    return make_user(Role.ANALYST, Marking.NR, username="reader")
+
+
+def test_it_holds_memberships_coverage_gaps_upcoming_and_latest(client, reader):
+    make_engagement(
+        title="Maritime staff talks",
+        partners=["IDN"],
+        pillars=["security"],
+        start_date=days(-40),
+        marking="NR",
+        outcomes="Agreed a joint patrol schedule.",
+    )
+    make_engagement(
+        title="Dialogue forum", partners=["IDN", "JPN"], pillars=["dialogue"], start_date=days(-60)
+    )
+    make_engagement(
+        title="Port visit",
+        partners=["IDN"],
+        pillars=["economic"],
+        start_date=days(-400),  # outside both periods: economic is a gap since then
+    )
+    make_engagement(
+        title="Cyber workshop",
+        status="planned",
+        partners=["IDN"],
+        pillars=["security"],
+        start_date=days(10),
+        location="Jakarta",
+    )
+    make_engagement(title="Operation Nebula", partners=["IDN"], start_date=days(-5), marking="NC")
+    make_engagement(title="Other partner", partners=["JPN"], start_date=days(-5))
+
+    client.force_login(reader)
+    response = client.get("/partners/IDN/brief/")
+    text = text_of(response)
+    assert "Indonesia" in text
+    assert "Association of Southeast Asian Nations (ASEAN, since 1967-08-08)" in text
+    # Coverage, worked out by hand: security 1, dialogue 1 (the NC one is not seen).
+    assert f"Enhanced Dialogue and Cooperation 1 {days(-60).isoformat()}" in text
+    assert f"Shared Security Concerns 1 {days(-40).isoformat()}" in text
+    assert "Economic Cooperation 0 —" in text
+    assert "Humanitarian Assistance and Disaster Relief 0 —" in text
+    assert "All pillars 2" in text
+    # Gaps (6 months): economic, last 400 days ago; HADR never.
+    gaps = text.split("Gaps:")[1].split("Upcoming")[0]
+    assert f"Economic Cooperation {days(-400).isoformat()}" in gaps
+    assert "Humanitarian Assistance and Disaster Relief never" in gaps
+    assert "Shared Security" not in gaps and "Dialogue" not in gaps
+    upcoming = text.split("Upcoming planned engagements")[1].split("Latest completed")[0]
+    assert "Cyber workshop" in upcoming and "Jakarta" in upcoming
+    assert "Maritime staff talks" not in upcoming
+    latest = text.split("Latest completed engagements")[1]
+    assert "Maritime staff talks" in latest and "Agreed a joint patrol schedule." in latest
+    assert latest.index("Maritime staff talks") < latest.index("Dialogue forum")
+    assert "Cyber workshop" not in latest
+    assert "Nebula" not in text and "Other partner" not in text
+    # The highest marking it draws on (NR), at its top and bottom.
+    assert marking_lines(response) == ["NATO RESTRICTED", "NATO RESTRICTED"]
+    assert 'class="brief brief-NR"' in response.content.decode()
+
+
+def test_it_lists_only_the_ten_latest_completed(client, reader):
+    for n in range(12):
+        make_engagement(title=f"Talks number {n:02d}", partners=["IDN"], start_date=days(-n - 1))
+    client.force_login(reader)
+    latest = text_of(client.get("/partners/IDN/brief/")).split("Latest completed engagements")[1]
+    assert [f"Talks number {n:02d}" in latest for n in range(12)] == [True] * 10 + [False] * 2
+
+
+def test_the_marking_is_the_highest_of_what_it_draws_on(client, reader):
+    # An NR engagement long ago that still sets the HADR gap's "last" date: NR.
+    make_engagement(partners=["IDN"], pillars=["hadr"], start_date=days(-700), marking="NR")
+    client.force_login(reader)
+    response = client.get("/partners/IDN/brief/")
+    assert days(-700).isoformat() in text_of(response)
+    assert marking_lines(response) == ["NATO RESTRICTED"] * 2
+
+    # A newer NU one now sets it, and ten newer ones push the NR one off the latest
+    # completed: it no longer shows anywhere, nor marks the brief.
+    make_engagement(partners=["IDN"], pillars=["hadr"], start_date=days(-500))
+    for n in range(10):
+        make_engagement(partners=["IDN"], pillars=["dialogue"], start_date=days(-600 + n))
+    response = client.get("/partners/IDN/brief/")
+    assert days(-700).isoformat() not in text_of(response)
+    assert marking_lines(response) == ["NATO UNCLASSIFIED"] * 2
+
+
+def test_a_reader_cleared_nu_gets_an_nu_brief_without_what_is_above_it(client):
+    make_engagement(
+        title="Operation Pulsar",
+        partners=["IDN"],
+        start_date=days(3),
+        marking="NS",
+        status="planned",
+    )
+    make_engagement(title="Open workshop", partners=["IDN"], start_date=days(-3))
+    client.force_login(make_user(Role.MANAGER, Marking.NU))
+    response = client.get("/partners/IDN/brief/")
+    assert "Open workshop" in text_of(response) and "Pulsar" not in text_of(response)
+    assert marking_lines(response) == ["NATO UNCLASSIFIED"] * 2
+
+
+def test_it_is_printable_and_the_profile_links_to_it(client, reader):
+    client.force_login(reader)
+    profile = client.get("/partners/IDN/").content.decode()
+    assert 'href="/partners/IDN/brief/">Print brief</a>' in profile
+    brief = client.get("/partners/IDN/brief/").content.decode()
+    assert '<link rel="stylesheet" href="/static/css/print.css">' in brief
+    assert client.get("/partners/NOPE/brief/").status_code == 404
+
+
+def test_brief_query_count(client, reader, django_assert_num_queries):
+    for n in range(5):
+        make_engagement(partners=["IDN", "JPN"], pillars=["security"], start_date=days(-n))
+        make_engagement(partners=["IDN"], status="planned", start_date=days(n + 1))
+    client.force_login(reader)
+    # session, user, groups (role); the partner; coverage: data stamp, pillars, partner,
+    # summaries (months, days); gaps: data stamp, summaries (months, days), pillars,
+    # partners; upcoming and latest: rows, partner links, pillars each; the marking;
+    # pillars (coverage cells); perms, user's and groups' ("Log engagement" in the
+    # header); memberships, members.
+    with django_assert_num_queries(26):
+        assert client.get("/partners/IDN/brief/").status_code == 200
