@@ -11,7 +11,7 @@ from engagements.api import (
     EngagementReviewsView,
     EngagementViewSet,
 )
-from engagements.views import dashboard
+from engagements.views import action_list, dashboard
 from partners.api import PartnerViewSet
 from roadmap import api as roadmap_api
 from roadmap.urls import report_urlpatterns
@@ -53,6 +53,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("engagements/", include("engagements.urls")),
+    path("actions/", action_list, name="actions"),
     path("partners/", include("partners.urls")),
     path("roadmap/", include("roadmap.urls")),
     path("reports/", include((report_urlpatterns, "reports"))),

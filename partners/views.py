@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from engagements.models import Engagement
 from engagements.pagination import paginate
@@ -9,6 +9,7 @@ from partners.filters import PartnerFilterSet
 from partners.models import Membership, Partner
 from roadmap import reports
 from roadmap.models import Pillar
+from roadmap.views import target_form
 
 
 def partner_list(request):
@@ -20,6 +21,9 @@ def partner_list(request):
 
 def partner_detail(request, code):
     partner = get_object_or_404(Partner, code=code)
+    new_target, saved = target_form(request, partner=partner)
+    if saved:
+        return redirect(partner)
     timeline = Engagement.objects.visible_to(request.user).filter(partner_links__partner=partner)
     try:
         page = paginate(timeline, ["-start_date", "-id"], 25, request.GET.get("cursor"))
@@ -37,6 +41,8 @@ def partner_detail(request, code):
             "page": page,
             "rows": table_rows(page),
             "coverage": coverage,
+            "plan": reports.plan(request.user, partner_code=partner.code),
+            "target_form": new_target,
             "coverage_cells": [
                 (pillars[code], cell) for code, cell in coverage["rows"][0]["cells"].items()
             ],

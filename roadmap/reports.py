@@ -442,11 +442,11 @@ def plan(user, as_of=None, partner_code=None):
 # Escalation review -------------------------------------------------------------------
 
 
-def risks(user, start_before=None, unreviewed=False):
+def risks(user, start_after=None, start_before=None, unreviewed=False):
     """Visible planned engagements of high escalation risk, soonest first, each with its
-    review (the newest current decision, or None: it needs one). `start_before` keeps
-    those starting on or before that day; `unreviewed` only those without a review.
-    Two queries."""
+    review (the newest current decision, or None: it needs one). `start_after` and
+    `start_before` keep those starting in that inclusive range; `unreviewed` only those
+    without a review. Two queries."""
     engagements = (
         Engagement.objects.visible_to(user)
         .filter(status=EngagementStatus.PLANNED, escalation_risk=EscalationRisk.HIGH)
@@ -459,6 +459,8 @@ def risks(user, start_before=None, unreviewed=False):
         )
         .order_by("start_date", "id")
     )
+    if start_after is not None:
+        engagements = engagements.filter(start_date__gte=start_after)
     if start_before is not None:
         engagements = engagements.filter(start_date__lte=start_before)
     if unreviewed:
