@@ -372,20 +372,24 @@ class Action(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        # Done today when it becomes done; a reopened or dropped action is not done.
+        self.stamp_done()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        """The owner must be able to see the engagement (through the one gate)."""
+        self.stamp_done()
+        if self.owner_id is None or self.engagement_id is None:
+            return
+        if not Engagement.objects.visible_to(self.owner).filter(pk=self.engagement_id).exists():
+            raise ValidationError({"owner": [f"{self.owner.username} cannot see this engagement."]})
+
+    def stamp_done(self):
+        """Done today when it becomes done; a reopened or dropped action is not done."""
         if self.status == ActionStatus.DONE:
             if self.done_at is None:
                 self.done_at = timezone.localdate()
         else:
             self.done_at = None
-        super().save(*args, **kwargs)
-
-    def clean(self):
-        """The owner must be able to see the engagement (through the one gate)."""
-        if self.owner_id is None or self.engagement_id is None:
-            return
-        if not Engagement.objects.visible_to(self.owner).filter(pk=self.engagement_id).exists():
-            raise ValidationError({"owner": [f"{self.owner.username} cannot see this engagement."]})
 
     def is_overdue(self, today=None):
         return self.status == ActionStatus.OPEN and self.due < (today or timezone.localdate())
