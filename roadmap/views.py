@@ -267,9 +267,11 @@ def plan_report(request):
     wants_download = params.get("format") in DOWNLOAD_FORMATS
     if errors and wants_download:
         return _bad_download(errors)
-    new_target, saved = target_form(request)
-    if saved:
-        return redirect(request.get_full_path())
+    new_target = None
+    if not wants_download:
+        new_target, saved = target_form(request)
+        if saved:
+            return redirect(request.get_full_path())
     data = reports.plan(request.user, **form.report_arguments())
     if wants_download:
         rows = ([row[name] for name in PLAN_COLUMNS] for row in data["targets"])

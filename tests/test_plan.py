@@ -250,3 +250,74 @@ def test_target_filters(db, reference_data):
     assert ids("active=false") == [two.pk]
     assert ids("partner=NZL&active=true") == [one.pk]
     assert reader.get("/api/v1/targets/?partner=NOPE").status_code == 400
+
+
+# Pages -----------------------------------------------------------------------------------
+
+
+def test_managers_set_targets_on_the_plan_page_and_the_partner_profile(client, db, reference_data):
+    manager = make_user(Role.MANAGER, Marking.NU)
+    client.force_login(manager)
+    hadr = Pillar.objects.get(code="hadr")
+    nzl = Partner.objects.get(code="NZL")
+    body = {"partner": nzl.pk, "pillar": hadr.pk, "minimum": 2, "months": 12, "active": "on"}
+    assert client.post("/reports/plan/", body).status_code == 302
+    stored = Target.objects.get()
+    assert (stored.partner, stored.pillar, stored.minimum, stored.months, stored.active) == (
+        nzl,
+        hadr,
+        2,
+        12,
+        True,
+    )
+    assert stored.created_by == manager
+    # A second active one for the same pair: the page again, the rule beside the pillar.
+    again = client.post("/partners/NZL/", {**body, "minimum": 3})
+    assert again.status_code == 200
+    assert "already has an active target in this pillar" in again.content.decode()
+    assert Target.objects.count() == 1
+    profile = client.get("/partners/NZL/").content.decode()
+    assert "at least 2 every 12 months" in profile and "Set a target" in profile
+    # Deactivate it from the profile, then set another one there.
+    assert client.post("/partners/NZL/", {"deactivate": stored.pk}).status_code == 302
+    stored.refresh_from_db()
+    assert not stored.active
+    assert client.post("/partners/NZL/", {**body, "minimum": 3}).status_code == 302
+    assert Target.objects.filter(active=True).get().minimum == 3
+
+
+def test_analysts_read_targets_but_do_not_set_them(client, oracle):
+    analyst = make_user(Role.ANALYST, Marking.NS)
+    client.force_login(analyst)
+    page = client.get("/reports/plan/").content.decode()
+    assert "Set a target" not in page and "Deactivate" not in page
+    profile = client.get("/partners/KOR/").content.decode()
+    assert "every 1 month" in profile and "Set a target" not in profile
+    body = {"partner": Partner.objects.get(code="NZL").pk, "pillar": 1, "minimum": 1, "months": 1}
+    assert client.post("/reports/plan/", body).status_code == 403
+    assert client.post("/partners/NZL/", body).status_code == 403
+    assert client.post("/partners/JPN/", {"deactivate": oracle["jpn"].pk}).status_code == 403
+    assert Target.objects.filter(active=True).count() == 4
+
+
+def test_manager_dashboard_shows_targets_behind(client, oracle):
+    client.force_login(make_user(Role.MANAGER, Marking.NU))
+    page = client.get("/").content.decode()
+    panel = page[page.index("Targets behind") :]
+    panel = panel[: panel.index("The whole plan")]
+    # Today is long after the oracle's dates: every target with nothing since is behind.
+    assert "Australia" in panel and "Japan" in panel
+
+
+def test_plan_and_profile_query_counts(client, oracle, django_assert_num_queries):
+    client.force_login(make_user(Role.MANAGER, Marking.NS))
+    client.get("/reports/plan/?as_of=2025-06-15")
+    for number in range(10):
+        target(make_partner().code, "hadr", 1, number + 1)
+    # session, user, role; the plan (5); the form's permission check (2); the form's
+    # partner and pillar choices (2)
+    with django_assert_num_queries(12):
+        assert client.get("/reports/plan/?as_of=2025-06-15").status_code == 200
+    # session, user, role; the plan (5)
+    with django_assert_num_queries(3 + 5):
+        assert client.get("/reports/plan/?as_of=2025-06-15&format=csv").status_code == 200

@@ -261,3 +261,47 @@ def test_manager_dashboard_shows_unreviewed_ones_of_the_next_30_days(client, cas
     assert "In thirty-one days" not in panel and "Reviewed one" not in panel
     client.force_login(cast["alice"])
     assert "High-risk plans without a review" not in client.get("/").content.decode()
+
+
+def test_page_query_counts_do_not_grow(client, cast, django_assert_num_queries):
+    from engagements.models import Action
+    from roadmap.models import Pillar, Target
+    from tests.test_views import count_queries
+
+    def follow_ups(engagement, count):
+        for number in range(count):
+            Action.objects.create(
+                engagement=engagement, title=f"Do {number}", owner=cast["alice"], due=TODAY
+            )
+            Review.objects.create(engagement=engagement, decision="cleared", by=cast["mona"])
+
+    few, many = risky(), risky()
+    follow_ups(few, 1)
+    follow_ups(many, 8)
+    client.force_login(cast["mona"])
+    assert count_queries(client, f"/engagements/{few.pk}/") == count_queries(
+        client, f"/engagements/{many.pk}/"
+    )
+    # One of each first: with none, a panel's query is skipped.
+    risky(start_date=TODAY + DAY)
+    Target.objects.create(
+        partner=Partner.objects.get(code="JPN"),
+        pillar=Pillar.objects.get(code="hadr"),
+        minimum=1,
+        months=12,
+    )
+    dashboard = count_queries(client, "/")
+    for number in range(6):
+        risky(start_date=TODAY + number * DAY)
+        follow_ups(risky(), 1)
+        Target.objects.create(
+            partner=Partner.objects.filter(targets=None).first(),
+            pillar=Pillar.objects.get(code="hadr"),
+            minimum=1,
+            months=number + 1,
+        )
+    assert count_queries(client, "/") == dashboard
+    # session, user, role; the engagements with their reviews; their partners; the
+    # permissions ("Log engagement" in the header: the user's and its groups')
+    with django_assert_num_queries(7):
+        assert client.get("/reports/risks/").status_code == 200
