@@ -143,6 +143,18 @@ class EngagementFilterSet(django_filters.FilterSet):
         )
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A database id: a whole number from 1 to the largest a column holds (no 1e228)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=2**63 - 1, **kwargs)
+
+    def get_max_validator(self):
+        return None  # max_value says it
+
+
 class ActionFilter(django_filters.FilterSet):
     """Follow-up actions: the `/actions/` page and the API share it."""
 
@@ -153,7 +165,7 @@ class ActionFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", label="Overdue", help_text="true: open and due before today"
     )
-    engagement = django_filters.NumberFilter(field_name="engagement_id", label="Engagement id")
+    engagement = IdFilter(field_name="engagement_id", label="Engagement id")
 
     class Meta:
         model = Action
