@@ -321,3 +321,13 @@ def test_plan_and_profile_query_counts(client, oracle, django_assert_num_queries
     # session, user, role; the plan (5)
     with django_assert_num_queries(3 + 5):
         assert client.get("/reports/plan/?as_of=2025-06-15&format=csv").status_code == 200
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "0001-02-28", "9999-12-31", "9999-12-30"])
+def test_plan_at_the_ends_of_the_calendar(oracle, as_of):
+    reader = api_client(make_user(Role.ANALYST, Marking.NU))
+    response = reader.get(f"/api/v1/reports/plan/?as_of={as_of}")
+    assert response.status_code == 200
+    rows = response.json()
+    assert len(rows) == 4
+    assert all(row["planned"] == 0 for row in rows)
