@@ -19,16 +19,29 @@ VIEW_ALL = [
     "roadmap.view_tipstatusupdate",
     "roadmap.view_challenge",
     "engagements.view_engagement",
+    "roadmap.view_target",
+    "engagements.view_action",
+    "engagements.view_review",
 ]
+# Follow-up actions: anyone who logs engagements adds them and works on them.
+ACTIONS = ["engagements.add_action", "engagements.change_action"]
 
 ROLE_PERMISSIONS = {
-    Role.ANALYST: VIEW_ALL + ["engagements.add_engagement", "engagements.change_engagement"],
+    Role.ANALYST: VIEW_ALL
+    + ["engagements.add_engagement", "engagements.change_engagement"]
+    + ACTIONS,
     Role.MANAGER: VIEW_ALL
     + [
         "engagements.add_engagement",
         "engagements.change_engagement",
         "engagements.delete_engagement",
         "roadmap.add_tipstatusupdate",
+        *ACTIONS,
+        "engagements.delete_action",
+        "engagements.add_review",
+        "roadmap.add_target",
+        "roadmap.change_target",
+        "roadmap.delete_target",
     ],
     Role.ADMIN: None,  # every permission
 }

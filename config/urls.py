@@ -5,8 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import LogoutView, TokenView
-from engagements.api import EngagementViewSet
-from engagements.views import dashboard
+from engagements.api import (
+    ActionViewSet,
+    EngagementActionsView,
+    EngagementReviewsView,
+    EngagementViewSet,
+)
+from engagements.views import action_list, dashboard
 from partners.api import PartnerViewSet
 from roadmap import api as roadmap_api
 from roadmap.urls import report_urlpatterns
@@ -16,6 +21,8 @@ router.register("pillars", roadmap_api.PillarViewSet, basename="pillar")
 router.register("tips", roadmap_api.TipViewSet, basename="tip")
 router.register("partners", PartnerViewSet, basename="partner")
 router.register("engagements", EngagementViewSet, basename="engagement")
+router.register("targets", roadmap_api.TargetViewSet, basename="target")
+router.register("actions", ActionViewSet, basename="action")
 
 api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
@@ -24,6 +31,18 @@ api_urlpatterns = [
     path("reports/coverage/", roadmap_api.CoverageReportView.as_view(), name="report-coverage"),
     path("reports/trend/", roadmap_api.TrendReportView.as_view(), name="report-trend"),
     path("reports/gaps/", roadmap_api.GapsReportView.as_view(), name="report-gaps"),
+    path("reports/plan/", roadmap_api.PlanReportView.as_view(), name="report-plan"),
+    path("reports/risks/", roadmap_api.RisksReportView.as_view(), name="report-risks"),
+    path(
+        "engagements/<int:pk>/actions/",
+        EngagementActionsView.as_view(),
+        name="engagement-actions",
+    ),
+    path(
+        "engagements/<int:pk>/reviews/",
+        EngagementReviewsView.as_view(),
+        name="engagement-reviews",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
@@ -34,6 +53,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("engagements/", include("engagements.urls")),
+    path("actions/", action_list, name="actions"),
     path("partners/", include("partners.urls")),
     path("roadmap/", include("roadmap.urls")),
     path("calendar/", include("accounts.urls")),

@@ -1,12 +1,14 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from simple_history.admin import SimpleHistoryAdmin
 
 from engagements.forms import EngagementForm
 from engagements.history import deleted_engagements, restore_engagement
-from engagements.models import Engagement, StaleVersion
+from engagements.models import Action, Engagement, Review, StaleVersion
 from engagements.services import NotVisible, delete_engagement
 
 
@@ -111,3 +113,54 @@ class EngagementAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Staff see only what their clearance allows, superusers included.
         return Engagement.objects.visible_to(request.user)
+
+
+# Follow-up actions and escalation reviews: through the one gate like engagements. They
+# are added on the engagement's page; here they are read, and actions changed.
+
+
+@admin.register(Action)
+class ActionAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "engagement", "owner", "due", "status", "done_at"]
+    list_filter = ["status", "due"]
+    search_fields = ["title"]
+    list_select_related = ["engagement", "owner"]
+    fields = ["engagement", "title", "owner", "due", "status", "done_at", "created_by"]
+    readonly_fields = ["engagement", "done_at", "created_by"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False  # on the engagement's page, which knows the engagement
+
+    def history_view(self, request, object_id, extra_context=None):
+        # simple_history falls back to the history rows of an object the queryset hides.
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _visible_or_404(self, request, object_id):
+        if self.get_object(request, object_id) is None:
+            raise Http404("No such action.")
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["engagement", "decision", "by", "at", "current"]
+    list_filter = ["decision", "current"]
+    list_select_related = ["engagement", "by"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False  # on the engagement's page
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a review is a record: who decided what, when

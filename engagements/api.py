@@ -1,18 +1,21 @@
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import exceptions, serializers, viewsets
+from rest_framework import exceptions, generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api import KeysetPagination
 from engagements.exports import EXPORT_FIELDS, with_relations
-from engagements.filters import EngagementFilterSet
+from engagements.filters import ActionFilter, EngagementFilterSet
 from engagements.history import engagement_history
-from engagements.models import Engagement
+from engagements.models import Action, Engagement, Review
 from engagements.services import delete_engagement, save_engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -90,10 +93,21 @@ class EngagementSerializer(serializers.ModelSerializer):
         help_text="On PUT and PATCH: the version you read (or send If-Match). Read-only otherwise.",
     )
 
+    review = serializers.SerializerMethodField(
+        help_text="The newest escalation review's decision, or null: none since the plan "
+        "(risk, start date, partners, kind) last changed."
+    )
+
     class Meta:
         model = Engagement
-        fields = EXPORT_FIELDS  # the contract's names, shared with the downloads
+        fields = [*EXPORT_FIELDS, "review"]  # the contract's names, shared with the downloads
         read_only_fields = ["id", "created_by", "created_at", "updated_at"]
+
+    def get_review(self, engagement) -> str | None:
+        if hasattr(engagement, "review"):  # annotated by the viewset: no query per row
+            return engagement.review
+        newest = engagement.reviews.current().order_by("-at", "-id").first()
+        return newest.decision if newest else None
 
     def validate(self, attrs):
         if self.instance is not None and attrs.get("version") is None:
@@ -153,7 +167,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
     }
 
     def get_queryset(self):
-        return with_relations(Engagement.objects.visible_to(self.request.user))
+        return with_relations(Engagement.objects.visible_to(self.request.user)).annotate(
+            review=Review.objects.newest_decision()
+        )
 
     def get_serializer(self, *args, **kwargs):
         # An If-Match: "<version>" header stands in for a version in the body.
@@ -202,3 +218,127 @@ class EngagementViewSet(viewsets.ModelViewSet):
                 {"version": ["Send the version you read (or an If-Match header)."]}
             )
         return int(sent)
+
+
+# Follow-up actions and escalation reviews --------------------------------------------
+
+
+class ActionSerializer(serializers.ModelSerializer):
+    """The owner by username; the rules (the owner must see the engagement) are the
+    model's, checked with `full_clean()` as the forms do."""
+
+    owner = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
+    )
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Action
+        fields = ["id", "engagement", "title", "owner", "due", "status", "done_at", "created_by"]
+        read_only_fields = ["id", "engagement", "done_at", "created_by"]
+
+    def validate(self, attrs):
+        action = self.instance or Action(engagement=self.context["engagement"])
+        for name, value in attrs.items():
+            setattr(action, name, value)
+        try:
+            action.full_clean(exclude=["created_by"])
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return attrs
+
+
+class OfEngagement:
+    """For lists under `engagements/{pk}/`: the engagement through the one gate, or 404."""
+
+    def get_engagement(self):
+        return get_object_or_404(
+            Engagement.objects.visible_to(self.request.user), pk=self.kwargs["pk"]
+        )
+
+
+class EngagementActionsView(OfEngagement, generics.ListCreateAPIView):
+    """An engagement's actions (due first); analysts, managers and admins add one."""
+
+    serializer_class = ActionSerializer
+    pagination_class = None
+    queryset = Action.objects.none()  # for the schema; see get_queryset
+    write_permissions = {"POST": "engagements.add_action"}
+
+    def get_queryset(self):
+        return (
+            self.get_engagement()
+            .actions.select_related("owner", "created_by")
+            .order_by("due", "id")
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.request.method == "POST":
+            context["engagement"] = self.get_engagement()
+        return context
+
+    def perform_create(self, serializer):
+        serializer.save(engagement=serializer.context["engagement"], created_by=self.request.user)
+
+
+class ActionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Every action visible to the caller (exactly those of the engagements it sees),
+    by due date, then id."""
+
+    serializer_class = ActionSerializer
+    filterset_class = ActionFilter
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+    write_permissions = {"PATCH": None, "DELETE": None}  # checked per action
+
+    def get_queryset(self):
+        return (
+            Action.objects.visible_to(self.request.user)
+            .select_related("owner", "created_by", "engagement")
+            .order_by("due", "id")
+        )
+
+    def perform_update(self, serializer):
+        if not serializer.instance.can_be_changed_by(self.request.user):
+            raise exceptions.PermissionDenied(
+                "Its owner, its engagement's editors, managers and admins change an action."
+            )
+        serializer.save()
+
+    def perform_destroy(self, action):
+        if not action.can_be_deleted_by(self.request.user):
+            raise exceptions.PermissionDenied(
+                "Managers and admins delete actions; analysts those they created."
+            )
+        action.delete()
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["decision", "note", "by", "at", "current"]
+        read_only_fields = ["by", "at", "current"]
+
+
+class EngagementReviewsView(OfEngagement, generics.ListCreateAPIView):
+    """An engagement's escalation reviews, newest first (`current`: false once the plan
+    they judged has changed); managers and admins record one."""
+
+    serializer_class = ReviewSerializer
+    pagination_class = None
+    queryset = Review.objects.none()  # for the schema; see get_queryset
+    write_permissions = {"POST": "engagements.add_review"}
+
+    def get_queryset(self):
+        return self.get_engagement().reviews.select_related("by").order_by("-at", "-id")
+
+    def perform_create(self, serializer):
+        serializer.save(engagement=self.get_engagement(), by=self.request.user)

@@ -57,3 +57,14 @@ API_FIELDS = [
     "updated_at",
     "version",
 ]
+
+
+class ActionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped"
+
+
+class ReviewDecision(models.TextChoices):
+    CLEARED = "cleared", "Cleared"
+    CONCERNS = "concerns", "Concerns"

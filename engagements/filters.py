@@ -3,13 +3,14 @@
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.choices import Marking
 from core.widgets import QuickSelect, QuickSelectMultiple
-from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
-from engagements.models import Engagement, EngagementPartner
+from engagements.choices import ActionStatus, EngagementKind, EngagementStatus, EscalationRisk
+from engagements.models import Action, Engagement, EngagementPartner
 from partners.choices import Region
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -140,3 +141,43 @@ class EngagementFilterSet(django_filters.FilterSet):
         return queryset.filter(
             Exists(through.objects.filter(engagement=OuterRef("pk"), **{column: value.pk}))
         )
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A database id: a whole number from 1 to the largest a column holds (no 1e228)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=2**63 - 1, **kwargs)
+
+    def get_max_validator(self):
+        return None  # max_value says it
+
+
+class ActionFilter(django_filters.FilterSet):
+    """Follow-up actions: the `/actions/` page and the API share it."""
+
+    owner = django_filters.CharFilter(
+        method="filter_owner", label="Owner", help_text="a username, or “me”"
+    )
+    status = django_filters.ChoiceFilter(choices=ActionStatus.choices, widget=QuickSelect)
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="Overdue", help_text="true: open and due before today"
+    )
+    engagement = IdFilter(field_name="engagement_id", label="Engagement id")
+
+    class Meta:
+        model = Action
+        fields = []
+
+    def filter_owner(self, queryset, name, username):
+        if username == "me":
+            return queryset.filter(owner=self.request.user) if self.request else queryset.none()
+        return queryset.filter(owner__username=username)
+
+    def filter_overdue(self, queryset, name, overdue):
+        if overdue is None:
+            return queryset
+        late = Q(status=ActionStatus.OPEN, due__lt=timezone.localdate())
+        return queryset.filter(late) if overdue else queryset.exclude(late)

@@ -1,9 +1,10 @@
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from accounts.choices import Marking
 from engagements.choices import PartnerRole
-from engagements.models import Engagement
+from engagements.models import Action, Engagement, Review
 from engagements.services import WRITABLE, save_engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -138,3 +139,36 @@ class EngagementForm(forms.ModelForm):
             tips=self.cleaned_data["tips"],
         )
         return save_engagement(self.user, data, self.instance.pk, self.cleaned_data.get("version"))
+
+
+# Follow-up actions and escalation reviews (on the engagement's page) -------------------
+
+
+class ActionForm(forms.ModelForm):
+    """A new action of `engagement`; the owner is chosen among the people who can see it
+    (the model's `clean()` checks it again through the one gate)."""
+
+    class Meta:
+        model = Action
+        fields = ["title", "owner", "due"]
+        widgets = {"due": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})}
+
+    def __init__(self, *args, engagement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.engagement = engagement
+        cleared = Marking.values[Marking.values.index(engagement.marking) :]
+        self.fields["owner"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, clearance__in=cleared)
+            .exclude(groups=None, is_superuser=False)
+            .distinct()
+            .order_by("username")
+        )
+        self.fields["owner"].label_from_instance = lambda user: user.username
+
+
+class ReviewForm(forms.ModelForm):
+    class Meta:
+        model = Review
+        fields = ["decision", "note"]
+        widgets = {"note": forms.Textarea(attrs={"rows": 2})}

@@ -5,13 +5,21 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from accounts.choices import Marking
 from accounts.models import visible_markings
-from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk, PartnerRole
+from engagements.choices import (
+    ActionStatus,
+    EngagementKind,
+    EngagementStatus,
+    EscalationRisk,
+    PartnerRole,
+    ReviewDecision,
+)
 from engagements.history import RelationSnapshot, relation_snapshot
 
 
@@ -293,3 +301,163 @@ class EngagementPartner(models.Model):
 
     def __str__(self):
         return f"{self.partner} ({self.get_role_display()})"
+
+
+# Follow-up actions and escalation reviews --------------------------------------------
+
+
+class ActionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """An action is visible exactly when its engagement is: the one gate, no rule of
+        its own."""
+        return self.filter(engagement__in=Engagement.objects.visible_to(user))
+
+    def overdue(self, today):
+        return self.filter(status=ActionStatus.OPEN, due__lt=today)
+
+
+class Action(models.Model):
+    """Something someone must do after an engagement."""
+
+    engagement = models.ForeignKey(
+        Engagement, verbose_name="engagement", on_delete=models.CASCADE, related_name="actions"
+    )
+    title = models.CharField("title", max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="owner",
+        on_delete=models.PROTECT,
+        related_name="actions_owned",
+    )
+    due = models.DateField("due")
+    status = models.CharField(
+        "status", max_length=10, choices=ActionStatus.choices, default=ActionStatus.OPEN
+    )
+    done_at = models.DateField("done on", null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="created by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="actions_created",
+    )
+    created_at = models.DateTimeField("created at", auto_now_add=True)
+
+    objects = ActionQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ActionStatus.values),
+                name="%(app_label)s_%(class)s_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(title=""), name="%(app_label)s_%(class)s_title_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ActionStatus.DONE, done_at__isnull=False)
+                | (~Q(status=ActionStatus.DONE) & Q(done_at__isnull=True)),
+                name="%(app_label)s_%(class)s_done_at_when_done",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status", "due"], name="action_owner_idx"),
+            models.Index(fields=["due", "id"], name="action_due_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.stamp_done()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        """The owner must be able to see the engagement (through the one gate)."""
+        self.stamp_done()
+        if self.owner_id is None or self.engagement_id is None:
+            return
+        if not Engagement.objects.visible_to(self.owner).filter(pk=self.engagement_id).exists():
+            raise ValidationError({"owner": [f"{self.owner.username} cannot see this engagement."]})
+
+    def stamp_done(self):
+        """Done today when it becomes done; a reopened or dropped action is not done."""
+        if self.status == ActionStatus.DONE:
+            if self.done_at is None:
+                self.done_at = timezone.localdate()
+        else:
+            self.done_at = None
+
+    def is_overdue(self, today=None):
+        return self.status == ActionStatus.OPEN and self.due < (today or timezone.localdate())
+
+    def can_be_changed_by(self, user):
+        """Its owner, its engagement's editors, managers and admins (all of whom can see
+        it, or they would not have it in hand)."""
+        return self.owner_id == user.pk or self.engagement.can_be_changed_by(user)
+
+    def can_be_deleted_by(self, user):
+        """Managers and admins; analysts the actions they created."""
+        if not self.engagement.can_be_changed_by(user):
+            return False
+        return user.has_perm("engagements.delete_action") or self.created_by_id == user.pk
+
+
+class ReviewQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(engagement__in=Engagement.objects.visible_to(user))
+
+    def current(self):
+        """Reviews of the plan as it stands: not made stale by a later change."""
+        return self.filter(current=True)
+
+    def newest_decision(self):
+        """The newest current decision of the engagement of the outer query, as a subquery
+        to annotate engagements with."""
+        return Subquery(
+            self.filter(engagement=OuterRef("pk"), current=True)
+            .order_by("-at", "-id")
+            .values("decision")[:1]
+        )
+
+
+class Review(models.Model):
+    """A manager's decision on a planned high-risk engagement (tip 6). It holds for the
+    plan it was made for: `engagements.services` marks it stale (`current` false) when
+    the engagement's risk, start date, partners or kind change."""
+
+    engagement = models.ForeignKey(
+        Engagement, verbose_name="engagement", on_delete=models.CASCADE, related_name="reviews"
+    )
+    decision = models.CharField("decision", max_length=10, choices=ReviewDecision.choices)
+    note = models.TextField("note", blank=True, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)])
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reviews",
+    )
+    at = models.DateTimeField("at", default=timezone.now)
+    current = models.BooleanField(
+        "current", default=True, help_text="False once the plan it reviewed has changed."
+    )
+
+    objects = ReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=ReviewDecision.values),
+                name="%(app_label)s_%(class)s_decision_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["engagement", "-at"], name="review_engagement_idx")]
+
+    def __str__(self):
+        return f"{self.engagement}: {self.get_decision_display()}"

@@ -12,6 +12,8 @@ So every write obeys the same rules at the same moment:
 - the model's rules (`full_clean`, relation rules, marking ≤ clearance, one lead partner)
   are checked before anything is stored, and a refusal stores nothing;
 - the change history gets one row per write, with the relations as they were saved;
+- a change to what an escalation review judged (risk, start date, partners, kind) makes
+  the engagement's reviews stale, so it needs a new one;
 - the report summaries are brought up to date in the same transaction.
 """
 
@@ -21,7 +23,7 @@ from django.db.models import F
 
 from engagements.choices import PartnerRole
 from engagements.history import RELATION_FIELDS, TRACKED_FIELDS
-from engagements.models import Engagement, StaleVersion
+from engagements.models import Engagement, Review, StaleVersion
 from roadmap import summaries
 
 RELATIONS = tuple(RELATION_FIELDS)  # partners, pillars, facets, tips
@@ -146,11 +148,12 @@ def _apply(user, engagement, data):
     unknown = set(data) - set(WRITABLE) - set(RELATIONS) - {"partner_roles"}
     if unknown:
         raise TypeError(f"Not writable: {', '.join(sorted(unknown))}")
+    adding = engagement._state.adding
+    current = {} if adding else _current_relations(engagement)
+    plan_before = None if adding else _plan(engagement, current["partners"])
     for name in WRITABLE:
         if name in data:
             setattr(engagement, name, data[name])
-    adding = engagement._state.adding
-    current = {} if adding else _current_relations(engagement)
     relations = {
         name: list(data[name]) if name in data else current.get(name, []) for name in RELATIONS
     }
@@ -166,6 +169,20 @@ def _apply(user, engagement, data):
         if adding or name in data:
             getattr(engagement, name).set(relations[name])
     engagement.record_relations()
+    if plan_before is not None and _plan(engagement, relations["partners"]) != plan_before:
+        # The reviews were of another plan: the engagement needs a new one.
+        Review.objects.filter(engagement=engagement, current=True).update(current=False)
+
+
+# What an escalation review judges: a change to any of these makes its reviews stale.
+PLAN_FIELDS = ("escalation_risk", "start_date", "kind")
+
+
+def _plan(engagement, partners):
+    return (
+        *(getattr(engagement, name) for name in PLAN_FIELDS),
+        frozenset(partner.pk for partner in partners),
+    )
 
 
 def _current_relations(engagement):

@@ -10,3 +10,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.engagement_edit, name="edit"),
     path("<int:pk>/delete/", views.engagement_delete, name="delete"),
 ]
+urlpatterns += [
+    path("<int:pk>/actions/", views.action_create, name="add-action"),
+    path("<int:pk>/reviews/", views.review_create, name="add-review"),
+]

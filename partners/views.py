@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from accounts.choices import Marking
@@ -14,6 +14,7 @@ from partners.filters import PartnerFilterSet
 from partners.models import Membership, Partner
 from roadmap import reports
 from roadmap.models import Pillar
+from roadmap.views import target_form
 
 
 def partner_list(request):
@@ -33,6 +34,9 @@ def coverage_cells(coverage):
 
 def partner_detail(request, code):
     partner = get_object_or_404(Partner, code=code)
+    new_target, saved = target_form(request, partner=partner)
+    if saved:
+        return redirect(partner)
     timeline = Engagement.objects.visible_to(request.user).filter(partner_links__partner=partner)
     try:
         page = paginate(timeline, ["-start_date", "-id"], 25, request.GET.get("cursor"))
@@ -49,6 +53,8 @@ def partner_detail(request, code):
             "page": page,
             "rows": table_rows(page),
             "coverage": coverage,
+            "plan": reports.plan(request.user, partner_code=partner.code),
+            "target_form": new_target,
             "coverage_cells": coverage_cells(coverage),
         },
     )

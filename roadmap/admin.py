@@ -2,7 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin import InUseByEngagementsMixin
-from roadmap.models import Challenge, Facet, Pillar, Tip, TipStatusUpdate
+from roadmap.models import Challenge, Facet, Pillar, Target, Tip, TipStatusUpdate
 
 
 class FacetInline(admin.TabularInline):
@@ -63,3 +63,18 @@ class ChallengeAdmin(admin.ModelAdmin):
     list_display = ["order", "code", "title"]
     list_display_links = ["code", "title"]
     search_fields = ["code", "title"]
+
+
+@admin.register(Target)
+class TargetAdmin(SimpleHistoryAdmin):
+    list_display = ["partner", "pillar", "minimum", "months", "active"]
+    list_filter = ["active", "pillar", "months"]
+    search_fields = ["partner__code", "partner__name", "note"]
+    list_select_related = ["partner", "pillar"]
+    autocomplete_fields = ["partner"]
+    readonly_fields = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

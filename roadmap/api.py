@@ -1,4 +1,6 @@
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,9 +13,13 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, views, viewsets
 from rest_framework.response import Response
 
+from engagements.choices import ReviewDecision
+from partners.models import Partner
 from roadmap import reports
-from roadmap.forms import CoverageForm, GapsForm, TrendForm
-from roadmap.models import Facet, Pillar, Tip, TipStatusUpdate
+from roadmap.choices import TargetStatus
+from roadmap.filters import TargetFilterSet
+from roadmap.forms import CoverageForm, GapsForm, PlanForm, TrendForm
+from roadmap.models import Facet, Pillar, Target, Tip, TipStatusUpdate
 
 
 class FacetSerializer(serializers.ModelSerializer):
@@ -211,3 +217,104 @@ class GapsReportView(views.APIView):
     def get(self, request):
         form = _parameters(GapsForm, request)
         return Response(reports.gaps(request.user, **form.report_arguments())["gaps"])
+
+
+# Engagement plan ---------------------------------------------------------------------
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    """Partner and pillar by code. The rules (minimum ≥ 1, months 1–36, one active target
+    per partner and pillar) are the model's, checked with `full_clean()` as the forms do."""
+
+    partner = serializers.SlugRelatedField(slug_field="code", queryset=Partner.objects.all())
+    pillar = serializers.SlugRelatedField(slug_field="code", queryset=Pillar.objects.all())
+
+    class Meta:
+        model = Target
+        fields = ["id", "partner", "pillar", "minimum", "months", "note", "active"]
+        # The model checks the one-active rule (and names the field).
+        validators = []
+
+    def validate(self, attrs):
+        target = self.instance or Target()
+        for name, value in attrs.items():
+            setattr(target, name, value)
+        try:
+            target.full_clean(exclude=["created_by"])
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return attrs
+
+    def save(self, **kwargs):
+        try:
+            with transaction.atomic():
+                return super().save(**kwargs)
+        except IntegrityError:  # a concurrent writer set the same target first
+            raise serializers.ValidationError(
+                {"pillar": ["This partner already has an active target in this pillar."]}
+            ) from None
+
+
+class TargetViewSet(viewsets.ModelViewSet):
+    """Targets; anyone with a role reads, managers and admins write."""
+
+    queryset = Target.objects.select_related("partner", "pillar").order_by(
+        "partner__code", "pillar__order", "id"
+    )
+    serializer_class = TargetSerializer
+    filterset_class = TargetFilterSet
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    write_permissions = {
+        "POST": "roadmap.add_target",
+        "PATCH": "roadmap.change_target",
+        "DELETE": "roadmap.delete_target",
+    }
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+
+PLAN = inline_serializer(
+    "PlanEntry",
+    {
+        "target": serializers.IntegerField(),
+        "partner": serializers.CharField(),
+        "pillar": serializers.CharField(),
+        "minimum": serializers.IntegerField(),
+        "months": serializers.IntegerField(),
+        "done": serializers.IntegerField(),
+        "planned": serializers.IntegerField(),
+        "last": serializers.DateField(allow_null=True),
+        "status": serializers.ChoiceField(TargetStatus.values),
+    },
+    many=True,
+)
+PLAN_FIELDS = list(PLAN.child.fields)
+
+
+class PlanReportView(views.APIView):
+    @extend_schema(parameters=form_parameters(PlanForm), responses=PLAN)
+    def get(self, request):
+        form = _parameters(PlanForm, request)
+        rows = reports.plan(request.user, **form.report_arguments())["targets"]
+        return Response([{name: row[name] for name in PLAN_FIELDS} for row in rows])
+
+
+RISKS = inline_serializer(
+    "Risk",
+    {
+        "engagement": serializers.IntegerField(),
+        "title": serializers.CharField(),
+        "start_date": serializers.DateField(),
+        "partners": serializers.ListField(child=serializers.CharField()),
+        "review": serializers.ChoiceField(ReviewDecision.values, allow_null=True),
+    },
+    many=True,
+)
+
+
+class RisksReportView(views.APIView):
+    @extend_schema(responses=RISKS)
+    def get(self, request):
+        """Visible planned high-risk engagements, soonest first, with their review."""
+        return Response(reports.risks(request.user))

@@ -7,3 +7,11 @@ class TipStatus(models.TextChoices):
     AT_RISK = "at_risk", "At risk"
     OFF_TRACK = "off_track", "Off track"
     ACHIEVED = "achieved", "Achieved"
+
+
+class TargetStatus(models.TextChoices):
+    """A target's standing in the plan report, worst first (the report's order)."""
+
+    BEHIND = "behind", "Behind"
+    PLANNED = "planned", "Planned"
+    MET = "met", "Met"

@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from engagements.choices import EngagementStatus
 from partners.choices import PartnerKind, Region
+from partners.models import Partner
 from roadmap import reports
-from roadmap.models import TipStatusUpdate
+from roadmap.models import Target, TipStatusUpdate
 
 
 class TipStatusForm(forms.ModelForm):
@@ -206,3 +207,28 @@ class GapsForm(ReportForm):
     def report_arguments(self):
         """`reports.gaps()`'s keyword arguments, for the page, downloads and API."""
         return {"months": self.cleaned_data["months"], "as_of": self.cleaned_data["as_of"]}
+
+
+class TargetForm(forms.ModelForm):
+    """A target, on the plan page and the partner's profile (which fixes the partner)."""
+
+    class Meta:
+        model = Target
+        fields = ["partner", "pillar", "minimum", "months", "note", "active"]
+        widgets = {"note": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, partner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = Partner.objects.filter(active=True).order_by("name")
+        if partner is not None:  # kept as a field, so the one-active rule is checked
+            self.fields["partner"].initial = partner.pk
+            self.fields["partner"].widget = forms.HiddenInput()
+
+
+class PlanForm(ReportForm):
+    as_of = GapsForm.declared_fields["as_of"]  # each target's window ends there, as in gaps
+    clean_as_of = GapsForm.clean_as_of
+
+    def report_arguments(self):
+        """`reports.plan()`'s keyword arguments, for the page, downloads and API."""
+        return {"as_of": self.cleaned_data["as_of"]}

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -6,6 +8,9 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from roadmap.choices import TipStatus
+
+TARGET_MAX_MONTHS = 36
+TARGET_MAX_MINIMUM = 1000
 
 
 class Pillar(models.Model):
@@ -177,3 +182,71 @@ class ReportStamp(models.Model):
 
     def __str__(self):
         return str(self.value)
+
+
+class Target(models.Model):
+    """ "At least `minimum` completed engagements with `partner` in `pillar` in every
+    window of `months` months": set by managers and admins, measured by `reports.plan`."""
+
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name="partner", on_delete=models.PROTECT, related_name="targets"
+    )
+    pillar = models.ForeignKey(
+        Pillar, verbose_name="pillar", on_delete=models.PROTECT, related_name="targets"
+    )
+    minimum = models.PositiveSmallIntegerField(
+        "minimum",
+        validators=[MinValueValidator(1), MaxValueValidator(TARGET_MAX_MINIMUM)],
+        help_text="completed engagements needed in every window",
+    )
+    months = models.PositiveSmallIntegerField(
+        "months",
+        validators=[MinValueValidator(1), MaxValueValidator(TARGET_MAX_MONTHS)],
+        help_text=f"the window's length, 1 to {TARGET_MAX_MONTHS} months",
+    )
+    note = models.TextField("note", blank=True, max_length=10_000)
+    active = models.BooleanField("active", default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="set by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["partner__code", "pillar__order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "pillar"],
+                condition=Q(active=True),
+                name="%(app_label)s_%(class)s_one_active",
+                violation_error_message=(
+                    "This partner already has an active target in this pillar: change that "
+                    "one, or deactivate it first."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum__gte=1, minimum__lte=TARGET_MAX_MINIMUM),
+                name="%(app_label)s_%(class)s_minimum_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(months__gte=1, months__lte=TARGET_MAX_MONTHS),
+                name="%(app_label)s_%(class)s_months_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner}: {self.pillar}, {self.minimum} in {self.months} months"
+
+    def validate_constraints(self, exclude=None):
+        # The one-active rule names no single field: show it beside the pillar.
+        try:
+            super().validate_constraints(exclude)
+        except ValidationError as error:
+            if NON_FIELD_ERRORS in error.error_dict:
+                error.error_dict["pillar"] = error.error_dict.pop(NON_FIELD_ERRORS)
+            raise

@@ -14,15 +14,16 @@ import functools
 import hashlib
 
 from django.core.cache import cache
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from accounts.models import visible_markings
-from engagements.choices import EngagementStatus
+from engagements.choices import EngagementStatus, EscalationRisk
+from engagements.models import Engagement, EngagementPartner, Review
 from partners.models import Partner
 from roadmap import summaries
-from roadmap.choices import TipStatus
-from roadmap.models import Facet, Pillar, Tip, TipStatusUpdate
+from roadmap.choices import TargetStatus, TipStatus
+from roadmap.models import Facet, Pillar, Target, Tip, TipStatusUpdate
 
 # Report results are kept for this long at most, per clearance and parameters, and only
 # while nothing they depend on has changed (see `data_stamp`).
@@ -350,3 +351,127 @@ def roadmap_counts(user, months=12, as_of=None, status=EngagementStatus.COMPLETE
         facet_codes[ref]: count for (kind, ref, _), (count, _) in counts.items() if kind == "facet"
     }
     return {"start": start, "end": end, "pillars": pillars, "facets": facets}
+
+
+# Engagement plan: targets ------------------------------------------------------------
+
+
+def months_after(day, months):
+    """The same day `months` calendar months later (clamped to the month's last day, and
+    to the calendar's last day)."""
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(month_index, 12)
+    if year > datetime.MAXYEAR:
+        return datetime.date.max
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return datetime.date(year, month + 1, min(day.day, last_day))
+
+
+STATUS_ORDER = {status: rank for rank, status in enumerate(TargetStatus.values)}
+
+
+def plan(user, as_of=None, partner_code=None):
+    """Each active target (or those of one partner) measured on `as_of` (default today).
+
+    For a target of `months` months: `done` counts the visible completed engagements with
+    its partner and pillar starting in the `months` months up to and including `as_of`
+    (the window of `gaps`); `planned` the visible planned ones starting after `as_of` and
+    no later than `as_of` + `months` months; `last` is the newest start date of a visible
+    completed one on or before `as_of`. `status`: `met` if done ≥ minimum, else `planned`
+    if done + planned ≥ minimum, else `behind`. Ordered behind, planned, met, then partner
+    code and pillar order. Five queries at most, whatever the number of targets.
+    """
+    as_of = as_of or timezone.localdate()
+    targets = Target.objects.filter(active=True).select_related("partner", "pillar")
+    if partner_code is not None:
+        targets = targets.filter(partner__code=partner_code)
+    targets = list(targets.order_by())
+    windows = {}
+    for target in targets:
+        since = last_months(target.months, as_of)[0]
+        until = months_after(as_of, target.months)
+        target.window = (since, until)
+        ref, pillar = target.partner_id, target.pillar_id
+        windows[(target.pk, "done")] = (ref, pillar, EngagementStatus.COMPLETED, since, as_of)
+        if until > as_of:
+            after = as_of + datetime.timedelta(days=1)
+            windows[(target.pk, "planned")] = (ref, pillar, EngagementStatus.PLANNED, after, until)
+    counts = summaries.read_windows(user, "partner", windows) if windows else {}
+    newest = {}
+    if targets:
+        newest = summaries.read(
+            user, ["partner"], datetime.date.min, as_of, EngagementStatus.COMPLETED
+        )
+
+    def key(target):
+        return ("partner", str(target.partner_id), target.pillar_id)
+
+    rows = []
+    for target in targets:
+        done = counts[(target.pk, "done")]
+        planned = counts.get((target.pk, "planned"), 0)
+        if done >= target.minimum:
+            status = TargetStatus.MET
+        elif done + planned >= target.minimum:
+            status = TargetStatus.PLANNED
+        else:
+            status = TargetStatus.BEHIND
+        rows.append(
+            {
+                "target": target.pk,
+                "partner": target.partner.code,
+                "pillar": target.pillar.code,
+                "minimum": target.minimum,
+                "months": target.months,
+                "done": done,
+                "planned": planned,
+                "last": newest.get(key(target), (0, None))[1],
+                "status": status.value,
+                "partner_name": target.partner.name,
+                "pillar_name": target.pillar.name,
+                "pillar_order": target.pillar.order,
+                "since": target.window[0],
+                "until": target.window[1],
+                "note": target.note,
+            }
+        )
+    rows.sort(key=lambda row: (STATUS_ORDER[row["status"]], row["partner"], row["pillar_order"]))
+    return {"as_of": as_of, "targets": rows}
+
+
+# Escalation review -------------------------------------------------------------------
+
+
+def risks(user, start_after=None, start_before=None, unreviewed=False):
+    """Visible planned engagements of high escalation risk, soonest first, each with its
+    review (the newest current decision, or None: it needs one). `start_after` and
+    `start_before` keep those starting in that inclusive range; `unreviewed` only those
+    without a review. Two queries."""
+    engagements = (
+        Engagement.objects.visible_to(user)
+        .filter(status=EngagementStatus.PLANNED, escalation_risk=EscalationRisk.HIGH)
+        .annotate(review=Review.objects.newest_decision())
+        .prefetch_related(
+            Prefetch(
+                "partner_links",
+                queryset=EngagementPartner.objects.select_related("partner").order_by("id"),
+            )
+        )
+        .order_by("start_date", "id")
+    )
+    if start_after is not None:
+        engagements = engagements.filter(start_date__gte=start_after)
+    if start_before is not None:
+        engagements = engagements.filter(start_date__lte=start_before)
+    if unreviewed:
+        engagements = engagements.filter(review__isnull=True)
+    return [
+        {
+            "engagement": engagement.pk,
+            "title": engagement.title,
+            "start_date": engagement.start_date,
+            "partners": [link.partner.code for link in engagement.partner_links.all()],
+            "review": engagement.review,
+        }
+        for engagement in engagements
+    ]

@@ -350,20 +350,7 @@ def read(user, kinds, start, end, status=None, by_month=False):
     reader adds up the markings its clearance allows.
     """
     statuses = [status] if isinstance(status, str) else list(status or [])
-    first_whole = start if start.day == 1 else next_month(start)
-    after_end = next_month(end)
-    last_whole = month_of(end) if after_end is None or end == after_end - _DAY else None
-    if last_whole is None:
-        last_whole = _previous_month(month_of(end))
-    ranges = []  # (span, first, last) of summary rows to add up
-    if first_whole is None or last_whole is None or first_whole > last_whole:
-        ranges.append((DAY, start, end))
-    else:
-        if start < first_whole:
-            ranges.append((DAY, start, first_whole - _DAY))
-        ranges.append((MONTH, first_whole, last_whole))
-        if month_of(end) != last_whole:
-            ranges.append((DAY, month_of(end), end))
+    ranges = pieces(start, end)
     result = {}
     for span in (MONTH, DAY):
         within = Q()
@@ -386,6 +373,70 @@ def read(user, kinds, start, end, status=None, by_month=False):
             newest = _as_date(row["newest"])
             result[key] = (count + row["n"], newest if last is None else max(last, newest))
     return result
+
+
+def read_windows(user, kind, windows):
+    """{key: count} of the engagements visible to `user` under one dimension, each window
+    its own: `windows` maps a key to (ref, pillar, status, first day, last day).
+
+    The windows' whole months come from one query of month rows, their partial months'
+    days from one query of day rows: two queries however many windows there are.
+    """
+    wanted = {span: set() for span in (MONTH, DAY)}  # (first, last) ranges per span
+    for *_, start, end in windows.values():
+        for span, low, high in pieces(start, end):
+            wanted[span].add((low, high))
+    refs = {str(ref) for ref, *_ in windows.values()}
+    pillars = {pillar for _, pillar, *_ in windows.values()}
+    statuses = {status for _, _, status, *_ in windows.values()}
+    found = defaultdict(list)  # (span, ref, pillar, status) -> [(first day, count)]
+    for span, ranges in wanted.items():
+        if not ranges:
+            continue
+        within = Q()
+        for low, high in ranges:
+            within |= Q(start__gte=low, start__lte=high)
+        rows = ReportSummary.objects.filter(
+            within,
+            span=span,
+            kind=kind,
+            ref__in=refs,
+            pillar__in=pillars,
+            status__in=statuses,
+            marking__in=visible_markings(user),
+        )
+        sums = rows.values("ref", "pillar", "status", "start").annotate(n=Sum("count"))
+        for row in sums.order_by():
+            key = (span, row["ref"], row["pillar"], row["status"])
+            found[key].append((_as_date(row["start"]), row["n"]))
+    counts = {}
+    for key, (ref, pillar, status, start, end) in windows.items():
+        counts[key] = sum(
+            count
+            for span, low, high in pieces(start, end)
+            for first_day, count in found.get((span, str(ref), pillar, status), ())
+            if low <= first_day <= high
+        )
+    return counts
+
+
+def pieces(start, end):
+    """[(span, first, last)]: the summary rows that add up to [start, end]: its whole
+    months as month rows, the days of its partial months at either end as day rows."""
+    first_whole = start if start.day == 1 else next_month(start)
+    after_end = next_month(end)
+    last_whole = month_of(end) if after_end is None or end == after_end - _DAY else None
+    if last_whole is None:
+        last_whole = _previous_month(month_of(end))
+    if first_whole is None or last_whole is None or first_whole > last_whole:
+        return [(DAY, start, end)]
+    ranges = []
+    if start < first_whole:
+        ranges.append((DAY, start, first_whole - _DAY))
+    ranges.append((MONTH, first_whole, last_whole))
+    if month_of(end) != last_whole:
+        ranges.append((DAY, month_of(end), end))
+    return ranges
 
 
 _DAY = datetime.timedelta(days=1)

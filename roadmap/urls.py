@@ -14,3 +14,7 @@ report_urlpatterns = [
     path("gaps/", views.gaps_report, name="gaps"),
     path("tips/", views.tip_board_report, name="tips"),
 ]
+report_urlpatterns += [
+    path("plan/", views.plan_report, name="plan"),
+    path("risks/", views.risks_report, name="risks"),
+]

@@ -9,8 +9,16 @@ from engagements.models import Engagement
 from engagements.tables import table_rows
 from partners.choices import PartnerKind, Region
 from roadmap import reports
-from roadmap.forms import PERIOD_PRESETS, CoverageForm, GapsForm, TipStatusForm, TrendForm
-from roadmap.models import Challenge, Pillar, Tip
+from roadmap.forms import (
+    PERIOD_PRESETS,
+    CoverageForm,
+    GapsForm,
+    PlanForm,
+    TargetForm,
+    TipStatusForm,
+    TrendForm,
+)
+from roadmap.models import Challenge, Pillar, Target, Tip
 
 
 def roadmap(request):
@@ -245,3 +253,66 @@ def tip_board_report(request):
         rows = ([tip[name] for name in header[:-1]] + ["; ".join(tip["flags"])] for tip in board)
         return download(request.GET["format"], "tips", header, rows)
     return render(request, "roadmap/tip_board.html", {"tip_board": board})
+
+
+# Engagement plan and escalation review -------------------------------------------------
+
+PLAN_COLUMNS = ["partner", "pillar", "minimum", "months", "done", "planned", "last", "status"]
+
+
+def plan_report(request):
+    """Targets and where they stand, with CSV/XLSX; managers and admins add a target."""
+    params = request.GET
+    form, errors = _report_form(request, PlanForm)
+    wants_download = params.get("format") in DOWNLOAD_FORMATS
+    if errors and wants_download:
+        return _bad_download(errors)
+    new_target = None
+    if not wants_download:
+        new_target, saved = target_form(request)
+        if saved:
+            return redirect(request.get_full_path())
+    data = reports.plan(request.user, **form.report_arguments())
+    if wants_download:
+        rows = ([row[name] for name in PLAN_COLUMNS] for row in data["targets"])
+        return download(params["format"], "plan", PLAN_COLUMNS, rows)
+    return _render(
+        request,
+        "roadmap/plan.html",
+        {"data": data, "target_form": new_target},
+        errors,
+    )
+
+
+def target_form(request, partner=None):
+    """(form, saved): the target form of a manager or admin (None for others), and whether
+    this request stored a target or deactivated one (the caller then redirects). A POST
+    from anyone else is refused."""
+    may_set = request.user.has_perm("roadmap.add_target")
+    posted = request.method == "POST"
+    if posted and not may_set:
+        raise PermissionDenied("Only managers and admins set targets.")
+    if not may_set:
+        return None, False
+    if posted and "deactivate" in request.POST:
+        deactivated = Target.objects.filter(pk=_int_or_none(request.POST["deactivate"]))
+        for target in deactivated.filter(active=True):  # one, saved for its history
+            target.active = False
+            target.save(update_fields=["active"])
+            messages.success(request, f"Target deactivated: {target}.")
+        return None, True
+    form = TargetForm(request.POST if posted else None, partner=partner)
+    if posted and form.is_valid():
+        form.instance.created_by = request.user
+        messages.success(request, f"Target set: {form.save()}.")
+        return form, True
+    return form, False
+
+
+def _int_or_none(value):
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def risks_report(request):
+    """Visible planned high-risk engagements, soonest first, with their review."""
+    return render(request, "roadmap/risks.html", {"risks": reports.risks(request.user)})

@@ -210,7 +210,9 @@ def test_engagement_shape(cast):
         "created_at",
         "updated_at",
         "version",
+        "review",  # the escalation review's decision (CONTRACT.md, "Escalation review")
     }
+    assert data["review"] is None
     assert data["partners"] == ["JPN", "KOR"]
     assert (data["pillars"], data["facets"], data["tips"]) == (
         ["security"],

@@ -12,6 +12,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.choices import Marking, Role
+from engagements.models import Action
+from partners.models import Partner
+from roadmap.models import Pillar, Target
 from tests.factories import make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -75,6 +78,20 @@ EXPECTED_GET = {
     "api:report-coverage": API,
     "api:report-trend": API,
     "api:report-gaps": API,
+    # Targets, the plan, follow-up actions and escalation reviews.
+    "reports:plan": PAGE,
+    "reports:risks": PAGE,
+    "actions": PAGE,
+    "engagements:add-action": answers(302, 405),  # POST only
+    "engagements:add-review": answers(302, 405),  # POST only
+    "api:target-list": API,
+    "api:target-detail": API,
+    "api:report-plan": API,
+    "api:report-risks": API,
+    "api:action-list": API,
+    "api:action-detail": API,
+    "api:engagement-actions": API,
+    "api:engagement-reviews": API,
 }
 
 # Writes that only some roles may make (the status says who).
@@ -90,6 +107,46 @@ EXPECTED_WRITES = [
     ),
     ("delete", "api:engagement-detail", {"version": 1}, answers(401, 204, 403, 204, 204)),
     ("post", "calendar:reset", {}, answers(302, 302, no_role=403)),
+    # Targets: managers and admins (an inactive target, so that each role's may stand).
+    (
+        "post",
+        "reports:plan",
+        {"partner": "#JPN", "pillar": "#dialogue", "minimum": 1, "months": 6},
+        answers(302, 403, 403, 302, 302),
+    ),
+    (
+        "post",
+        "api:target-list",
+        {"partner": "NZL", "pillar": "hadr", "minimum": 1, "months": 6, "active": False},
+        answers(401, 403, 403, 201, 201),
+    ),
+    ("patch", "api:target-detail", {"minimum": 2}, answers(401, 403, 403, 200, 200)),
+    ("delete", "api:target-detail", None, answers(401, 403, 403, 204, 204)),
+    # Actions: anyone who sees the engagement adds one and changes one; analysts delete
+    # those they created (the action was created by analyst_nu).
+    (
+        "post",
+        "api:engagement-actions",
+        {"title": "Send minutes", "owner": "@analyst_nu", "due": "2030-01-31"},
+        answers(401, 201),
+    ),
+    (
+        "post",
+        "engagements:add-action",
+        {"title": "Send minutes", "owner": "#analyst_nu", "due": "2030-01-31"},
+        answers(302, 302),
+    ),
+    ("patch", "api:action-detail", {"status": "done"}, answers(401, 200)),
+    ("delete", "api:action-detail", None, answers(401, 204, 403, 204, 204)),
+    ("post", "actions", {"action": "#action", "status": "done"}, answers(302, 302)),
+    # Reviews: managers and admins.
+    (
+        "post",
+        "api:engagement-reviews",
+        {"decision": "cleared", "note": "Proportionate."},
+        answers(401, 403, 403, 201, 201),
+    ),
+    ("post", "engagements:add-review", {"decision": "concerns"}, answers(302, 403, 403, 302, 302)),
 ]
 
 
@@ -111,8 +168,9 @@ def walk(patterns, namespace=None):
 
 def url_for(name, pattern, objects):
     params = set(pattern.pattern.regex.groupindex)
+    owner = {"api:target-detail": "target", "api:action-detail": "action"}.get(name, "engagement")
     values = {
-        "pk": objects["engagement"].pk,
+        "pk": objects[owner].pk,
         "number": 1,
         "code": "security" if name.startswith("api:pillar") else "JPN",
         "format": "json",
@@ -149,8 +207,52 @@ def status_for(client, users, role, method, url, data=None):
     return getattr(client, method)(url, data).status_code
 
 
+def make_objects(users):
+    """An NU engagement logged by analyst_nu, an action of it that analyst_nu created and
+    owns, and a target."""
+    engagement = make_engagement(created_by=users["analyst_nu"])
+    owner = users["analyst_nu"]
+    return {
+        "engagement": engagement,
+        "action": Action.objects.create(
+            engagement=engagement,
+            title="Follow up",
+            owner=owner,
+            due="2030-01-01",
+            created_by=owner,
+        ),
+        "target": Target.objects.create(
+            partner=Partner.objects.get(code="KOR"),
+            pillar=Pillar.objects.get(code="hadr"),
+            minimum=1,
+            months=12,
+            active=False,
+        ),
+    }
+
+
+def form_data(data, users, objects):
+    """Placeholders in a row's data: "@user" its username, "#user" its id, "#action" the
+    action's id, "#CODE" a partner's or pillar's id."""
+
+    def value(item):
+        if not isinstance(item, str) or item[:1] not in "@#":
+            return item
+        key = item[1:]
+        if item[0] == "@":
+            return users[key].username
+        if key in users:
+            return users[key].pk
+        if key in objects:
+            return objects[key].pk
+        found = Partner.objects.filter(code=key).first() or Pillar.objects.get(code=key)
+        return found.pk
+
+    return None if data is None else {key: value(item) for key, item in data.items()}
+
+
 def test_every_url_has_a_row_and_answers_as_expected(client, users):
-    objects = {"engagement": make_engagement(created_by=users["analyst_nu"])}
+    objects = make_objects(users)
     named = [(name, pattern) for name, pattern in walk(get_resolver().url_patterns)]
     site = [(name, pattern) for name, pattern in named if not name.startswith("admin:")]
     missing = {name for name, _ in site} - set(EXPECTED_GET)
@@ -175,12 +277,13 @@ def test_anonymous_pages_go_to_sign_in(client):
 def test_writes_by_role(client, users, method, name, data, expected):
     for role in ROLES:
         # A fresh object per attempt, so one role's delete does not hide the next answer.
-        objects = {"engagement": make_engagement(created_by=users["analyst_nu"])}
+        objects = make_objects(users)
         pattern = dict(walk(get_resolver().url_patterns))[name]
         url = url_for(name, pattern, objects)
         if name == "api:partner-list":
             data = {**data, "code": f"N{ROLES.index(role)}"}
-        assert status_for(client, users, role, method, url, data) == expected[role], (name, role)
+        sent = form_data(data, users, objects)
+        assert status_for(client, users, role, method, url, sent) == expected[role], (name, role)
 
 
 def test_every_admin_url_is_for_staff_only(client, users):

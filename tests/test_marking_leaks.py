@@ -15,9 +15,10 @@ from openpyxl import load_workbook
 from accounts.choices import Marking, Role
 from accounts.models import User
 from engagements.forms import EngagementForm
-from engagements.models import Engagement
+from engagements.models import Action, Engagement, Review
 from engagements.services import save_engagement
 from partners.models import Partner
+from roadmap.models import Pillar, Target
 from tests.factories import api_client, make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -180,6 +181,129 @@ def test_admin_pages_hide_them_from_staff_cleared_nu(client, marked):
     assert_no_leak(
         client.get("/admin/engagements/engagement/deleted/").content.decode(), hidden, "deleted"
     )
+
+
+def test_targets_actions_and_reviews_tell_nothing_of_what_is_above_the_reader(client, marked):
+    """An NU reader learns nothing of the hidden engagements' actions or reviews, nor of
+    their effect on a target's status; an NS reader sees all of it."""
+    hidden, visible = marked
+    author = User.objects.get(username="author")
+    manager_ns = make_user(Role.MANAGER, Marking.NS)
+    goal = Target.objects.create(
+        partner=Partner.objects.get(code="IDN"),
+        pillar=Pillar.objects.get(code="economic"),
+        minimum=1,
+        months=6,
+    )
+    soon = timezone.localdate() + datetime.timedelta(days=3)
+    hidden = dict(hidden)
+    hidden["plan"] = make_engagement(
+        title=f"Operation {WORDS['NS']} transit",
+        marking=Marking.NS,
+        status="planned",
+        escalation_risk="high",
+        start_date=soon,
+        partners=["IDN"],
+        pillars=["economic"],
+    )
+    actions = []
+    for engagement in hidden.values():
+        actions.append(
+            Action.objects.create(
+                engagement=engagement,
+                title=f"{WORDS[engagement.marking]} follow-up",
+                owner=author,
+                due=soon - datetime.timedelta(days=30),
+                created_by=author,
+            )
+        )
+        Review.objects.create(
+            engagement=engagement, decision="concerns", note=f"{WORDS[engagement.marking]} note"
+        )
+    for reader in [make_user(role, Marking.NU) for role in (Role.ANALYST, Role.MANAGER)]:
+        client.force_login(reader)
+        for url in [
+            "/",
+            "/actions/",
+            "/actions/?owner=author&overdue=true",
+            "/reports/plan/",
+            "/reports/plan/?format=csv",
+            "/reports/plan/?format=xlsx",
+            "/reports/risks/",
+            "/partners/IDN/",
+            f"/engagements/{visible.pk}/",
+        ]:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert_no_leak(body_of(response), hidden, url)
+            assert "follow-up" not in body_of(response), url
+        api = api_client(reader)
+        for url in [
+            "/api/v1/actions/",
+            "/api/v1/actions/?owner=author",
+            f"/api/v1/actions/?engagement={hidden['NS'].pk}",
+            "/api/v1/reports/plan/",
+            "/api/v1/reports/risks/",
+            f"/api/v1/engagements/{visible.pk}/reviews/",
+        ]:
+            response = api.get(url)
+            assert response.status_code == 200, url
+            assert_no_leak(response.content.decode(), hidden, url)
+            assert "follow-up" not in response.content.decode(), url
+        assert api.get("/api/v1/actions/").json()["results"] == []
+        for action in actions:
+            assert api.get(f"/api/v1/actions/{action.pk}/").status_code == 404
+            assert api.patch(f"/api/v1/actions/{action.pk}/", {"status": "done"}).status_code == 404
+            assert api.delete(f"/api/v1/actions/{action.pk}/").status_code == 404
+        for engagement in hidden.values():
+            for door in ("actions", "reviews"):
+                url = f"/api/v1/engagements/{engagement.pk}/{door}/"
+                assert api.get(url).status_code == 404, url
+        # The target is behind for the NU reader: the hidden completed ones do not count.
+        [row] = api.get("/api/v1/reports/plan/").json()
+        assert (row["target"], row["done"], row["planned"], row["last"], row["status"]) == (
+            goal.pk,
+            0,
+            0,
+            None,
+            "behind",
+        )
+        assert api.get("/api/v1/reports/risks/").json() == []
+    # The NS reader: three completed ones count (met), the plan is listed with its review.
+    api = api_client(manager_ns)
+    [row] = api.get("/api/v1/reports/plan/").json()
+    assert (row["done"], row["planned"], row["status"]) == (3, 1, "met")
+    risks = api.get("/api/v1/reports/risks/").json()
+    assert [(r["engagement"], r["review"]) for r in risks] == [(hidden["plan"].pk, "concerns")]
+    assert len(api.get("/api/v1/actions/?owner=author").json()["results"]) == 4
+
+
+def test_an_owner_cleared_below_the_engagement_is_refused_without_telling_more(client, marked):
+    hidden, _ = marked
+    reader = make_user(Role.ANALYST, Marking.NU, username="reader-nu")
+    writer = api_client(make_user(Role.ANALYST, Marking.NS))
+    body = {"title": "Brief", "owner": "reader-nu", "due": "2030-01-01"}
+    response = writer.post(f"/api/v1/engagements/{hidden['NS'].pk}/actions/", body)
+    assert response.status_code == 400
+    assert not Action.objects.filter(owner=reader).exists()
+
+
+def test_the_action_admin_hides_actions_of_hidden_engagements(client, marked):
+    hidden, _ = marked
+    author = User.objects.get(username="author")
+    action = Action.objects.create(
+        engagement=hidden["NS"], title="Pulsar follow-up", owner=author, due="2030-01-01"
+    )
+    Review.objects.create(engagement=hidden["NS"], decision="cleared", note="Pulsar note")
+    client.force_login(make_user(Role.ADMIN, Marking.NU))
+    for url in ["/admin/engagements/action/", "/admin/engagements/review/"]:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert_no_leak(response.content.decode(), hidden, url)
+    for suffix in ("change/", "history/"):
+        response = client.get(f"/admin/engagements/action/{action.pk}/{suffix}")
+        assert response.status_code in (302, 404), suffix
+        assert "Pulsar" not in response.content.decode()
 
 
 # Markings hold at every moment and every door -----------------------------------------

@@ -1,0 +1,17 @@
+"""The one FilterSet for targets: the plan page's list and the API share it."""
+
+import django_filters
+
+from engagements.filters import CodeChoiceFilter
+from partners.models import Partner
+from roadmap.models import Pillar, Target
+
+
+class TargetFilterSet(django_filters.FilterSet):
+    partner = CodeChoiceFilter(queryset=Partner.objects.order_by("name"), to_field_name="code")
+    pillar = CodeChoiceFilter(queryset=Pillar.objects.order_by("order"), to_field_name="code")
+    active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Target
+        fields = []

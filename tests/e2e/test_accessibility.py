@@ -1,0 +1,129 @@
+"""axe-core over every page, for each role, on a desktop and a phone.
+
+axe-core comes from npm (vendored in tests/e2e/vendor/axe-core with its licence) and is
+evaluated in the page through the DevTools protocol, which the pages' Content Security
+Policy does not govern. A serious or critical violation fails the test, with the rule,
+the help text and the first offending elements, page by page.
+"""
+
+import datetime
+import pathlib
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.choices import Marking, Role
+from roadmap.models import Tip, TipStatusUpdate
+from tests.factories import make_engagement, make_user
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.usefixtures("live_reference_data"),
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+]
+
+AXE = (pathlib.Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
+WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
+BLOCKING = {"serious", "critical"}
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ") + " :: " + n.failureSummary),
+  }));
+}"""
+
+
+def pages(role, engagement):
+    """Every page a person with `role` uses (the admin's own pages for admins)."""
+    urls = [
+        "/",
+        "/engagements/",
+        "/engagements/?status=completed&partner=JPN&pillar=security",
+        "/engagements/new/",
+        f"/engagements/{engagement.pk}/",
+        f"/engagements/{engagement.pk}/edit/",
+        f"/engagements/{engagement.pk}/delete/",
+        "/partners/",
+        "/partners/JPN/",
+        "/roadmap/",
+        "/roadmap/tips/6/",
+        "/reports/coverage/",
+        "/reports/coverage/?rollup=members",
+        "/reports/trend/",
+        "/reports/gaps/",
+        "/reports/tips/",
+    ]
+    if role == Role.ADMIN:
+        urls += [
+            "/admin/",
+            "/admin/engagements/engagement/",
+            f"/admin/engagements/engagement/{engagement.pk}/change/",
+            "/admin/partners/partner/",
+            "/admin/accounts/user/",
+        ]
+    return urls
+
+
+def sign_in(context, user, live_server):
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+
+
+def violations_on(page, url):
+    page.goto(url)
+    page.evaluate(AXE)
+    return [v for v in page.evaluate(RUN_AXE) if v["impact"] in BLOCKING]
+
+
+@pytest.fixture
+def some_data():
+    author = make_user(Role.ANALYST, Marking.NS, username="author")
+    today = timezone.localdate()
+    for days, status in [(-40, "completed"), (-200, "completed"), (20, "planned")]:
+        make_engagement(
+            title=f"Maritime dialogue {days}",
+            partners=["JPN", "IDN"],
+            pillars=["security", "dialogue"],
+            facets=["security.maritime"],
+            tips=[6],
+            status=status,
+            start_date=today + datetime.timedelta(days=days),
+            escalation_risk="high",
+            summary="Agreed on joint patrol notification.",
+            created_by=author,
+        )
+    TipStatusUpdate.objects.create(tip=Tip.objects.get(number=6), status="at_risk", note="Watch")
+    return make_engagement(title="Coastguard seminar", partners=["JPN"], created_by=author)
+
+
+@pytest.mark.parametrize("role", [Role.ANALYST, Role.MANAGER, Role.ADMIN])
+def test_no_serious_or_critical_violation_on_any_page(live_server, browser, some_data, role):
+    user = make_user(role, Marking.NS, username=f"axe-{role}")
+    if role == Role.ADMIN:
+        user.is_staff = True
+        user.save()
+    found = {}
+    for width_name, (width, height) in WIDTHS.items():
+        context = browser.new_context(viewport={"width": width, "height": height})
+        sign_in(context, user, live_server)
+        page = context.new_page()
+        for url in pages(role, some_data):
+            for violation in violations_on(page, live_server.url + url):
+                found.setdefault(f"{url} at {width_name}", []).append(violation)
+        context.close()
+    report = "\n".join(
+        f"{where}: {v['impact']} {v['id']} ({v['help']}): {'; '.join(v['nodes'])}"
+        for where, violations in found.items()
+        for v in violations
+    )
+    assert not found, report
+
+
+def test_the_sign_in_page_has_no_serious_violation(live_server, page):
+    for width, height in WIDTHS.values():
+        page.set_viewport_size({"width": width, "height": height})
+        assert violations_on(page, f"{live_server.url}/accounts/login/") == []

@@ -1,0 +1,258 @@
+"""Follow-up actions: visible exactly when their engagement is, owned by someone who can
+see it, done on the day they are marked done."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from accounts.choices import Marking, Role
+from engagements.models import Action
+from tests.factories import api_client, make_engagement, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+TODAY = timezone.localdate()
+DAY = datetime.timedelta(days=1)
+
+
+@pytest.fixture
+def cast():
+    return {
+        "alice": make_user(Role.ANALYST, Marking.NU, username="alice"),
+        "bob": make_user(Role.ANALYST, Marking.NS, username="bob"),
+        "mona": make_user(Role.MANAGER, Marking.NS, username="mona"),
+    }
+
+
+def action(engagement, owner, due, title="Send the minutes", **fields):
+    return Action.objects.create(engagement=engagement, owner=owner, due=due, title=title, **fields)
+
+
+def test_an_analyst_adds_an_action_through_the_api(cast):
+    engagement = make_engagement()
+    api = api_client(cast["alice"])
+    body = {"title": "Send the minutes", "owner": "bob", "due": "2030-01-31"}
+    response = api.post(f"/api/v1/engagements/{engagement.pk}/actions/", body)
+    assert response.status_code == 201
+    stored = Action.objects.get()
+    assert response.json() == {
+        "id": stored.pk,
+        "engagement": engagement.pk,
+        "title": "Send the minutes",
+        "owner": "bob",
+        "due": "2030-01-31",
+        "status": "open",
+        "done_at": None,
+        "created_by": "alice",
+    }
+    assert (stored.owner, stored.created_by, stored.status) == (cast["bob"], cast["alice"], "open")
+    listed = api.get(f"/api/v1/engagements/{engagement.pk}/actions/").json()
+    assert [row["id"] for row in listed] == [stored.pk]
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"owner": "nobody"}, "owner"),
+        ({"owner": ""}, "owner"),
+        ({"title": ""}, "title"),
+        ({"due": "2030-02-30"}, "due"),
+        ({"due": "10000-01-01"}, "due"),
+    ],
+)
+def test_bad_actions_are_400_by_field(cast, change, field):
+    engagement = make_engagement()
+    body = {"title": "Send the minutes", "owner": "bob", "due": "2030-01-31", **change}
+    response = api_client(cast["alice"]).post(f"/api/v1/engagements/{engagement.pk}/actions/", body)
+    assert response.status_code == 400 and field in response.json()
+    assert not Action.objects.exists()
+
+
+def test_the_owner_must_be_able_to_see_the_engagement(cast):
+    secret = make_engagement(marking=Marking.NS)
+    api = api_client(cast["bob"])
+    body = {"title": "Brief the team", "owner": "alice", "due": "2030-01-31"}
+    response = api.post(f"/api/v1/engagements/{secret.pk}/actions/", body)
+    assert response.status_code == 400
+    assert response.json() == {"owner": ["alice cannot see this engagement."]}
+    owned = action(secret, cast["bob"], TODAY)
+    response = api.patch(f"/api/v1/actions/{owned.pk}/", {"owner": "alice"})
+    assert response.status_code == 400 and "owner" in response.json()
+    # An engagement the writer cannot see: 404, nothing stored.
+    alice = api_client(cast["alice"])
+    body["owner"] = "alice"
+    assert alice.post(f"/api/v1/engagements/{secret.pk}/actions/", body).status_code == 404
+    assert Action.objects.count() == 1
+
+
+def test_done_sets_done_at_to_today_and_reopening_clears_it(cast):
+    owned = action(make_engagement(), cast["alice"], TODAY + DAY)
+    api = api_client(cast["alice"])
+    done = api.patch(f"/api/v1/actions/{owned.pk}/", {"status": "done"})
+    assert done.status_code == 200
+    assert done.json()["done_at"] == TODAY.isoformat() and done.json()["status"] == "done"
+    assert api.patch(f"/api/v1/actions/{owned.pk}/", {"status": "open"}).json()["done_at"] is None
+    dropped = api.patch(f"/api/v1/actions/{owned.pk}/", {"status": "dropped"}).json()
+    assert (dropped["status"], dropped["done_at"]) == ("dropped", None)
+    assert api.patch(f"/api/v1/actions/{owned.pk}/", {"status": "later"}).status_code == 400
+    # Every change is kept: created, done, reopened, dropped.
+    assert owned.history.count() == 4
+
+
+def test_action_list_filters_and_order(cast):
+    seen = make_engagement()
+    other = make_engagement()
+    secret = make_engagement(marking=Marking.NS)
+    alice, bob = cast["alice"], cast["bob"]
+    a1 = action(seen, alice, TODAY - DAY, title="late")  # overdue
+    a2 = action(seen, bob, TODAY - 2 * DAY, status="done", title="done late")  # not overdue
+    a3 = action(other, alice, TODAY, title="due today")  # not overdue: due today
+    a4 = action(other, bob, TODAY - 5 * DAY, title="bob late")  # overdue
+    a5 = action(seen, bob, TODAY - 3 * DAY, status="dropped", title="dropped")
+    action(secret, bob, TODAY - 9 * DAY, title="hidden")  # not for alice
+
+    def ids(user, query=""):
+        response = api_client(user).get(f"/api/v1/actions/?{query}")
+        assert response.status_code == 200
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids(alice) == [a4.pk, a5.pk, a2.pk, a1.pk, a3.pk]  # due, then id
+    assert len(ids(bob)) == 6
+    assert ids(alice, "owner=me") == [a1.pk, a3.pk]
+    assert ids(bob, "owner=me") == [Action.objects.get(title="hidden").pk, a4.pk, a5.pk, a2.pk]
+    assert ids(alice, "owner=bob") == [a4.pk, a5.pk, a2.pk]
+    assert ids(alice, "status=open") == [a4.pk, a1.pk, a3.pk]
+    assert ids(alice, "status=done") == [a2.pk]
+    assert ids(alice, "overdue=true") == [a4.pk, a1.pk]
+    assert ids(alice, "overdue=true&owner=me") == [a1.pk]
+    assert ids(alice, f"engagement={other.pk}") == [a4.pk, a3.pk]
+    assert ids(alice, f"engagement={secret.pk}") == []
+    for bad in ("status=later", "engagement=1e228", f"engagement={2**64}", "engagement=1.5"):
+        assert api_client(alice).get(f"/api/v1/actions/?{bad}").status_code == 400, bad
+
+
+def test_who_changes_and_deletes_an_action(cast):
+    carol = make_user(Role.ANALYST, Marking.NU, username="carol")
+    owned = action(make_engagement(), cast["alice"], TODAY, created_by=cast["alice"])
+    url = f"/api/v1/actions/{owned.pk}/"
+    # Every analyst can edit the engagement, so may change its actions.
+    assert api_client(carol).patch(url, {"title": "Send the notes"}).status_code == 200
+    assert api_client(carol).delete(url).status_code == 403  # not hers
+    assert api_client(cast["alice"]).delete(url).status_code == 204  # she created it
+    again = action(make_engagement(), cast["alice"], TODAY, created_by=cast["alice"])
+    assert api_client(cast["mona"]).delete(f"/api/v1/actions/{again.pk}/").status_code == 204
+    assert api_client(cast["alice"]).put(url, {}).status_code == 405
+    assert api_client(cast["alice"]).post("/api/v1/actions/", {}).status_code == 405
+
+
+def test_an_action_of_an_engagement_raised_above_the_reader_disappears(cast):
+    engagement = make_engagement()
+    owned = action(engagement, cast["alice"], TODAY)
+    api = api_client(cast["alice"])
+    assert api.get(f"/api/v1/actions/{owned.pk}/").status_code == 200
+    type(engagement).objects.filter(pk=engagement.pk).update(marking=Marking.NS)
+    assert api.get(f"/api/v1/actions/{owned.pk}/").status_code == 404
+    assert api.patch(f"/api/v1/actions/{owned.pk}/", {"status": "done"}).status_code == 404
+    assert api.get("/api/v1/actions/").json()["results"] == []
+
+
+def test_actions_api_query_counts(cast, django_assert_num_queries):
+    engagements = [make_engagement() for _ in range(3)]
+    for index in range(12):
+        action(engagements[index % 3], cast["alice"], TODAY + index * DAY)
+    api = api_client(cast["alice"])
+    # the caller's role (its groups), the count, the page of actions with their owners,
+    # creators and engagements
+    with django_assert_num_queries(3):
+        assert len(api.get("/api/v1/actions/").json()["results"]) == 12
+    # (the caller's role is known by now) the engagement through the gate, its actions
+    # with owners and creators
+    with django_assert_num_queries(2):
+        assert len(api.get(f"/api/v1/engagements/{engagements[0].pk}/actions/").json()) == 4
+
+
+# Pages ---------------------------------------------------------------------------------
+
+
+def test_the_engagement_page_lists_and_adds_actions(client, cast):
+    engagement = make_engagement()
+    client.force_login(cast["alice"])
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert "Follow-up actions" in page and "Add action" in page
+    response = client.post(
+        f"/engagements/{engagement.pk}/actions/",
+        {"title": "Book the room", "owner": cast["bob"].pk, "due": "2030-03-01"},
+    )
+    assert response.status_code == 302 and response.url == f"/engagements/{engagement.pk}/"
+    stored = Action.objects.get()
+    assert (stored.title, stored.owner, stored.created_by) == (
+        "Book the room",
+        cast["bob"],
+        cast["alice"],
+    )
+    assert "Book the room" in client.get(f"/engagements/{engagement.pk}/").content.decode()
+    # Bad input: the page again, with the message beside the field, nothing stored.
+    bad = client.post(
+        f"/engagements/{engagement.pk}/actions/", {"title": "", "owner": "", "due": "soon"}
+    )
+    assert bad.status_code == 200 and "This field is required." in bad.content.decode()
+    assert Action.objects.count() == 1
+
+
+def test_the_owner_choices_on_the_page_are_people_who_can_see_it(client, cast):
+    secret = make_engagement(marking=Marking.NC)
+    client.force_login(cast["bob"])
+    page = client.get(f"/engagements/{secret.pk}/").content.decode()
+    assert ">bob<" in page and ">mona<" in page and ">alice<" not in page
+    refused = client.post(
+        f"/engagements/{secret.pk}/actions/",
+        {"title": "Brief", "owner": cast["alice"].pk, "due": "2030-03-01"},
+    )
+    assert refused.status_code == 200 and not Action.objects.exists()
+
+
+def test_actions_page_shows_mine_first_and_highlights_overdue(client, cast):
+    engagement = make_engagement(title="Maritime talks")
+    action(engagement, cast["bob"], TODAY - 3 * DAY, title="Bob's late one")
+    action(engagement, cast["alice"], TODAY + DAY, title="Alice's next one")
+    action(engagement, cast["alice"], TODAY - DAY, title="Alice's late one")
+    client.force_login(cast["alice"])
+    page = client.get("/actions/").content.decode()
+    order = [
+        page.index(title)
+        for title in ("Alice&#x27;s late one", "Alice&#x27;s next one", "Bob&#x27;s late one")
+    ]
+    assert order == sorted(order)
+    assert page.count('class="gap overdue"') == 2
+    assert "Bob&#x27;s late one" not in client.get("/actions/?owner=me").content.decode()
+    # Mark one done from the page.
+    mine = Action.objects.get(title="Alice's next one")
+    response = client.post("/actions/", {"action": mine.pk, "status": "done", "next": "/actions/"})
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert (mine.status, mine.done_at) == ("done", TODAY)
+
+
+def test_actions_page_query_count(client, cast, django_assert_num_queries):
+    engagements = [make_engagement() for _ in range(3)]
+    client.force_login(cast["alice"])
+    client.get("/actions/")
+    for index in range(15):
+        action(engagements[index % 3], cast["alice"], TODAY + (index - 5) * DAY)
+    # session, user, the role's groups; the count; the user's and the groups' permissions
+    # (may change); the page of actions with their engagements and owners
+    with django_assert_num_queries(7):
+        assert client.get("/actions/").status_code == 200
+
+
+def test_dashboard_shows_my_open_actions(client, cast):
+    engagement = make_engagement(title="Staff talks with Japan")
+    action(engagement, cast["alice"], TODAY - DAY, title="Write the report")
+    action(engagement, cast["alice"], TODAY, title="Already sent", status="done")
+    action(engagement, cast["bob"], TODAY, title="Not mine")
+    client.force_login(cast["alice"])
+    page = client.get("/").content.decode()
+    panel = page[page.index("My open actions") :]
+    assert "Write the report" in panel and "overdue" in panel
+    assert "Already sent" not in panel and "Not mine" not in panel
