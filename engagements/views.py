@@ -11,7 +11,7 @@ from engagements.choices import EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import EngagementFilterSet, sort_column
-from engagements.forms import EngagementForm
+from engagements.forms import EngagementForm, possible_duplicates
 from engagements.history import engagement_history
 from engagements.models import Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
@@ -98,11 +98,13 @@ def engagement_create(request):
     duplicates = []
     if request.method == "POST" and form.is_valid():
         if not request.POST.get("confirm_duplicate"):
-            duplicates = Engagement.objects.visible_to(request.user).possible_duplicates(
+            duplicates = possible_duplicates(
+                request.user,
                 form.cleaned_data["partners"],
                 form.cleaned_data["start_date"],
                 form.cleaned_data["end_date"],
                 form.cleaned_data["title"],
+                form.cleaned_data["kind"],
             )
         if not duplicates:
             try:

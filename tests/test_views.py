@@ -202,7 +202,7 @@ def test_possible_duplicate_is_flagged_before_saving(client, cast):
     data = form_data(pillars=pillar_ids("security"))
     response = client.post("/engagements/new/", data)
     assert response.status_code == 200
-    assert response.context["duplicates"] == [existing]
+    assert [other for other, _ in response.context["duplicates"]] == [existing]
     assert b"Possible duplicate" in response.content
     assert Engagement.objects.count() == 1
     response = client.post("/engagements/new/", {**data, "confirm_duplicate": "1"})

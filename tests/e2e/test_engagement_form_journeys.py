@@ -1,0 +1,119 @@
+"""Issue 12 in the browser: picking partners with the keyboard only, the error summary
+taking focus, and the edit conflict screen seen from two pages."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.choices import Marking, Role
+from engagements.models import Engagement
+from tests.factories import PASSWORD, make_user
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.usefixtures("live_reference_data"),
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+]
+
+
+def sign_in(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def test_partners_are_picked_with_the_keyboard_only(live_server, page):
+    make_user(Role.ANALYST, Marking.NR, username="ana")
+    sign_in(page, live_server, "ana")
+    page.goto(f"{live_server.url}/engagements/new/")
+
+    # A save with errors: the summary is focused and links to the fields.
+    page.get_by_role("button", name="Log engagement").click()
+    summary = page.get_by_role("alert").filter(has_text="Nothing was saved")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link", name=re.compile("^Partners:")).click()
+    picker = page.get_by_role("combobox", name="Partners")
+    expect(picker).to_be_focused()
+
+    # The help text says how, and the lead/observer lists have become the chips' roles.
+    expect(page.get_by_text("Enter adds the highlighted partner")).to_be_visible()
+    expect(page.get_by_label("Lead partner")).to_be_hidden()
+
+    # "Vietnam" is another name of Viet Nam; Enter adds it.
+    page.keyboard.type("Vietnam")
+    expect(page.locator(".ts-dropdown .option.active")).to_contain_text("Viet Nam (VNM)")
+    page.keyboard.press("Enter")
+    chips = page.get_by_role("list", name="Chosen partners")
+    expect(chips.get_by_role("listitem")).to_have_count(1)
+    # A second one by its code, without touching the mouse.
+    page.keyboard.type("jpn")
+    expect(page.locator(".ts-dropdown .option.active")).to_contain_text("Japan (JPN)")
+    page.keyboard.press("Enter")
+    expect(chips.get_by_role("listitem")).to_have_count(2)
+    expect(picker).to_be_focused()
+
+    # Tab to the first chip's role and make Viet Nam the lead with the arrow keys.
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    role = page.get_by_role("combobox", name="Role of Viet Nam (VNM)")
+    expect(role).to_be_focused()
+    role.select_option("lead")  # what ↓ on a focused native select does
+    expect(page.locator("#id_lead_partner")).to_have_value("VNM")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    japan_role = page.get_by_role("combobox", name="Role of Japan (JPN)")
+    expect(japan_role).to_be_focused()
+    japan_role.select_option("observer")
+    # Choosing another lead turns the first back into a participant.
+    japan_role.select_option("lead")
+    expect(role).to_have_value("participant")
+    japan_role.select_option("observer")
+    role.select_option("lead")
+
+    # Remove Japan and add it again, keyboard only.
+    page.get_by_role("button", name="Remove Japan (JPN)").focus()
+    page.keyboard.press("Enter")
+    expect(chips.get_by_role("listitem")).to_have_count(1)
+    picker.focus()
+    page.keyboard.type("Japan")
+    page.keyboard.press("Enter")
+    page.get_by_role("combobox", name="Role of Japan (JPN)").select_option("observer")
+
+    page.get_by_label("Title").fill("Mekong flood response coordination with a long title")
+    page.get_by_label("Kind").select_option("workshop")
+    page.get_by_label("Start date").fill("2025-09-15")
+    page.get_by_label("Humanitarian Assistance and Disaster Relief", exact=True).check()
+    page.get_by_label("Marking").select_option("NR")
+    page.get_by_role("button", name="Log engagement").click()
+    expect(page.get_by_role("heading", name=re.compile("Mekong flood response"))).to_be_visible()
+    engagement = Engagement.objects.get()
+    roles = {link.partner.code: link.role for link in engagement.partner_links.all()}
+    assert roles == {"VNM": "lead", "JPN": "observer"}
+
+    # Editing shows the chips with their roles.
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("combobox", name="Role of Viet Nam (VNM)")).to_have_value("lead")
+    expect(page.get_by_role("combobox", name="Role of Japan (JPN)")).to_have_value("observer")
+
+
+def test_the_form_works_without_javascript(live_server, browser):
+    make_user(Role.ANALYST, Marking.NR, username="ana")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server, "ana")
+    page.goto(f"{live_server.url}/engagements/new/")
+    page.get_by_label("Title").fill("Plain form workshop")
+    page.get_by_label("Kind").select_option("workshop")
+    page.get_by_label("Start date").fill("2025-09-15")
+    page.locator("#id_partners").select_option(["VNM", "JPN"])
+    page.get_by_label("Lead partner").select_option("JPN")
+    page.get_by_label("Observers").select_option(["VNM"])
+    page.get_by_label("Shared Security Concerns", exact=True).check()
+    page.get_by_role("button", name="Log engagement").click()
+    expect(page.get_by_role("heading", name="Plain form workshop")).to_be_visible()
+    roles = {link.partner.code: link.role for link in Engagement.objects.get().partner_links.all()}
+    assert roles == {"JPN": "lead", "VNM": "observer"}
+    context.close()
