@@ -12,7 +12,7 @@ from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import EngagementFilterSet, sort_column
 from engagements.forms import EngagementForm, possible_duplicates
-from engagements.history import engagement_history
+from engagements.history import engagement_history, readable_history
 from engagements.models import Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
 from engagements.services import NotVisible, delete_engagement
@@ -87,7 +87,7 @@ def engagement_detail(request, pk):
             "facets": list(engagement.facets.select_related("pillar")),
             "can_change": engagement.can_be_changed_by(request.user),
             "can_delete": engagement.can_be_deleted_by(request.user),
-            "history": engagement_history(engagement.pk, request.user),
+            "history": readable_history(engagement_history(engagement.pk, request.user)),
         },
     )
 
