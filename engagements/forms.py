@@ -185,19 +185,22 @@ class EngagementForm(forms.ModelForm):
             self.add_error(None, "This form is missing the version it was loaded from.")
         return cleaned
 
+    def partner_roles(self):
+        """{partner pk: role} from the three partner fields (a valid form only)."""
+        roles = {partner.pk: PartnerRole.PARTICIPANT for partner in self.cleaned_data["partners"]}
+        roles.update({p.pk: PartnerRole.OBSERVER for p in self.cleaned_data.get("observers") or ()})
+        if self.cleaned_data.get("lead_partner"):
+            roles[self.cleaned_data["lead_partner"].pk] = PartnerRole.LEAD
+        return roles
+
     def save(self, commit=True):
         """Store through the one write service: raises StaleVersion if someone saved since
         `version`, NotVisible if the engagement left the user's sight meanwhile, and
         ValidationError if a rule fails at the moment of writing."""
         data = {name: self.cleaned_data[name] for name in WRITABLE}
-        partners = list(self.cleaned_data["partners"])
-        roles = {partner.pk: PartnerRole.PARTICIPANT for partner in partners}
-        roles.update({p.pk: PartnerRole.OBSERVER for p in self.cleaned_data.get("observers") or ()})
-        if self.cleaned_data.get("lead_partner"):
-            roles[self.cleaned_data["lead_partner"].pk] = PartnerRole.LEAD
         data.update(
-            partners=partners,
-            partner_roles=roles,
+            partners=list(self.cleaned_data["partners"]),
+            partner_roles=self.partner_roles(),
             pillars=self.cleaned_data["pillars"],
             facets=self.cleaned_data["facets"],
             tips=self.cleaned_data["tips"],

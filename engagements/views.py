@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from accounts.choices import Role
+from engagements import conflicts
 from engagements.choices import EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
@@ -124,33 +125,75 @@ def engagement_create(request):
 @permission_required("engagements.change_engagement", raise_exception=True)
 def engagement_edit(request, pk):
     engagement = get_visible_engagement(request, pk)
+    if request.method == "POST" and request.POST.get("resolve"):
+        return _resolve_conflict(request, engagement)
     form = EngagementForm(request.POST or None, instance=engagement, user=request.user)
-    conflict = None
     if request.method == "POST" and form.is_valid():
-        try:
-            engagement = form.save()
-        except ValidationError as error:
-            form.add_error(None, error)
-        except StaleVersion:
-            # The other version, only if this user may see it now (it may have been raised).
-            conflict = (
-                with_relations(Engagement.objects.visible_to(request.user)).filter(pk=pk).first()
-            )
-            if conflict is None:
-                return _gone(request)
-            # Keep the user's input; let them save again on top of the newer version.
-            form.data = form.data.copy()
-            form.data["version"] = conflict.version
-        except NotVisible:
+        return _save_edit(request, form, base_version=form.cleaned_data["version"])
+    return _edit_page(request, form)
+
+
+def _edit_page(request, form):
+    return render(
+        request, "engagements/engagement_form.html", {"form": form, "engagement": form.instance}
+    )
+
+
+def _save_edit(request, form, base_version):
+    """Save a valid edit form; someone else's save since is a conflict screen, never an
+    overwrite. `base_version`: the version the person started from."""
+    try:
+        engagement = form.save()
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _edit_page(request, form)
+    except StaleVersion:
+        # The other version, only if this user may see it now (it may have been raised).
+        current = Engagement.objects.visible_to(request.user).filter(pk=form.instance.pk).first()
+        if current is None:
             return _gone(request)
-        else:
-            messages.success(request, f"Saved “{engagement.title}”.")
-            return redirect(engagement)
+        return _conflict_page(request, form, current, base_version)
+    except NotVisible:
+        return _gone(request)
+    messages.success(request, f"Saved “{engagement.title}”.")
+    return redirect(engagement)
+
+
+def _conflict_page(request, form, current, base_version, chosen=None, comparison=None):
+    comparison = comparison or conflicts.compare(form, current, base_version, request.user, chosen)
     return render(
         request,
-        "engagements/engagement_form.html",
-        {"form": form, "engagement": engagement, "conflict": conflict},
+        "engagements/engagement_conflict.html",
+        {
+            "current": current,
+            "base_version": base_version,
+            "yours": conflicts.carried_input(form.data),
+            "asked": chosen is not None,
+            **comparison,
+        },
     )
+
+
+def _resolve_conflict(request, engagement):
+    """The conflict screen's answer: the person's input, the version it was shown against,
+    and a pick per field. Saved on top of that version, or a new conflict screen."""
+    yours = EngagementForm(request.POST, instance=engagement, user=request.user)
+    if not yours.is_valid():
+        return _edit_page(request, yours)
+    base_version = _int(request.POST.get("base_version"))
+    # Read afresh: the form has written the person's input onto `engagement`.
+    current = get_visible_engagement(request, engagement.pk)
+    if current.version != yours.cleaned_data["version"]:  # saved again since the screen
+        return _conflict_page(request, yours, current, base_version)
+    chosen = conflicts.picks(request.POST)
+    comparison = conflicts.compare(yours, current, base_version, request.user, chosen)
+    if comparison["missing"]:
+        return _conflict_page(request, yours, current, base_version, chosen, comparison)
+    merged = conflicts.merged_data(request.POST, current, chosen)
+    form = EngagementForm(merged, instance=current, user=request.user)
+    if not form.is_valid():
+        return _edit_page(request, form)
+    return _save_edit(request, form, base_version)
 
 
 def _gone(request):
