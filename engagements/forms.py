@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from accounts.choices import Marking
 from engagements.choices import PartnerRole
+from engagements.importer import ImportFileError, read_table
 from engagements.models import Engagement
 from engagements.services import WRITABLE, save_engagement
 from partners.models import Partner
@@ -51,7 +52,21 @@ def offered_partners(engagement):
     return Partner.objects.filter(offered).order_by("name")
 
 
-class EngagementForm(forms.ModelForm):
+class ErrorSummaryMixin:
+    """For templates/includes/error_summary.html: the errors, each linked to its field."""
+
+    def error_links(self):
+        """(element id, label, message) for every error, in the form's order, for the
+        summary at the top of the page; a message that belongs to no field has no id."""
+        links = [(None, None, message) for message in self.non_field_errors()]
+        for bound in self:
+            # A group of checkboxes has no single element: link to its first box.
+            target = bound.id_for_label or f"{bound.auto_id}_0"
+            links += [(target, bound.label, message) for message in bound.errors]
+        return links
+
+
+class EngagementForm(ErrorSummaryMixin, forms.ModelForm):
     """Log or edit an engagement. The rules are the model's own (`clean()`, constraints,
     `validate_relations`, `validate_marking`), so the API enforces exactly the same.
 
@@ -148,16 +163,6 @@ class EngagementForm(forms.ModelForm):
         for box in self["facets"]:
             grouped.setdefault(pillar_of[str(box.data["value"])], []).append(box)
         return [(box, grouped.get(str(box.data["value"]), [])) for box in self["pillars"]]
-
-    def error_links(self):
-        """(element id, label, message) for every error, in the form's order, for the
-        summary at the top of the page; a message that belongs to no field has no id."""
-        links = [(None, None, message) for message in self.non_field_errors()]
-        for bound in self:
-            # A group of checkboxes has no single element: link to its first box.
-            target = bound.id_for_label or f"{bound.auto_id}_0"
-            links += [(target, bound.label, message) for message in bound.errors]
-        return links
 
     def clean(self):
         cleaned = super().clean()
@@ -289,3 +294,36 @@ def _date_reason(start_date, end_date, other):
     else:
         gap = (other.start_date - end_date).days
     return f"dates {gap} day{'s' if gap != 1 else ''} apart"
+
+
+IMPORT_MAX_BYTES = 1_000_000
+IMPORT_MAX_ROWS = 1_000
+
+
+class ImportForm(ErrorSummaryMixin, forms.Form):
+    """The import page's upload: read and checked as a whole file here; its rows are
+    checked by `engagements.importer.import_rows`."""
+
+    file = forms.FileField(
+        label="CSV or XLSX file",
+        help_text=f"Up to {IMPORT_MAX_BYTES // 1_000_000} MB and {IMPORT_MAX_ROWS:,} rows; "
+        "bigger files: manage.py import_engagements.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError(
+                f"The file is {upload.size:,} bytes; the page takes up to {IMPORT_MAX_BYTES:,}."
+            )
+        self.content = upload.read()
+        try:
+            self.rows = read_table(upload.name, self.content)
+        except ImportFileError as error:
+            raise ValidationError(f"{upload.name}: {error}") from None
+        if len(self.rows) > IMPORT_MAX_ROWS:
+            raise ValidationError(
+                f"{len(self.rows):,} rows; the page takes up to {IMPORT_MAX_ROWS:,} at once."
+            )
+        return upload

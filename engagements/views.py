@@ -1,10 +1,13 @@
+import base64
 import datetime
+import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from accounts.choices import Role
 from engagements import conflicts
@@ -12,8 +15,9 @@ from engagements.choices import EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import EngagementFilterSet, sort_column
-from engagements.forms import EngagementForm, possible_duplicates
+from engagements.forms import EngagementForm, ImportForm, possible_duplicates
 from engagements.history import engagement_history, readable_history
+from engagements.importer import by_line, import_rows, read_table
 from engagements.models import Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
 from engagements.services import NotVisible, delete_engagement
@@ -194,6 +198,53 @@ def _resolve_conflict(request, engagement):
     if not form.is_valid():
         return _edit_page(request, form)
     return _save_edit(request, form, base_version)
+
+
+IMPORT_SESSION_KEY = "engagement_import"
+
+
+@permission_required("engagements.add_engagement", raise_exception=True)
+def engagement_import(request):
+    """Upload a file → a preview of every row (nothing stored) → confirm: all rows or none.
+
+    Between preview and confirm the file's bytes wait in the user's own session (one file
+    at a time, at most IMPORT_MAX_BYTES), under a random token the confirm form carries;
+    confirming checks every row again, as the rows are written.
+    """
+    if request.method == "POST" and "token" in request.POST:
+        return _confirm_import(request)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["file"].name
+        result = import_rows(form.rows, request.user, dry_run=True)
+        request.session.pop(IMPORT_SESSION_KEY, None)
+        token = None
+        if not result.errors:
+            token = secrets.token_urlsafe(16)
+            request.session[IMPORT_SESSION_KEY] = {
+                "token": token,
+                "name": name,
+                "content": base64.b64encode(form.content).decode(),
+            }
+        context.update(name=name, result=result, lines=by_line(form.rows, result), token=token)
+    return render(request, "engagements/engagement_import.html", context)
+
+
+def _confirm_import(request):
+    pending = request.session.get(IMPORT_SESSION_KEY)
+    if not pending or not constant_time_compare(pending["token"], request.POST["token"]):
+        messages.error(request, "That file is no longer waiting to be imported: upload it again.")
+        return redirect("engagements:import")
+    del request.session[IMPORT_SESSION_KEY]
+    rows = read_table(pending["name"], base64.b64decode(pending["content"]))
+    result = import_rows(rows, request.user)
+    if result.errors:  # something changed since the preview: nothing was stored
+        context = {"form": ImportForm(), "name": pending["name"], "result": result}
+        context["lines"] = by_line(rows, result)
+        return render(request, "engagements/engagement_import.html", context)
+    messages.success(request, f"Imported {result.rows} engagements from {pending['name']}.")
+    return redirect("engagements:list")
 
 
 def _gone(request):

@@ -40,6 +40,7 @@ EXPECTED_GET = {
     "logout": answers(302, 405, no_role=405),  # sign-out is a POST
     "engagements:list": PAGE,
     "engagements:create": PAGE,
+    "engagements:import": PAGE,
     "engagements:detail": PAGE,
     "engagements:edit": PAGE,
     # Analysts delete only their own: analyst_ns did not log it.
@@ -84,6 +85,8 @@ EXPECTED_WRITES = [
         answers(401, 403, 403, 403, 201),
     ),
     ("delete", "api:engagement-detail", {"version": 1}, answers(401, 204, 403, 204, 204)),
+    # An upload without a file: the page again, saying so (no role: refused).
+    ("post", "engagements:import", {}, answers(302, 200)),
 ]
 
 
