@@ -21,8 +21,7 @@ def history_rows(client, engagement_id):
     return [re.sub(r"<[^>]+>", "", item) for item in re.findall(r"<li>(.*?)</li>", table)]
 
 
-def test_the_page_shows_labels_and_names_the_api_keeps_codes(client):
-    writer = make_user(Role.ANALYST, Marking.NR)
+def create(writer, **fields):
     data = {
         "title": "Disaster response drill",
         "kind": "exercise",
@@ -30,12 +29,19 @@ def test_the_page_shows_labels_and_names_the_api_keeps_codes(client):
         "start_date": "2025-04-01",
         "partners": [Partner.objects.get(code="IDN")],
         "pillars": [Pillar.objects.get(code="dialogue")],
-        "facets": [Facet.objects.get(code="dialogue.information-sharing")],
-        "tips": [Tip.objects.get(number=2)],
         "marking": "NU",
         "escalation_risk": "low",
     }
-    engagement = save_engagement(writer, data)
+    return save_engagement(writer, {**data, **fields})
+
+
+def test_the_page_shows_labels_and_names_the_api_keeps_codes(client):
+    writer = make_user(Role.ANALYST, Marking.NR)
+    engagement = create(
+        writer,
+        facets=[Facet.objects.get(code="dialogue.information-sharing")],
+        tips=[Tip.objects.get(number=2)],
+    )
     save_engagement(
         writer,
         {"escalation_risk": "high", "partners": [Partner.objects.get(code="VNM")]},
@@ -65,17 +71,7 @@ def test_the_page_shows_labels_and_names_the_api_keeps_codes(client):
 def test_redacted_values_stay_redacted_on_the_page(client):
     nu = make_user(Role.ANALYST, Marking.NU)
     ns = make_user(Role.ANALYST, Marking.NS)
-    data = {
-        "title": "Operation Pulsar",
-        "kind": "exercise",
-        "status": "planned",
-        "start_date": "2025-04-01",
-        "partners": [Partner.objects.get(code="IDN")],
-        "pillars": [Pillar.objects.get(code="security")],
-        "marking": "NS",
-        "escalation_risk": "high",
-    }
-    engagement = save_engagement(ns, data)
+    engagement = create(ns, title="Operation Pulsar", marking="NS", escalation_risk="high")
     save_engagement(ns, {"title": "Port call", "marking": "NU"}, engagement.pk, 1)
     client.force_login(nu)
     rows = history_rows(client, engagement.pk)
