@@ -38,7 +38,10 @@ def _values(obj, snapshot):
     values = {}
     for name in SCALARS:
         value = getattr(obj, name)
-        values[name] = value.isoformat() if hasattr(value, "isoformat") else (value or "")
+        if hasattr(value, "isoformat"):
+            value = value.isoformat()
+        # A browser sends a text box's lines ending in \r\n; the API may have stored \n.
+        values[name] = (value or "").replace("\r\n", "\n")
     roles = snapshot["partner_roles"]
     codes = snapshot["partner_codes"]
     partners = [(code, roles.get(code, PartnerRole.PARTICIPANT)) for code in codes]

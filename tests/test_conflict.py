@@ -182,3 +182,12 @@ def test_an_original_above_the_readers_clearance_is_not_shown(client, people):
     )
     assert "Pulsar" not in response.content.decode()
     assert response.context["original_version"] is None
+
+
+def test_line_endings_a_browser_sends_are_not_a_difference(client, people):
+    engagement = create(people["creator"], summary="Two\nlines.")
+    save_engagement(people["colleague"], {"location": "Seoul"}, engagement.pk, 1)
+    client.force_login(people["me"])
+    response = client.post(f"/engagements/{engagement.pk}/edit/", my_edit(summary="Two\r\nlines."))
+    summary = rows(response)["summary"]
+    assert not summary["differs"] and not summary["you_changed"]
