@@ -1,40 +1,108 @@
+import datetime
+import difflib
+import re
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from accounts.choices import Marking
 from engagements.choices import PartnerRole
+from engagements.importer import ImportFileError, read_table
 from engagements.models import Action, Engagement, Review
 from engagements.services import WRITABLE, save_engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
+PARTNER_HELP = (
+    "Every partner taking part. Ctrl/⌘-click (keyboard: Ctrl+↓ to move, Ctrl+Space to pick) "
+    "chooses more than one; give the lead and the observers below."
+)
+# What the picker (static/js/partner-picker.js) says instead, once it has replaced the lists.
+PARTNER_PICKER_HELP = (
+    "Type a name, code or other name (“Vietnam”), then Enter adds the highlighted partner; "
+    "↑/↓ move through the matches, Esc closes them, Backspace in the empty box removes the "
+    "last partner. Each chosen partner has a role (lead, participant, observer): Tab to it."
+)
 
-class EngagementForm(forms.ModelForm):
+
+class PartnerSelect(forms.SelectMultiple):
+    """The native partner list (the no-JavaScript fallback), its options carrying the code
+    and the other names the picker searches: "Vietnam" finds Viet Nam."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        partner = getattr(value, "instance", None)
+        if partner is not None:
+            option["label"] = f"{partner.name} ({partner.code})"
+            option["attrs"].update(
+                {"data-code": partner.code, "data-aliases": "; ".join(partner.alias_list)}
+            )
+            if not partner.active:
+                option["label"] += " – inactive"
+        return option
+
+
+def offered_partners(engagement):
+    """Active partners, and the partners the engagement already has (an inactive partner
+    stays on the engagements it was part of, but is not offered for new ones)."""
+    offered = Q(active=True)
+    if engagement.pk:
+        offered |= Q(pk__in=engagement.partner_links.values("partner"))
+    return Partner.objects.filter(offered).order_by("name")
+
+
+class ErrorSummaryMixin:
+    """For templates/includes/error_summary.html: the errors, each linked to its field."""
+
+    def error_links(self):
+        """(element id, label, message) for every error, in the form's order, for the
+        summary at the top of the page; a message that belongs to no field has no id."""
+        links = [(None, None, message) for message in self.non_field_errors()]
+        for bound in self:
+            # A group of checkboxes has no single element: link to its first box.
+            target = bound.id_for_label or f"{bound.auto_id}_0"
+            links += [(target, bound.label, message) for message in bound.errors]
+        return links
+
+
+class EngagementForm(ErrorSummaryMixin, forms.ModelForm):
     """Log or edit an engagement. The rules are the model's own (`clean()`, constraints,
-    `validate_relations`, `validate_marking`), so the API enforces exactly the same."""
+    `validate_relations`, `validate_marking`), so the API enforces exactly the same.
+
+    Partners come as three native lists (partners, the lead, the observers) that work
+    without JavaScript; the partner picker turns them into one searchable list with a role
+    on each chosen partner, and fills in the same three fields."""
 
     partners = forms.ModelMultipleChoiceField(
-        queryset=Partner.objects.order_by("name"),
+        queryset=Partner.objects.none(),
         to_field_name="code",
-        help_text="Every partner taking part. Type to narrow the list; Ctrl/⌘-click for more.",
-        widget=forms.SelectMultiple(attrs={"size": 8, "data-filterable": "true"}),
+        help_text=PARTNER_HELP,
+        widget=PartnerSelect(
+            attrs={"size": 8, "data-partner-picker": "true", "data-help": PARTNER_PICKER_HELP}
+        ),
     )
     lead_partner = forms.ModelChoiceField(
-        queryset=Partner.objects.order_by("name"),
+        queryset=Partner.objects.none(),
         to_field_name="code",
         required=False,
         label="Lead partner",
         help_text="Optional; must be one of the partners above.",
     )
     observers = forms.ModelMultipleChoiceField(
-        queryset=Partner.objects.order_by("name"),
+        queryset=Partner.objects.none(),
         to_field_name="code",
         required=False,
         help_text="Partners that only observed; must be among the partners above.",
         widget=forms.SelectMultiple(attrs={"size": 4}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The page's order, which the error summary follows.
+    field_order = [
+        *("title", "kind", "status", "start_date", "end_date", "location"),
+        *("partners", "lead_partner", "observers"),
+    ]
 
     class Meta:
         model = Engagement
@@ -66,6 +134,8 @@ class EngagementForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        for name in ("partners", "lead_partner", "observers"):
+            self.fields[name].queryset = offered_partners(self.instance)
         self.fields["pillars"].queryset = Pillar.objects.order_by("order")
         self.fields["facets"].queryset = Facet.objects.select_related("pillar").order_by(
             "pillar__order", "order"
@@ -121,19 +191,22 @@ class EngagementForm(forms.ModelForm):
             self.add_error(None, "This form is missing the version it was loaded from.")
         return cleaned
 
+    def partner_roles(self):
+        """{partner pk: role} from the three partner fields (a valid form only)."""
+        roles = {partner.pk: PartnerRole.PARTICIPANT for partner in self.cleaned_data["partners"]}
+        roles.update({p.pk: PartnerRole.OBSERVER for p in self.cleaned_data.get("observers") or ()})
+        if self.cleaned_data.get("lead_partner"):
+            roles[self.cleaned_data["lead_partner"].pk] = PartnerRole.LEAD
+        return roles
+
     def save(self, commit=True):
         """Store through the one write service: raises StaleVersion if someone saved since
         `version`, NotVisible if the engagement left the user's sight meanwhile, and
         ValidationError if a rule fails at the moment of writing."""
         data = {name: self.cleaned_data[name] for name in WRITABLE}
-        partners = list(self.cleaned_data["partners"])
-        roles = {partner.pk: PartnerRole.PARTICIPANT for partner in partners}
-        roles.update({p.pk: PartnerRole.OBSERVER for p in self.cleaned_data.get("observers") or ()})
-        if self.cleaned_data.get("lead_partner"):
-            roles[self.cleaned_data["lead_partner"].pk] = PartnerRole.LEAD
         data.update(
-            partners=partners,
-            partner_roles=roles,
+            partners=list(self.cleaned_data["partners"]),
+            partner_roles=self.partner_roles(),
             pillars=self.cleaned_data["pillars"],
             facets=self.cleaned_data["facets"],
             tips=self.cleaned_data["tips"],
@@ -172,3 +245,119 @@ class ReviewForm(forms.ModelForm):
         model = Review
         fields = ["decision", "note"]
         widgets = {"note": forms.Textarea(attrs={"rows": 2})}
+
+
+# A possible duplicate starts or ends within this many days of the new engagement's dates.
+DUPLICATE_DAYS = 3
+# Words that say nothing about which engagement a title names.
+COMMON_WORDS = {
+    "the", "and", "for", "with", "from", "into", "about", "between", "among", "its", "their",
+    "our", "new", "meeting", "visit", "event",
+}  # fmt: skip
+
+
+def title_words(title, ignore=()):
+    return {
+        word
+        for word in re.findall(r"\w+", title.lower())
+        if len(word) > 2 and word not in COMMON_WORDS and word not in ignore
+    }
+
+
+def partner_words(partners):
+    """The words of partners' names, codes and other names: two engagements with
+    Timor-Leste both say "Timor" and "Leste" without being the same engagement."""
+    text = " ".join(f"{p.name} {p.code} {' '.join(p.alias_list)}" for p in partners)
+    return title_words(text)
+
+
+def possible_duplicates(user, partners, start_date, end_date, title, kind):
+    """Engagements this user can see that may be the one being logged, each with the
+    reasons it matched: [(engagement, [reason, …])], newest first.
+
+    A candidate shares a partner, its dates lie within DUPLICATE_DAYS days of these, and
+    its title is similar once the partners' names are left out: both say at least two of
+    the same words and at least half of the shorter title's words, or the two titles read
+    nearly the same (difflib ratio ≥ 0.8).
+    """
+    end_date = end_date or start_date
+    slack = datetime.timedelta(days=DUPLICATE_DAYS)
+    candidates = (
+        Engagement.objects.visible_to(user)
+        .filter(partner_links__partner__in=partners, start_date__lte=end_date + slack)
+        .filter(
+            Q(end_date__gte=start_date - slack)
+            | Q(end_date__isnull=True, start_date__gte=start_date - slack)
+        )
+        .distinct()
+        .prefetch_related("partner_links__partner")
+        .order_by("-start_date", "-id")[:50]
+    )
+    chosen = set(partners)
+    found = []
+    for other in candidates:
+        others = [link.partner for link in other.partner_links.all()]
+        ignore = partner_words([*chosen, *others])
+        mine, theirs = title_words(title, ignore), title_words(other.title, ignore)
+        shared = sorted(mine & theirs)
+        ratio = difflib.SequenceMatcher(None, " ".join(sorted(mine)), " ".join(sorted(theirs)))
+        similar = len(shared) >= 2 and len(shared) * 2 >= min(len(mine), len(theirs))
+        if not (similar or (mine and theirs and ratio.ratio() >= 0.8)):
+            continue
+        reasons = [
+            "same partner: " + ", ".join(p.name for p in others if p in chosen),
+            _date_reason(start_date, end_date, other),
+            "similar title: both say " + ", ".join(f"“{word}”" for word in shared)
+            if shared
+            else "nearly the same title",
+        ]
+        if other.kind == kind:
+            reasons.append(f"same kind ({other.get_kind_display().lower()})")
+        found.append((other, reasons))
+    return found
+
+
+def _date_reason(start_date, end_date, other):
+    other_end = other.end_date or other.start_date
+    if (other.start_date, other_end) == (start_date, end_date):
+        return "same dates"
+    if other.start_date <= end_date and other_end >= start_date:
+        return "dates overlap"
+    if other_end < start_date:
+        gap = (start_date - other_end).days
+    else:
+        gap = (other.start_date - end_date).days
+    return f"dates {gap} day{'s' if gap != 1 else ''} apart"
+
+
+IMPORT_MAX_BYTES = 1_000_000
+IMPORT_MAX_ROWS = 1_000
+
+
+class ImportForm(ErrorSummaryMixin, forms.Form):
+    """The import page's upload: read and checked as a whole file here; its rows are
+    checked by `engagements.importer.import_rows`."""
+
+    file = forms.FileField(
+        label="CSV or XLSX file",
+        help_text=f"Up to {IMPORT_MAX_BYTES // 1_000_000} MB and {IMPORT_MAX_ROWS:,} rows; "
+        "bigger files: manage.py import_engagements.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise ValidationError(
+                f"The file is {upload.size:,} bytes; the page takes up to {IMPORT_MAX_BYTES:,}."
+            )
+        self.content = upload.read()
+        try:
+            self.rows = read_table(upload.name, self.content)
+        except ImportFileError as error:
+            raise ValidationError(f"{upload.name}: {error}") from None
+        if len(self.rows) > IMPORT_MAX_ROWS:
+            raise ValidationError(
+                f"{len(self.rows):,} rows; the page takes up to {IMPORT_MAX_ROWS:,} at once."
+            )
+        return upload

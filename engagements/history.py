@@ -10,6 +10,7 @@ the row before, so it can be restored whole.
 
 from django.db import models
 from django.dispatch import receiver
+from django.utils.text import capfirst
 from simple_history.signals import pre_create_historical_record
 
 from accounts.models import visible_markings
@@ -149,3 +150,58 @@ def restore_engagement(engagement_id, user):
     if record is None:
         raise LookupError(engagement_id)
     return services.restore_engagement(user, record)
+
+
+# Reading the history (and the edit-conflict screen): the API keeps field names and codes
+# (the contract); pages show labels and names. Display only: redaction happens before.
+
+
+def field_label(field):
+    """ "Escalation risk" for `escalation_risk`: the model field's verbose name."""
+    from engagements.models import Engagement
+
+    return capfirst(Engagement._meta.get_field(field).verbose_name)
+
+
+class Names:
+    """Names for the codes a history value holds: one query per kind of code, read once."""
+
+    def __init__(self):
+        from partners.models import Partner
+        from roadmap.models import Facet, Pillar, Tip
+
+        self.codes = {
+            "partners": dict(Partner.objects.values_list("code", "name")),
+            "pillars": dict(Pillar.objects.values_list("code", "name")),
+            "facets": dict(Facet.objects.values_list("code", "name")),
+            "tips": {
+                number: f"{number}. {title}"
+                for number, title in Tip.objects.values_list("number", "title")
+            },
+        }
+
+    def value(self, field, value):
+        """A stored value as a person reads it: a choice's label, a code's name (None, a
+        redacted value, stays None)."""
+        from engagements.models import Engagement
+
+        if value is None:
+            return None
+        if field in self.codes:
+            return [self.codes[field].get(code, code) for code in value]
+        choices = Engagement._meta.get_field(field).choices
+        if choices and field != "marking":  # markings are read as their codes
+            return dict(choices).get(value, value)
+        return value
+
+
+def readable_history(entries):
+    """The entries of `engagement_history` for the page: each gets `readable`, a list of
+    (label, [old, new]) with names instead of codes; `changes` stays as the API has it."""
+    names = Names() if entries else None
+    for entry in entries:
+        entry["readable"] = [
+            (field_label(field), [names.value(field, old), names.value(field, new)])
+            for field, (old, new) in entry["changes"].items()
+        ]
+    return entries

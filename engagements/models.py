@@ -1,6 +1,3 @@
-import difflib
-import re
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -39,33 +36,6 @@ class EngagementQuerySet(models.QuerySet):
         """
         markings = visible_markings(user)
         return self.filter(marking__in=markings) if markings else self.none()
-
-    def possible_duplicates(self, partners, start_date, end_date, title, exclude_pk=None):
-        """Engagements sharing a partner and an overlapping date, with a similar title.
-
-        Call it on a visible queryset: a duplicate the user cannot see is not shown.
-        """
-        end_date = end_date or start_date
-        candidates = (
-            self.filter(partner_links__partner__in=partners, start_date__lte=end_date)
-            .filter(
-                Q(end_date__gte=start_date) | Q(end_date__isnull=True, start_date__gte=start_date)
-            )
-            .exclude(pk=exclude_pk)
-            .distinct()
-            .order_by("-start_date")[:50]
-        )
-        wanted = _title_words(title)
-        return [
-            engagement
-            for engagement in candidates
-            if difflib.SequenceMatcher(None, title.lower(), engagement.title.lower()).ratio() >= 0.6
-            or len(wanted & _title_words(engagement.title)) >= max(2, len(wanted) // 2)
-        ]
-
-
-def _title_words(title):
-    return {word for word in re.findall(r"\w+", title.lower()) if len(word) > 3}
 
 
 class Engagement(models.Model):

@@ -1,4 +1,6 @@
+import base64
 import datetime
+import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -7,16 +9,25 @@ from django.core.paginator import Paginator
 from django.db.models import Case, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.choices import Role
+from engagements import conflicts
 from engagements.choices import ActionStatus, EngagementStatus, EscalationRisk
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import ActionFilter, EngagementFilterSet, sort_column
-from engagements.forms import ActionForm, EngagementForm, ReviewForm
-from engagements.history import engagement_history
+from engagements.forms import (
+    ActionForm,
+    EngagementForm,
+    ImportForm,
+    ReviewForm,
+    possible_duplicates,
+)
+from engagements.history import engagement_history, readable_history
+from engagements.importer import by_line, import_rows, read_table
 from engagements.models import Action, Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
 from engagements.services import NotVisible, delete_engagement
@@ -92,7 +103,7 @@ def engagement_detail(request, pk, **forms):
             "facets": list(engagement.facets.select_related("pillar")),
             "can_change": engagement.can_be_changed_by(request.user),
             "can_delete": engagement.can_be_deleted_by(request.user),
-            "history": engagement_history(engagement.pk, request.user),
+            "history": readable_history(engagement_history(engagement.pk, request.user)),
         },
     )
 
@@ -103,11 +114,13 @@ def engagement_create(request):
     duplicates = []
     if request.method == "POST" and form.is_valid():
         if not request.POST.get("confirm_duplicate"):
-            duplicates = Engagement.objects.visible_to(request.user).possible_duplicates(
+            duplicates = possible_duplicates(
+                request.user,
                 form.cleaned_data["partners"],
                 form.cleaned_data["start_date"],
                 form.cleaned_data["end_date"],
                 form.cleaned_data["title"],
+                form.cleaned_data["kind"],
             )
         if not duplicates:
             try:
@@ -127,33 +140,122 @@ def engagement_create(request):
 @permission_required("engagements.change_engagement", raise_exception=True)
 def engagement_edit(request, pk):
     engagement = get_visible_engagement(request, pk)
+    if request.method == "POST" and request.POST.get("resolve"):
+        return _resolve_conflict(request, engagement)
     form = EngagementForm(request.POST or None, instance=engagement, user=request.user)
-    conflict = None
     if request.method == "POST" and form.is_valid():
-        try:
-            engagement = form.save()
-        except ValidationError as error:
-            form.add_error(None, error)
-        except StaleVersion:
-            # The other version, only if this user may see it now (it may have been raised).
-            conflict = (
-                with_relations(Engagement.objects.visible_to(request.user)).filter(pk=pk).first()
-            )
-            if conflict is None:
-                return _gone(request)
-            # Keep the user's input; let them save again on top of the newer version.
-            form.data = form.data.copy()
-            form.data["version"] = conflict.version
-        except NotVisible:
+        return _save_edit(request, form, base_version=form.cleaned_data["version"])
+    return _edit_page(request, form)
+
+
+def _edit_page(request, form):
+    return render(
+        request, "engagements/engagement_form.html", {"form": form, "engagement": form.instance}
+    )
+
+
+def _save_edit(request, form, base_version):
+    """Save a valid edit form; someone else's save since is a conflict screen, never an
+    overwrite. `base_version`: the version the person started from."""
+    try:
+        engagement = form.save()
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _edit_page(request, form)
+    except StaleVersion:
+        # The other version, only if this user may see it now (it may have been raised).
+        current = Engagement.objects.visible_to(request.user).filter(pk=form.instance.pk).first()
+        if current is None:
             return _gone(request)
-        else:
-            messages.success(request, f"Saved “{engagement.title}”.")
-            return redirect(engagement)
+        return _conflict_page(request, form, current, base_version)
+    except NotVisible:
+        return _gone(request)
+    messages.success(request, f"Saved “{engagement.title}”.")
+    return redirect(engagement)
+
+
+def _conflict_page(request, form, current, base_version, chosen=None, comparison=None):
+    comparison = comparison or conflicts.compare(form, current, base_version, request.user, chosen)
     return render(
         request,
-        "engagements/engagement_form.html",
-        {"form": form, "engagement": engagement, "conflict": conflict},
+        "engagements/engagement_conflict.html",
+        {
+            "current": current,
+            "base_version": base_version,
+            "yours": conflicts.carried_input(form.data),
+            "asked": chosen is not None,
+            **comparison,
+        },
     )
+
+
+def _resolve_conflict(request, engagement):
+    """The conflict screen's answer: the person's input, the version it was shown against,
+    and a pick per field. Saved on top of that version, or a new conflict screen."""
+    yours = EngagementForm(request.POST, instance=engagement, user=request.user)
+    if not yours.is_valid():
+        return _edit_page(request, yours)
+    base_version = _int(request.POST.get("base_version"))
+    # Read afresh: the form has written the person's input onto `engagement`.
+    current = get_visible_engagement(request, engagement.pk)
+    if current.version != yours.cleaned_data["version"]:  # saved again since the screen
+        return _conflict_page(request, yours, current, base_version)
+    chosen = conflicts.picks(request.POST)
+    comparison = conflicts.compare(yours, current, base_version, request.user, chosen)
+    if comparison["missing"]:
+        return _conflict_page(request, yours, current, base_version, chosen, comparison)
+    merged = conflicts.merged_data(request.POST, current, chosen)
+    form = EngagementForm(merged, instance=current, user=request.user)
+    if not form.is_valid():
+        return _edit_page(request, form)
+    return _save_edit(request, form, base_version)
+
+
+IMPORT_SESSION_KEY = "engagement_import"
+
+
+@permission_required("engagements.add_engagement", raise_exception=True)
+def engagement_import(request):
+    """Upload a file → a preview of every row (nothing stored) → confirm: all rows or none.
+
+    Between preview and confirm the file's bytes wait in the user's own session (one file
+    at a time, at most IMPORT_MAX_BYTES), under a random token the confirm form carries;
+    confirming checks every row again, as the rows are written.
+    """
+    if request.method == "POST" and "token" in request.POST:
+        return _confirm_import(request)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["file"].name
+        result = import_rows(form.rows, request.user, dry_run=True)
+        request.session.pop(IMPORT_SESSION_KEY, None)
+        token = None
+        if not result.errors:
+            token = secrets.token_urlsafe(16)
+            request.session[IMPORT_SESSION_KEY] = {
+                "token": token,
+                "name": name,
+                "content": base64.b64encode(form.content).decode(),
+            }
+        context.update(name=name, result=result, lines=by_line(form.rows, result), token=token)
+    return render(request, "engagements/engagement_import.html", context)
+
+
+def _confirm_import(request):
+    pending = request.session.get(IMPORT_SESSION_KEY)
+    if not pending or not constant_time_compare(pending["token"], request.POST["token"]):
+        messages.error(request, "That file is no longer waiting to be imported: upload it again.")
+        return redirect("engagements:import")
+    del request.session[IMPORT_SESSION_KEY]
+    rows = read_table(pending["name"], base64.b64decode(pending["content"]))
+    result = import_rows(rows, request.user)
+    if result.errors:  # something changed since the preview: nothing was stored
+        context = {"form": ImportForm(), "name": pending["name"], "result": result}
+        context["lines"] = by_line(rows, result)
+        return render(request, "engagements/engagement_import.html", context)
+    messages.success(request, f"Imported {result.rows} engagements from {pending['name']}.")
+    return redirect("engagements:list")
 
 
 def _gone(request):

@@ -43,6 +43,7 @@ EXPECTED_GET = {
     "logout": answers(302, 405, no_role=405),  # sign-out is a POST
     "engagements:list": PAGE,
     "engagements:create": PAGE,
+    "engagements:import": PAGE,
     "engagements:detail": PAGE,
     "engagements:edit": PAGE,
     # Analysts delete only their own: analyst_ns did not log it.
@@ -147,6 +148,8 @@ EXPECTED_WRITES = [
         answers(401, 403, 403, 201, 201),
     ),
     ("post", "engagements:add-review", {"decision": "concerns"}, answers(302, 403, 403, 302, 302)),
+    # An upload without a file: the page again, saying so (no role: refused).
+    ("post", "engagements:import", {}, answers(302, 200)),
 ]
 
 

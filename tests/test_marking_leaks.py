@@ -491,3 +491,48 @@ def test_admin_delete_pages_do_not_count_hidden_engagements(client, marked):
         assert "in use by engagements (1 you can see)" in page, url
         assert "relationships" not in page and ": 4" not in page, url
         assert_no_leak(page, hidden, url)
+
+
+def test_the_conflict_screen_shows_no_version_between_the_readers_and_theirs(client):
+    """Version 2 (NU) is what the NU analyst opened; version 3 was raised to NS and
+    rewritten, version 4 lowered and rewritten again. The conflict screen compares 2 and 4;
+    version 3's text appears nowhere, not even as the original when a forged form claims
+    to start from it."""
+    nu = make_user(Role.ANALYST, Marking.NU)
+    ns = make_user(Role.ANALYST, Marking.NS, username="raiser")
+    engagement = make_engagement(title="Open talks", partners=["IDN"], pillars=["security"])
+    save_engagement(ns, {"title": "Harbour talks"}, engagement.pk, 1)
+    save_engagement(ns, {"title": "Pulsar talks", "marking": "NS"}, engagement.pk, 2)
+    save_engagement(ns, {"title": "Port call", "marking": "NU"}, engagement.pk, 3)
+    client.force_login(nu)
+    data = {
+        "title": "My edit",
+        "kind": "staff_talks",
+        "status": "completed",
+        "start_date": "2025-06-01",
+        "partners": ["IDN"],
+        "pillars": [str(engagement.pillars.get().pk)],
+        "marking": "NU",
+        "escalation_risk": "low",
+    }
+    for started_from in (2, 3):
+        response = client.post(
+            f"/engagements/{engagement.pk}/edit/", {**data, "version": started_from}
+        )
+        text = response.content.decode()
+        assert "Someone else saved" in text and "Port call" in text
+        assert "Pulsar" not in text
+
+
+def test_an_import_cannot_store_or_echo_above_the_importers_clearance(client):
+    nu = make_user(Role.ANALYST, Marking.NU)
+    client.force_login(nu)
+    upload = io.BytesIO(
+        b"title,kind,status,start_date,partners,pillars,marking,escalation_risk\n"
+        b"Pulsar drill,exercise,planned,2026-01-10,JPN,security,NS,low\n"
+    )
+    upload.name = "secret.csv"
+    response = client.post("/engagements/import/", {"file": upload})
+    assert "You cannot mark an engagement above your clearance" in response.content.decode()
+    assert "token" not in response.context or response.context["token"] is None
+    assert not Engagement.objects.filter(title="Pulsar drill").exists()

@@ -33,11 +33,13 @@ def test_analyst_logs_finds_edits_and_sees_it_on_the_partner(live_server, page):
     page.get_by_label("Status").select_option("completed")
     page.get_by_label("Start date").fill("2025-09-15")
     page.get_by_label("Location").fill("Manila")
-    # Type-to-search narrows the partner list; choosing still uses the select itself.
-    page.get_by_placeholder("Type to filter…").fill("phil")
-    expect(page.locator("#id_partners option[value=JPN]")).to_be_hidden()
-    page.locator("#id_partners").select_option(["PHL", "JPN"])
-    page.get_by_label("Lead partner").select_option("PHL")
+    # The partner picker: type to narrow the list, Enter adds; a role on each chip.
+    page.get_by_role("combobox", name="Partners").fill("phil")
+    page.keyboard.press("Enter")
+    page.keyboard.type("JPN")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")  # closes the list of matches
+    page.get_by_role("combobox", name="Role of Philippines (PHL)").select_option("lead")
     page.get_by_label("Shared Security Concerns", exact=True).check()
     page.get_by_label("Maritime Security", exact=True).check()
     page.get_by_label("Humanitarian Assistance and Disaster Relief", exact=True).check()
