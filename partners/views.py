@@ -6,13 +6,15 @@ from django.utils import timezone
 
 from accounts.choices import Marking
 from accounts.models import highest_marking
-from engagements.choices import EngagementStatus
-from engagements.models import Engagement
+from engagements.choices import ActionStatus, EngagementStatus
+from engagements.models import Action, Engagement
 from engagements.pagination import paginate
 from engagements.tables import table_rows
+from engagements.views import action_rows
 from partners.filters import PartnerFilterSet
 from partners.models import Membership, Partner
 from roadmap import reports
+from roadmap.digest import plan_drawn_on
 from roadmap.models import Pillar
 from roadmap.views import target_form
 
@@ -66,7 +68,8 @@ BRIEF_LATEST = 10  # the latest completed engagements, with their outcomes
 
 def partner_brief(request, code):
     """A printable brief for meeting preparation (A4, static/css/print.css). Its numbers
-    are the reports' (coverage for this partner, gaps), never counted here; it is marked
+    are the reports' (coverage for this partner, gaps, plan, risks), never counted here;
+    open actions come through the one gate (`Action.objects.visible_to`); it is marked
     with the highest marking of what it draws on, at the top and bottom of every page."""
     partner = get_object_or_404(Partner, code=code)
     user, today = request.user, timezone.localdate()
@@ -84,13 +87,22 @@ def partner_brief(request, code):
             :BRIEF_LATEST
         ]
     )
-    # Issue 13: targets and their status (reports.plan, this partner's entries).
-    # Issue 13: open actions of this partner's visible engagements.
-    # Issue 13: open escalation reviews (reports.risks, this partner's entries).
+    plan = reports.plan(user, as_of=today, partner_code=partner.code)
+    actions = list(
+        Action.objects.visible_to(user)
+        .filter(status=ActionStatus.OPEN, engagement__partner_links__partner=partner)
+        .select_related("engagement", "owner")
+        .order_by("due", "id")
+    )
+    risks = [risk for risk in reports.risks(user) if partner.code in risk["partners"]]
 
-    # What the numbers and lists above draw on: the engagements listed, the completed
-    # ones counted in the coverage period, and those that set a gap's last date.
-    drawn_on = Q(pk__in=[row.pk for row in upcoming + latest]) | Q(
+    # What the numbers and lists above draw on: the engagements listed (with those of the
+    # open actions and the high-risk plans), the completed ones counted in the coverage
+    # period, those that set a gap's last date, and those the targets count or date.
+    listed = [row.pk for row in upcoming + latest]
+    listed += [action.engagement_id for action in actions] + [r["engagement"] for r in risks]
+    drawn_on = Q(pk__in=listed) | plan_drawn_on(plan["targets"], today)
+    drawn_on |= Q(
         status=EngagementStatus.COMPLETED,
         start_date__range=(coverage["start"], coverage["end"]),
     )
@@ -101,7 +113,6 @@ def partner_brief(request, code):
                 start_date=gap["last"],
                 pillars__code=gap["pillar"],
             )
-    # Issue 13: the engagements behind the targets, actions and reviews shown join it.
     marking = highest_marking(visible.filter(drawn_on))
     return render(
         request,
@@ -120,5 +131,8 @@ def partner_brief(request, code):
             "upcoming": upcoming,
             "upcoming_limit": BRIEF_UPCOMING,
             "latest": latest,
+            "plan": plan,
+            "actions": action_rows(actions, user, today),
+            "risks": risks,
         },
     )

@@ -1,6 +1,7 @@
 """The weekly digest (manage.py send_digest): who gets it, what it holds per clearance,
 no mail for nothing to read, and no marking leak. Django's locmem backend in tests."""
 
+import calendar
 import datetime
 import io
 import os
@@ -17,9 +18,10 @@ from django.utils import timezone
 
 from accounts.choices import Marking, Role
 from accounts.models import User
+from engagements.models import Action, Review
 from partners.models import Partner
 from roadmap import digest
-from roadmap.models import Tip, TipStatusUpdate
+from roadmap.models import Pillar, Target, Tip, TipStatusUpdate
 from tests.factories import make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -127,7 +129,7 @@ def test_it_lists_gaps_and_flagged_tips_through_each_recipients_clearance(only_t
 
     for name in ("nuria", "sam", "rita"):
         message, text, html = mail_to(name)
-        for secret in ("Pulsar", "Quasar"):  # titles never travel in a digest
+        for secret in ("Pulsar", "Quasar"):  # no action or plan lists them here
             assert secret not in text + html + message.subject
 
 
@@ -221,14 +223,166 @@ def test_create_user_takes_an_email(monkeypatch):
         call_command("create_user", "bad", "--role", "manager", "--email", "nope")
 
 
+def target(partner, pillar, minimum, months):
+    return Target.objects.create(
+        partner=Partner.objects.get(code=partner),
+        pillar=Pillar.objects.get(code=pillar),
+        minimum=minimum,
+        months=months,
+    )
+
+
+def months_on(months):
+    """The same day `months` months from today, clamped to the month's end (worked out
+    here, independently of the report's month arithmetic)."""
+    today = timezone.localdate()
+    year, month = divmod(today.year * 12 + today.month - 1 + months, 12)
+    return datetime.date(year, month + 1, min(today.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def digest_window_start():
+    return months_on(-6) + datetime.timedelta(days=1)
+
+
+def six_months_on():
+    return months_on(6)
+
+
+def section(text, heading):
+    """The lines of a plain-text section, up to the blank line that ends it."""
+    return text.split(heading)[1].split("\n\n")[0].splitlines()[1:]
+
+
+def test_it_lists_targets_behind_overdue_actions_and_unreviewed_plans(only_two_partners):
+    nuria = recipient(Role.MANAGER, Marking.NU, "nuria")
+    sam = recipient(Role.ADMIN, Marking.NS, "sam")
+    covered("JPN")  # NU, 30 days ago, every pillar
+    talks = make_engagement(
+        title="Tokyo talks", partners=["JPN"], pillars=["economic"], start_date=days(-10)
+    )
+    pulsar = make_engagement(
+        title="Operation Pulsar",
+        partners=["IDN"],
+        pillars=["hadr"],
+        start_date=days(-20),
+        marking="NS",
+    )
+    target("JPN", "dialogue", 2, 6)  # 1 done (day -30), none planned: behind for both
+    target("IDN", "hadr", 1, 6)  # the NS one: met for sam, behind (never) for nuria
+    target("JPN", "economic", 2, 6)  # 2 done (days -30, -10): met for both
+    for engagement, title, owner, due, status in [
+        (talks, "Send the minutes", sam, days(-5), "open"),
+        (talks, "Call the embassy", nuria, days(-2), "open"),
+        (talks, "Due today", nuria, days(0), "open"),  # not overdue: due before today
+        (talks, "Long done", nuria, days(-9), "done"),
+        (talks, "Dropped", nuria, days(-9), "dropped"),
+        (pulsar, "Pulsar follow-up", sam, days(-1), "open"),
+    ]:
+        Action.objects.create(
+            engagement=engagement, title=title, owner=owner, due=due, status=status
+        )
+    for title, start, marking in [
+        ("Yesterday's plan", -1, "NU"),  # started: not in the next 30 days
+        ("Exercise at the edge", 30, "NU"),
+        ("Exercise past the edge", 31, "NU"),
+        ("Reviewed exercise", 5, "NU"),
+        ("Operation Pulsar transit", 3, "NS"),
+    ]:
+        plan = make_engagement(
+            title=title,
+            status="planned",
+            escalation_risk="high",
+            partners=["JPN"] if marking == "NU" else ["IDN"],
+            pillars=["security"],
+            start_date=days(start),
+            marking=marking,
+        )
+        if title.startswith("Reviewed"):
+            Review.objects.create(engagement=plan, decision="concerns", note="Too close.")
+    send()
+
+    message, text, html = mail_to("nuria")
+    assert section(text, "TARGETS BEHIND") == [
+        f"- Indonesia (IDN), Humanitarian Assistance and Disaster Relief: at least 1 every 6 "
+        f"months; 0 done since {digest_window_start()}, 0 planned to {six_months_on()}, "
+        "last never",
+        f"- Japan (JPN), Enhanced Dialogue and Cooperation: at least 2 every 6 months; 1 done "
+        f"since {digest_window_start()}, 0 planned to {six_months_on()}, last {days(-30)}",
+    ]
+    link = "http://127.0.0.1:8000/engagements/"
+    assert section(text, "OVERDUE ACTIONS") == [
+        f"- due {days(-2)}: Call the embassy (nuria, you) · Tokyo talks [NU] {link}{talks.pk}/",
+        f"- due {days(-5)}: Send the minutes (sam) · Tokyo talks [NU] {link}{talks.pk}/",
+    ]
+    [edge] = section(text, "HIGH-RISK PLANS WITHOUT A REVIEW")
+    assert edge.startswith(f"- {days(30)}: Exercise at the edge (JPN) {link}")
+    assert message.subject.startswith("NATO UNCLASSIFIED · ")
+    assert "Pulsar" not in message.subject + text + html
+    assert "Call the embassy</td><td>nuria (you)</td>" in html
+    assert "Exercise at the edge</a> (JPN) — needs review" in html
+
+    message, text, html = mail_to("sam")
+    assert [line.split(":")[0] for line in section(text, "TARGETS BEHIND")] == [
+        "- Japan (JPN), Enhanced Dialogue and Cooperation"
+    ]
+    assert [line.split(" · ")[0] for line in section(text, "OVERDUE ACTIONS")] == [
+        f"- due {days(-5)}: Send the minutes (sam, you)",
+        f"- due {days(-1)}: Pulsar follow-up (sam, you)",
+        f"- due {days(-2)}: Call the embassy (nuria)",
+    ]
+    assert [line.split(" http")[0] for line in section(text, "HIGH-RISK PLANS")] == [
+        f"- {days(3)}: Operation Pulsar transit (IDN)",
+        f"- {days(30)}: Exercise at the edge (JPN)",
+    ]
+    assert message.subject.startswith("NATO SECRET · ")
+    assert text.count("NATO SECRET") == 2 and html.count("NATO SECRET") == 2
+
+
+@pytest.mark.parametrize("through", ["target", "action", "plan"])
+def test_the_marking_counts_what_targets_actions_and_plans_draw_on(only_two_partners, through):
+    """An NR engagement that sets no gap's date marks the digest NR once a target behind,
+    an overdue action or an unreviewed plan draws on it."""
+    rita = recipient(Role.MANAGER, Marking.NR, "rita")
+    secret = make_engagement(
+        partners=["JPN"],
+        pillars=["dialogue"],
+        start_date=days(-100),  # in the gap window: Japan's dialogue is no gap
+        marking="NR",
+        status="planned" if through == "plan" else "completed",
+    )
+    send()
+    assert mail_to("rita")[0].subject.startswith("NATO UNCLASSIFIED · ")
+    mail.outbox.clear()
+    if through == "target":
+        target("JPN", "dialogue", 2, 12)  # 1 done: behind
+    elif through == "action":
+        Action.objects.create(engagement=secret, title="Chase", owner=rita, due=days(-1))
+    else:
+        secret.escalation_risk = "high"
+        secret.start_date = days(7)
+        secret.save()
+    send()
+    assert mail_to("rita")[0].subject.startswith("NATO RESTRICTED · ")
+
+
 def test_digest_query_count(only_two_partners, django_assert_num_queries):
     covered("JPN")
-    make_engagement(partners=["IDN"], pillars=["hadr"], start_date=days(-300))
+    hadr = make_engagement(partners=["IDN"], pillars=["hadr"], start_date=days(-300))
     user = recipient(Role.MANAGER, Marking.NU, "mia")
+    for code in ["dialogue", "security", "hadr"]:
+        target("IDN", code, 1, 6)
+    for n in range(3):
+        Action.objects.create(engagement=hadr, title="Do", owner=user, due=days(-n - 1))
+        make_engagement(
+            partners=["IDN", "JPN"], status="planned", escalation_risk="high", start_date=days(n)
+        )
     # the recipient's groups (role); gaps: data stamp, summaries (months, days), pillars,
-    # partners; tip board: data stamp, tips with their current update, their pillars,
-    # summaries (months, days) for 12 and for 6 months; the marking.
-    with django_assert_num_queries(14):
+    # partners; overdue actions with their engagements and owners; plan: targets,
+    # summaries of their windows (months, days), summaries for `last` (months, days); tip
+    # board: data stamp, tips with their current update, their pillars, summaries
+    # (months, days) for 12 and for 6 months; risks: engagements with their review,
+    # partner links; the marking.
+    with django_assert_num_queries(22):
         assert digest.message_for(user) is not None
 
 

@@ -134,9 +134,44 @@ def test_nothing_above_nu_reaches_a_user_cleared_nu(client, marked, role):
     assert tip["engagements_12_months"] == 1
 
 
+def follow_ups(hidden, visible, owner):
+    """A target on Indonesia's economic pillar (met only through the hidden completed
+    engagements), a hidden planned high-risk one soon, an overdue action and a review on
+    each hidden engagement, and one overdue action on the visible one."""
+    target = Target.objects.create(
+        partner=Partner.objects.get(code="IDN"),
+        pillar=Pillar.objects.get(code="economic"),
+        minimum=1,
+        months=6,
+    )
+    soon = timezone.localdate() + datetime.timedelta(days=3)
+    hidden["plan"] = make_engagement(
+        title=f"Operation {WORDS['NS']} transit",
+        marking=Marking.NS,
+        status="planned",
+        escalation_risk="high",
+        start_date=soon,
+        partners=["IDN"],
+        pillars=["economic"],
+    )
+    for engagement in hidden.values():
+        word = WORDS[engagement.marking]
+        Action.objects.create(
+            engagement=engagement, title=f"{word} follow-up", owner=owner, due=soon - WEEK
+        )
+        Review.objects.create(engagement=engagement, decision="concerns", note=f"{word} note")
+    Action.objects.create(engagement=visible, title="Open minutes", owner=owner, due=soon - WEEK)
+    return target
+
+
+WEEK = datetime.timedelta(days=7)
+
+
 @pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
 def test_the_calendar_feed_the_brief_and_the_digest_hold_nothing_above_nu(client, marked, role):
-    hidden, _ = marked
+    hidden, visible = marked
+    hidden = dict(hidden)
+    follow_ups(hidden, visible, User.objects.get(username="author"))
     user = make_user(role, Marking.NU)
     user.email = "reader@example.org"
     user.save()
@@ -156,6 +191,14 @@ def test_the_calendar_feed_the_brief_and_the_digest_hold_nothing_above_nu(client
     assert_no_leak(brief, hidden, "partner brief")
     assert "NATO UNCLASSIFIED" in brief
     assert not re.search("NATO (RESTRICTED|CONFIDENTIAL|SECRET)", brief)
+    # The visible action is listed, none of the hidden ones (their titles and the reviews'
+    # notes hold the hidden words), nor any review or plan; the economic target is behind:
+    # nothing done, nothing planned, never (for NU).
+    assert "Open minutes" in brief
+    assert "needs review" not in brief and "concerns" not in brief
+    economic = re.sub(r"<[^>]+>|\s+", " ", brief.split('id="brief-targets"')[1])
+    economic = re.sub(r"\s+", " ", economic).split("Economic Cooperation")[1]
+    assert re.match(r" at least 1 every 6 months 0 since \S+ 0 to \S+ never behind", economic)
 
     Partner.objects.exclude(code="IDN").update(active=False)  # its gaps in the first 25
     call_command("send_digest", stdout=io.StringIO())
@@ -163,8 +206,26 @@ def test_the_calendar_feed_the_brief_and_the_digest_hold_nothing_above_nu(client
     digest = message.subject + message.body + message.alternatives[0][0]
     assert_no_leak(digest, hidden, "digest")
     assert not re.search("NATO (RESTRICTED|CONFIDENTIAL|SECRET)", digest)
-    # The hidden engagements closed Indonesia's economic gap for those who may see them.
+    # The hidden engagements closed Indonesia's economic gap for those who may see them,
+    # met its target, and have overdue actions and an unreviewed plan: not for NU.
     assert "Indonesia (IDN), Economic Cooperation: last never" in message.body
+    assert re.search(
+        r"- Indonesia \(IDN\), Economic Cooperation: at least 1 every 6 months; 0 done since "
+        r"\S+, 0 planned to \S+, last never",
+        message.body,
+    )
+    assert "Open minutes" in digest
+    assert "HIGH-RISK PLANS WITHOUT A REVIEW, starting in the next 30 days\nNone." in digest
+
+    # Cleared NS, the same brief shows all of it: the target met, the plan and its review.
+    client.force_login(make_user(role, Marking.NS))
+    brief = re.sub(r"<[^>]+>|\s+", " ", body_of(client.get("/partners/IDN/brief/")))
+    brief = re.sub(r"\s+", " ", brief)
+    assert re.search(
+        r"Economic Cooperation at least 1 every 6 months 3 since \S+ 1 to \S+ \S+ met", brief
+    )
+    assert "Pulsar follow-up" in brief and "Operation Pulsar transit IDN concerns" in brief
+    assert "NATO SECRET" in brief
 
 
 def test_admin_pages_hide_them_from_staff_cleared_nu(client, marked):

@@ -8,6 +8,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.choices import Marking, Role
+from engagements.models import Action, Engagement, Review
+from partners.models import Partner
+from roadmap.models import Pillar, Target
 from tests.factories import make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -140,15 +143,162 @@ def test_it_is_printable_and_the_profile_links_to_it(client, reader):
     assert client.get("/partners/NOPE/brief/").status_code == 404
 
 
+def target(partner, pillar, minimum, months):
+    return Target.objects.create(
+        partner=Partner.objects.get(code=partner),
+        pillar=Pillar.objects.get(code=pillar),
+        minimum=minimum,
+        months=months,
+    )
+
+
+def section(text, heading, following):
+    return text.split(heading)[1].split(following)[0]
+
+
+def test_it_holds_targets_open_actions_and_high_risk_plans(client, reader):
+    talks = make_engagement(
+        title="Maritime staff talks",
+        partners=["IDN"],
+        pillars=["security"],
+        start_date=days(-40),
+        marking="NR",
+    )
+    make_engagement(
+        title="Cyber workshop",
+        status="planned",
+        escalation_risk="high",
+        partners=["IDN"],
+        pillars=["security"],
+        start_date=days(20),
+    )
+    make_engagement(partners=["IDN"], pillars=["economic"], start_date=days(-400))
+    naval = make_engagement(
+        title="Naval exercise",
+        status="planned",
+        escalation_risk="high",
+        partners=["JPN", "IDN"],
+        start_date=days(50),
+    )
+    Review.objects.create(engagement=naval, decision="cleared", note="Proportionate.")
+    # Above the reader (NC): a planned economic engagement with an action and no review.
+    nebula = make_engagement(
+        title="Operation Nebula",
+        status="planned",
+        escalation_risk="high",
+        partners=["IDN"],
+        pillars=["economic"],
+        start_date=days(10),
+        marking="NC",
+    )
+    elsewhere = make_engagement(
+        title="Tokyo plan", status="planned", escalation_risk="high", start_date=days(5)
+    )
+    target("IDN", "security", 2, 3)  # 1 done (NR, day -40) + 1 planned (day 20): planned
+    target("IDN", "economic", 1, 6)  # none in 6 months, last day -400: behind
+    target("JPN", "dialogue", 1, 6)  # another partner's: not in this brief
+    owner = make_user(Role.ANALYST, Marking.NS, username="owner")
+    for engagement, title, due, status in [
+        (talks, "Send the minutes", days(-3), "open"),
+        (talks, "Book the room", days(-9), "done"),
+        (naval, "Agree the route", days(30), "open"),
+        (nebula, "Nebula follow-up", days(1), "open"),
+        (elsewhere, "Tokyo follow-up", days(1), "open"),
+    ]:
+        Action.objects.create(
+            engagement=engagement, title=title, owner=owner, due=due, status=status
+        )
+
+    client.force_login(reader)
+    response = client.get("/partners/IDN/brief/")
+    text = text_of(response)
+    targets = section(text, "Targets and their status", "Upcoming")
+    security = section(targets, "Shared Security Concerns", "Economic")
+    assert security.startswith(" at least 2 every 3 months 1 since")
+    assert " 1 to " in security
+    assert f"{days(-40).isoformat()} planned" in security
+    economic = targets.split("Economic Cooperation")[1]
+    assert economic.startswith(" at least 1 every 6 months 0 since")
+    assert " 0 to " in economic and f"{days(-400).isoformat()} behind" in economic
+    assert "Dialogue" not in targets and "Japan" not in targets  # JPN's target
+    # Open actions, by due date: the minutes (overdue), the route; not the done one, not
+    # those of the NC or the other partner's engagements.
+    actions = section(text, "Open follow-up actions", "Latest completed")
+    assert actions.index("Send the minutes") < actions.index("Agree the route")
+    assert f"{days(-3).isoformat()} overdue" in actions
+    assert "Maritime staff talks" in actions and "Naval exercise" in actions
+    for absent in ("Book the room", "Nebula", "Tokyo"):
+        assert absent not in actions
+    # High-risk plans of Indonesia, soonest first, with their review.
+    risks = text.split("Escalation review")[1]
+    assert f"{days(20).isoformat()} Cyber workshop IDN needs review" in risks
+    assert f"{days(50).isoformat()} Naval exercise JPN, IDN cleared" in risks
+    assert "Nebula" not in text and "Tokyo" not in text
+    assert marking_lines(response) == ["NATO RESTRICTED"] * 2
+
+    # Cleared NC, the economic target is planned (the NC plan counts), and the NC plan's
+    # action and missing review are listed.
+    client.force_login(make_user(Role.ANALYST, Marking.NC))
+    response = client.get("/partners/IDN/brief/")
+    text = text_of(response)
+    economic = section(text, "Targets and their status", "Upcoming").split("Economic")[1]
+    assert f"{days(-400).isoformat()} planned" in economic
+    assert "Nebula follow-up" in section(text, "Open follow-up actions", "Latest completed")
+    assert f"{days(10).isoformat()} Operation Nebula IDN needs review" in text
+    assert marking_lines(response) == ["NATO CONFIDENTIAL"] * 2
+
+
+@pytest.mark.parametrize("through", ["action", "risk", "target"])
+def test_the_marking_counts_what_targets_actions_and_reviews_draw_on(client, through):
+    """An NC engagement that shows in none of the other sections marks the brief NC once
+    an open action, a high-risk plan or a target draws on it."""
+    reader = make_user(Role.ANALYST, Marking.NC)
+    if through == "target":
+        # Ten newer completed NU ones keep it off the latest; the NU one 30 days ago
+        # closes the gap; 500 days ago is outside the coverage period but in 24 months.
+        for n in range(10):
+            make_engagement(partners=["IDN"], pillars=["dialogue"], start_date=days(-30 - n))
+        secret = make_engagement(
+            partners=["IDN"], pillars=["dialogue"], start_date=days(-500), marking="NC"
+        )
+    else:
+        # Still planned though its start date is past: not upcoming, counted nowhere.
+        secret = make_engagement(
+            partners=["IDN"], status="planned", start_date=days(-10), marking="NC"
+        )
+    client.force_login(reader)
+    assert marking_lines(client.get("/partners/IDN/brief/")) == ["NATO UNCLASSIFIED"] * 2
+    if through == "action":
+        Action.objects.create(engagement=secret, title="Chase", owner=reader, due=days(3))
+    elif through == "risk":
+        secret.escalation_risk = "high"
+        secret.save()
+    else:
+        target("IDN", "dialogue", 1, 24)
+    response = client.get("/partners/IDN/brief/")
+    assert marking_lines(response) == ["NATO CONFIDENTIAL"] * 2
+    if through == "target":
+        assert "at least 1 every 24 months 11 since" in text_of(response)
+
+
 def test_brief_query_count(client, reader, django_assert_num_queries):
     for n in range(5):
         make_engagement(partners=["IDN", "JPN"], pillars=["security"], start_date=days(-n))
-        make_engagement(partners=["IDN"], status="planned", start_date=days(n + 1))
+        make_engagement(
+            partners=["IDN"], status="planned", escalation_risk="high", start_date=days(n + 1)
+        )
+    for code in ["security", "dialogue", "economic"]:
+        target("IDN", code, 2, 6)
+    for engagement in Engagement.objects.all():
+        for n in range(2):
+            Action.objects.create(engagement=engagement, title="Do", owner=reader, due=days(n))
     client.force_login(reader)
     # session, user, groups (role); the partner; coverage: data stamp, pillars, partner,
     # summaries (months, days); gaps: data stamp, summaries (months, days), pillars,
-    # partners; upcoming and latest: rows, partner links, pillars each; the marking;
-    # pillars (coverage cells); perms, user's and groups' ("Log engagement" in the
-    # header); memberships, members.
-    with django_assert_num_queries(26):
+    # partners; upcoming and latest: rows, partner links, pillars each; plan: targets,
+    # summaries of their windows (months, days), summaries for `last` (months, days);
+    # open actions with their engagements and owners; risks: engagements with their
+    # review, partner links; the marking; pillars (coverage cells); perms, user's and
+    # groups' ("Log engagement" in the header); memberships, members.
+    with django_assert_num_queries(34):
         assert client.get("/partners/IDN/brief/").status_code == 200

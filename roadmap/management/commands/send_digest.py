@@ -9,7 +9,8 @@ from roadmap import digest
 class Command(BaseCommand):
     help = (
         "Email the weekly digest to each active manager and admin with an email address "
-        "(gaps and flagged tips, through each one's clearance); nobody with nothing to read "
+        "(targets behind, gaps, overdue actions, flagged tips and unreviewed high-risk plans "
+        "of the next 30 days, through each one's clearance); nobody with nothing to read "
         "gets one. --dry-run prints the messages instead. Mail settings: EMAIL_URL."
     )
 
