@@ -1,9 +1,12 @@
 """Engagements as download rows, with the API's field names as column headers."""
 
-from django.db import connection
-from django.db.models import Prefetch
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, connections
+from django.db.models import F, Prefetch, Window
+from django.db.models.functions import RowNumber
 
 from engagements.choices import API_FIELDS
+from engagements.downloads import FORMULA_STARTS
 from engagements.models import Engagement, EngagementPartner
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -43,6 +46,28 @@ SCALARS = [
 
 
 def export_rows(engagements):
+    """The download rows of `engagements` (visible to the reader, filtered and ordered):
+    iterating gives them as values (`python_rows()`); on PostgreSQL a CSV download asks
+    for them as CSV lines instead (`ExportRows.csv_chunks()`)."""
+    return ExportRows(engagements)
+
+
+class ExportRows:
+    def __init__(self, engagements):
+        self.engagements = engagements
+
+    def __iter__(self):
+        return python_rows(self.engagements)
+
+    def csv_chunks(self):
+        """CSV lines (bytes, without the header) written by PostgreSQL's COPY, or None
+        where the database is not PostgreSQL: then the rows are written in Python."""
+        if connections[self.engagements.db].vendor != "postgresql":
+            return None
+        return copy_csv(self.engagements)
+
+
+def python_rows(engagements):
     """Rows of values in EXPORT_FIELDS order; codes joined by "; " in many-valued columns.
 
     The scalar columns come from one query read through a server-side cursor on
@@ -100,3 +125,119 @@ def _link_pairs(link, column, ids):
             f"SELECT engagement_id, {column} FROM {table} WHERE {where} ORDER BY id", params
         )
         return cursor.fetchall()
+
+
+# PostgreSQL: the whole CSV from one COPY statement --------------------------------------
+
+COPY_CHUNK = 256 * 1024  # bytes of CSV per piece of the streamed response
+
+
+def copy_csv(engagements):
+    """The CSV lines of `engagements` (bytes, no header), written by PostgreSQL.
+
+    One `COPY (SELECT …) TO STDOUT` statement: one consistent snapshot, read as the
+    server sends it, so the worker holds one piece at a time whatever the table's size.
+    The SELECT starts from the same queryset as `python_rows()` (visible, filtered,
+    ordered) and formats every cell as `downloads.csv_response()` does in Python, so the
+    bytes are the same: empty text and no value both as an empty cell (NULL: COPY
+    writes an empty string as `""`), ISO dates and times, relation codes joined by "; "
+    in the same order, and the formula guard of `downloads.csv_text()`. Python's
+    csv.writer and COPY quote the same cells (those holding `,`, `"`, CR or LF, quotes
+    doubled); only the line end differs, and is rewritten here.
+    """
+    # Chosen when the response streams, so on the primary (config/routers.py).
+    database = connections[engagements.db]
+    try:
+        sql, params = _copy_sql(engagements, database)
+    except EmptyResultSet:
+        return
+    with database.cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
+        chunk = bytearray()
+        for line in copy:  # one row at a time, ending in "\n"
+            chunk += line[:-1]
+            chunk += b"\r\n"
+            if len(chunk) >= COPY_CHUNK:
+                yield bytes(chunk)
+                chunk.clear()
+        if chunk:
+            yield bytes(chunk)
+
+
+def _copy_sql(engagements, connection):
+    """COPY of the engagements (a materialised CTE `e`, numbered in the queryset's order)
+    with their relations (one grouped join each, over the links of those engagements
+    only: a handful of rows for a filtered download, a hash join for the whole table)."""
+    qn = connection.ops.quote_name
+    if engagements.query.is_empty():
+        raise EmptyResultSet
+    ordering = engagements.query.order_by or Engagement._meta.ordering
+    numbered = (
+        engagements.order_by()
+        .annotate(
+            csv_position=Window(
+                RowNumber(), order_by=[_order_expression(name) for name in ordering]
+            )
+        )
+        .values_list(*SCALARS, "csv_position")
+    )
+    inner, params = numbered.query.get_compiler(connection=connection).as_sql()
+    names = [*("created_by" if name == "created_by__username" else name for name in SCALARS)]
+    columns, joins = [], []
+    for name in EXPORT_FIELDS:
+        if name in RELATIONS:
+            alias = qn(f"r_{name}")
+            columns.append(f"{alias}.codes")
+            joins.append(f"LEFT JOIN ({_relation_sql(name, qn)}) {alias} ON {alias}.id = e.id")
+        else:
+            columns.append(_cell_sql(name, f"e.{qn(name)}"))
+    sql = (
+        f"COPY (WITH e ({', '.join(qn(name) for name in names)}, csv_position) AS MATERIALIZED"
+        f" ({inner}) SELECT {', '.join(columns)} FROM e {' '.join(joins)}"
+        " ORDER BY e.csv_position) TO STDOUT WITH (FORMAT csv)"
+    )
+    return sql, params
+
+
+def _order_expression(name):
+    if not isinstance(name, str):
+        return name
+    return F(name[1:]).desc() if name.startswith("-") else F(name).asc()
+
+
+def _relation_sql(name, qn):
+    """engagement id → the codes of one relation, as `python_rows()` orders them."""
+    link, column, model, shown, sort = RELATIONS[name]
+    order = f"t.{qn(sort)}, l.id" if sort else "l.id"
+    codes = _csv_text_sql(f"string_agg(t.{qn(shown)}::text, '; ' ORDER BY {order})")
+    return (
+        f"SELECT l.engagement_id AS id, {codes} AS codes"
+        f" FROM {qn(link._meta.db_table)} l JOIN {qn(model._meta.db_table)} t"
+        f" ON t.id = l.{qn(column)}"
+        " WHERE l.engagement_id IN (SELECT id FROM e) GROUP BY l.engagement_id"
+    )
+
+
+def _cell_sql(name, value):
+    """A scalar column as `downloads._csv_cell()` writes it."""
+    internal = Engagement._meta.get_field(name).get_internal_type()
+    if name == "created_by" or internal in ("CharField", "TextField"):
+        return _csv_text_sql(value)
+    if internal == "DateField":
+        return f"to_char({value}, 'YYYY-MM-DD')"
+    if internal == "DateTimeField":  # datetime.isoformat() in UTC: microseconds if any
+        utc = f"({value} AT TIME ZONE 'UTC')"
+        return (
+            f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+            f" || CASE WHEN to_char({utc}, 'US') = '000000' THEN ''"
+            f" ELSE to_char({utc}, '.US') END || '+00:00'"
+        )
+    return value  # numbers
+
+
+def _csv_text_sql(value):
+    """`downloads.csv_text()` in SQL, with NULL for an empty text."""
+    starts = ", ".join(f"chr({ord(character)})" for character in FORMULA_STARTS)
+    return (
+        f"CASE WHEN left(ltrim({value}, ''''), 1) IN ({starts})"
+        f" THEN '''' || {value} ELSE NULLIF({value}, '') END"
+    )
