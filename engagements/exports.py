@@ -5,6 +5,7 @@ from django.db import connection, connections, transaction
 from django.db.models import F, Prefetch, Window
 from django.db.models.functions import RowNumber
 
+from core.db import local_settings
 from engagements.choices import API_FIELDS
 from engagements.downloads import FORMULA_STARTS
 from engagements.models import Engagement, EngagementPartner
@@ -156,19 +157,21 @@ def copy_csv(engagements):
         sql, params = _copy_sql(engagements, database)
     except EmptyResultSet:
         return
-    with transaction.atomic(using=database.alias), database.cursor() as cursor:
-        for name, value in COPY_SETTINGS.items():
-            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])  # SET LOCAL
-        with cursor.cursor.copy(sql, params) as copy:
-            chunk = bytearray()
-            for line in copy:  # one row at a time, ending in "\n"
-                chunk += line[:-1]
-                chunk += b"\r\n"
-                if len(chunk) >= COPY_CHUNK:
-                    yield bytes(chunk)
-                    chunk.clear()
-            if chunk:
+    with (
+        transaction.atomic(using=database.alias),
+        local_settings(database, COPY_SETTINGS),
+        database.cursor() as cursor,
+        cursor.cursor.copy(sql, params) as copy,
+    ):
+        chunk = bytearray()
+        for line in copy:  # one row at a time, ending in "\n"
+            chunk += line[:-1]
+            chunk += b"\r\n"
+            if len(chunk) >= COPY_CHUNK:
                 yield bytes(chunk)
+                chunk.clear()
+        if chunk:
+            yield bytes(chunk)
 
 
 def _copy_sql(engagements, connection):

@@ -39,6 +39,7 @@ from django.db.models import F, Max, Min, Q, Sum, Value
 from django.db.models.functions import TruncMonth
 
 from accounts.models import visible_markings
+from core.db import local_settings
 from engagements.models import Engagement, EngagementPartner
 from partners.models import Membership, Partner
 from roadmap.models import ReportStamp, ReportSummary, SummaryMonth
@@ -276,10 +277,16 @@ def rebuild(start=None, end=None):
             after = next_month(last)
             stale = stale.filter(start__gte=first, **({"start__lt": after} if after else {}))
         stale.delete()
-        for chunk in range(0, len(months), 12):
-            low, high = months[chunk], months[min(chunk + 11, len(months) - 1)]
-            _insert_days(low, next_month(high))
-            _insert_months(low, next_month(high))
+        with local_settings(connection, REBUILD_SETTINGS):
+            for month in months:  # a month of engagements at a time: its groups fit in memory
+                _insert_days(month, next_month(month))
+            _insert_months(months[0], next_month(months[-1]))
+
+
+# PostgreSQL, for the rebuild's INSERTs: group in memory (hash aggregates) rather than sort
+# 1.4 million text keys a month at a million engagements (10 s a month instead of 26 s,
+# under load), and no JIT (seconds of compiling per statement for nothing).
+REBUILD_SETTINGS = {"work_mem": "64MB", "enable_sort": "off", "jit": "off"}
 
 
 # The rebuild counts in SQL, one INSERT … SELECT … GROUP BY for the days (every kind at
