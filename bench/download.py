@@ -4,7 +4,7 @@ memory (RSS) of the gunicorn workers meanwhile.
 Not a test: it measures, it never asserts. Loopback servers only (like `load.py`). Run
 it with the server's DATABASE_URL: it signs the user in by creating a session in that
 database (the pages take no API token), then streams the answer and counts its lines
-(CRLF; the demo data has no line breaks inside a cell). Example (see README,
+(the demo data has no line breaks inside a cell). Example (see README,
 "Performance"):
 
     DATABASE_URL=postgres://… .venv/bin/python bench/download.py \\
@@ -44,7 +44,7 @@ def session_cookie(username):
     user = User.objects.get(username=username)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # the ModelBackend
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
@@ -98,7 +98,7 @@ def main():
     first_byte = time.perf_counter() - began
     lines = size = 0
     while chunk := response.read(1 << 20):
-        lines += chunk.count(b"\r\n")
+        lines += chunk.count(b"\n")
         size += len(chunk)
     seconds = time.perf_counter() - began
     if sampler:
