@@ -182,7 +182,7 @@ def _copy_sql(engagements, connection):
     qn = connection.ops.quote_name
     if engagements.query.is_empty():
         raise EmptyResultSet
-    ordering = engagements.query.order_by or Engagement._meta.ordering
+    ordering = engagements.query.order_by or Engagement._meta.ordering  # field names
     keys = [name.lstrip("-") for name in ordering]
     inner, params = (
         engagements.order_by()
@@ -207,7 +207,7 @@ def _copy_sql(engagements, connection):
         f"COPY (SELECT {', '.join(columns)}"
         f" FROM ({inner}) e ({', '.join(qn(name) for name in names)})"
         f" LEFT JOIN ({_relations_sql(ids, qn)}) r ON r.id = e.id"
-        f" ORDER BY {', '.join(order)}) TO STDOUT WITH (FORMAT csv)"
+        f"{' ORDER BY ' if order else ''}{', '.join(order)}) TO STDOUT WITH (FORMAT csv)"
     )
     return sql, (*params, *ids_params)
 
