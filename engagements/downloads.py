@@ -11,9 +11,11 @@ one place that makes sure of it:
   (Excel has no time zones). The header row is bold and frozen; column widths follow the
   header and the first rows.
 
-CSV is streamed a few hundred rows at a time. XLSX is written by XlsxWriter in
-constant-memory mode (each row goes to a temporary file as soon as it is complete), so a
-download of the whole table never holds the table in memory.
+CSV is streamed a few hundred rows at a time; on PostgreSQL the engagement export's lines
+are written by the database itself (`exports.copy_csv()`, byte for byte the same). XLSX
+is written by XlsxWriter in constant-memory mode (each row goes to a temporary file as
+soon as it is complete), so a download of the whole table never holds the table in
+memory.
 """
 
 import csv
@@ -64,11 +66,18 @@ CSV_BATCH = 500
 
 
 def csv_response(filename, header, rows):
+    """`rows` that can write their own CSV lines (`csv_chunks()`, the engagement export on
+    PostgreSQL) do so, after the header written here; others are written row by row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    written = rows.csv_chunks() if hasattr(rows, "csv_chunks") else None
 
     def lines():
         writer.writerow(header)
+        if written is not None:
+            yield buffer.getvalue()
+            yield from written
+            return
         for number, row in enumerate(rows, start=1):
             writer.writerow([_csv_cell(value) for value in row])
             if number % CSV_BATCH == 0:

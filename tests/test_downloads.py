@@ -122,7 +122,14 @@ def test_xlsx_holds_real_dates_and_numbers_under_a_frozen_bold_header(client, an
     assert row["version"] == engagement.version and isinstance(row["version"], int)
     assert row["start_date"] == midnight  # a date cell, not text
     assert row["end_date"] == midnight + datetime.timedelta(days=2)
-    assert sheet.cell(2, header.index("start_date") + 1).is_date
+    for name, shown in [
+        ("start_date", "yyyy-mm-dd"),
+        ("end_date", "yyyy-mm-dd"),
+        ("created_at", "yyyy-mm-dd hh:mm:ss"),
+        ("updated_at", "yyyy-mm-dd hh:mm:ss"),
+    ]:
+        cell = sheet.cell(2, header.index(name) + 1)
+        assert cell.is_date and cell.number_format == shown, name  # a typed, readable date
     assert isinstance(row["created_at"], datetime.datetime)  # UTC, as Excel has no zones
     assert abs(row["created_at"] - engagement.created_at.replace(tzinfo=None)) < datetime.timedelta(
         seconds=1
@@ -136,6 +143,8 @@ def test_xlsx_holds_real_dates_and_numbers_under_a_frozen_bold_header(client, an
     jpn = next(row for row in coverage.values if row[0] == "JPN")
     assert jpn[2] == 1 and isinstance(jpn[2], int)  # dialogue count
     assert jpn[3] == midnight
+    last = next(row for row in coverage.iter_rows() if row[0].value == "JPN")[3]
+    assert last.is_date and last.number_format == "yyyy-mm-dd"
 
 
 @pytest.mark.parametrize("download", ["csv", "xlsx"])
