@@ -34,6 +34,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("engagements/", include("engagements.urls")),
+    path("saved-views/", include("accounts.urls")),
     path("partners/", include("partners.urls")),
     path("roadmap/", include("roadmap.urls")),
     path("reports/", include((report_urlpatterns, "reports"))),

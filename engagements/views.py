@@ -6,11 +6,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from accounts import saved_views
 from accounts.choices import Role
 from engagements.choices import EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
-from engagements.filters import EngagementFilterSet, sort_column
+from engagements.filters import EngagementFilterSet, filter_chips, sort_column
 from engagements.forms import EngagementForm
 from engagements.history import engagement_history
 from engagements.models import Engagement, StaleVersion
@@ -28,9 +29,22 @@ def get_visible_engagement(request, pk):
     return get_object_or_404(Engagement.objects.visible_to(request.user), pk=pk)
 
 
+# The list counts its rows up to this many, then says "more than": never a COUNT over the
+# whole table (a bounded subquery reads at most LIST_COUNT_LIMIT + 1 index entries).
+LIST_COUNT_LIMIT = 10_000
+
+
 def engagement_list(request):
+    """The engagement list. Opened without `start_before`, it shows engagements starting up
+    to today (newest first), so the first screen is recent work, not next year's plans; the
+    filter shows as a chip like any other, and removing it (`start_before=` empty) shows
+    every date."""
+    params = request.GET
+    if "start_before" not in params:
+        params = params.copy()
+        params["start_before"] = timezone.localdate().isoformat()
     filterset = EngagementFilterSet(
-        request.GET, queryset=Engagement.objects.visible_to(request.user), request=request
+        params, queryset=Engagement.objects.visible_to(request.user), request=request
     )
     engagements = filterset.qs if filterset.is_valid() else Engagement.objects.none()
     ordering = (filterset.form.cleaned_data.get("ordering") if filterset.is_valid() else None) or [
@@ -53,6 +67,8 @@ def engagement_list(request):
     except ValidationError as error:
         messages.error(request, error.messages[0])
         page = paginate(engagements, keyset, per_page)
+    saved = saved_views.views_of(request.user)
+    saved_views.remember(request, saved)
     return render(
         request,
         "engagements/engagement_list.html",
@@ -60,6 +76,11 @@ def engagement_list(request):
             "filterset": filterset,
             "page": page,
             "rows": table_rows(page),
+            "count": engagements.order_by().values("pk")[: LIST_COUNT_LIMIT + 1].count(),
+            "count_limit": LIST_COUNT_LIMIT,
+            "chips": filter_chips(filterset, request.GET),
+            "saved_views": saved,
+            "save_query": saved_views.clean_query(request.GET.urlencode()),
             "ordering": key,
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
