@@ -208,6 +208,9 @@ def _int(value):
         return None
 
 
+UPCOMING_SHOWN = 15  # the dashboard's table; "15 of 45" links to all of them
+
+
 def dashboard(request):
     today = timezone.localdate()
     month_start = today.replace(day=1)
@@ -217,16 +220,15 @@ def dashboard(request):
     month = reports.trend(request.user, month_start, today, "month", status=not_cancelled)
     quarter = reports.trend(request.user, quarter_start, today, "quarter", status=not_cancelled)
     pillar_names = dict(Pillar.objects.order_by("order").values_list("code", "name"))
+    upcoming_end = today + datetime.timedelta(days=30)
+    upcoming = visible.filter(status="planned", start_date__range=(today, upcoming_end))
     context = {
         "recent": table_rows(
             visible.filter(created_by=request.user).order_by("-created_at", "-id")[:8]
         ),
-        "upcoming": table_rows(
-            visible.filter(
-                status="planned",
-                start_date__range=(today, today + datetime.timedelta(days=30)),
-            ).order_by("start_date", "id")[:15]
-        ),
+        "upcoming": table_rows(upcoming.order_by("start_date", "id")[:UPCOMING_SHOWN]),
+        "upcoming_count": upcoming.count(),
+        "upcoming_end": upcoming_end,
         "per_pillar": [
             (
                 code,
@@ -236,6 +238,7 @@ def dashboard(request):
             )
             for code in month["pillars"]
         ],
+        "counted_statuses": not_cancelled,
         "month_start": month_start,
         "quarter_start": quarter_start,
         "today": today,
