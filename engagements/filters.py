@@ -55,6 +55,7 @@ class EngagementFilterSet(django_filters.FilterSet):
         widget=QuickSelectMultiple(attrs={"size": 5, "data-filterable": "true"}),
     )
     pillar = django_filters.ModelChoiceFilter(
+        label="Pillar",
         queryset=Pillar.objects.order_by("order"),
         to_field_name="code",
         field_name="pillars",
@@ -62,6 +63,7 @@ class EngagementFilterSet(django_filters.FilterSet):
         method="filter_through",
     )
     facet = django_filters.ModelChoiceFilter(
+        label="Facet",
         queryset=Facet.objects.order_by("pillar__order", "order"),
         to_field_name="code",
         field_name="facets",
@@ -69,6 +71,7 @@ class EngagementFilterSet(django_filters.FilterSet):
         method="filter_through",
     )
     tip = django_filters.ModelChoiceFilter(
+        label="Tip",
         queryset=Tip.objects.order_by("number"),
         to_field_name="number",
         field_name="tips",

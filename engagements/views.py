@@ -76,8 +76,8 @@ def engagement_list(request):
             "filterset": filterset,
             "page": page,
             "rows": table_rows(page),
-            "count": engagements.order_by().values("pk")[: LIST_COUNT_LIMIT + 1].count(),
-            "count_limit": LIST_COUNT_LIMIT,
+            "count": (count := bounded_count(engagements)),
+            "count_label": count_label(count),
             "chips": filter_chips(filterset, request.GET),
             "saved_views": saved,
             "save_query": saved_views.clean_query(request.GET.urlencode()),
@@ -86,6 +86,18 @@ def engagement_list(request):
             "page_sizes": PAGE_SIZES,
         },
     )
+
+
+def bounded_count(engagements):
+    """The number of rows, exact up to LIST_COUNT_LIMIT, else LIST_COUNT_LIMIT + 1:
+    `SELECT COUNT(*) FROM (SELECT id … LIMIT 10001)`."""
+    return engagements.order_by().values("pk")[: LIST_COUNT_LIMIT + 1].count()
+
+
+def count_label(count):
+    if count > LIST_COUNT_LIMIT:
+        return f"More than {LIST_COUNT_LIMIT:,} engagements match."
+    return f"{count:,} engagement{'' if count == 1 else 's'} match{'es' if count == 1 else ''}."
 
 
 def _page_size(request):

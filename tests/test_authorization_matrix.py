@@ -44,6 +44,9 @@ EXPECTED_GET = {
     "engagements:edit": PAGE,
     # Analysts delete only their own: analyst_ns did not log it.
     "engagements:delete": answers(302, 200, 403, 200, 200),
+    "saved_views:list": PAGE,
+    "saved_views:create": answers(302, 405),  # POST only
+    "saved_views:delete": answers(302, 405),  # POST only
     "partners:list": PAGE,
     "partners:detail": PAGE,
     "roadmap:index": PAGE,
@@ -84,6 +87,10 @@ EXPECTED_WRITES = [
         answers(401, 403, 403, 403, 201),
     ),
     ("delete", "api:engagement-detail", {"version": 1}, answers(401, 204, 403, 204, 204)),
+    # Anyone with a role saves views of their own (then goes to the list).
+    ("post", "saved_views:create", {"name": "Mine", "query": ""}, answers(302, 302)),
+    # Deleting is for the view's owner: another's (or none) is 404.
+    ("post", "saved_views:delete", {}, answers(302, 404)),
 ]
 
 
