@@ -100,6 +100,7 @@ class EngagementFilterSet(django_filters.FilterSet):
     partner_active = django_filters.BooleanFilter(
         label="Partner active",
         method="filter_partner",
+        widget=QuickSelect(choices=[("", "Any"), ("true", "Active"), ("false", "Inactive")]),
         help_text="With a partner that is (or is not) active in the directory.",
     )
     rollup = django_filters.ChoiceFilter(
@@ -226,7 +227,7 @@ def filter_chips(filterset, query):
 
 def _label(field, value):
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return "active" if value else "inactive"
     if hasattr(value, "isoformat"):
         return value.isoformat()
     choices = dict(getattr(field, "choices", None) or []) if not hasattr(value, "pk") else {}
