@@ -78,15 +78,21 @@ class EngagementFilterSet(django_filters.FilterSet):
         widget=QuickSelect,
         method="filter_through",
     )
-    kind = django_filters.ChoiceFilter(choices=EngagementKind.choices, widget=QuickSelect)
+    kind = django_filters.ChoiceFilter(
+        label="Kind", choices=EngagementKind.choices, widget=QuickSelect
+    )
     status = django_filters.MultipleChoiceFilter(
+        label="Status",
         choices=EngagementStatus.choices,
+        distinct=False,  # a column of the row itself: no duplicates to remove
         help_text="Any of these statuses.",
         widget=QuickSelectMultiple(attrs={"size": 3}),
     )
-    marking = django_filters.ChoiceFilter(choices=Marking.choices, widget=QuickSelect)
+    marking = django_filters.ChoiceFilter(
+        label="Marking", choices=Marking.choices, widget=QuickSelect
+    )
     escalation_risk = django_filters.ChoiceFilter(
-        choices=EscalationRisk.choices, widget=QuickSelect
+        label="Escalation risk", choices=EscalationRisk.choices, widget=QuickSelect
     )
     region = django_filters.ChoiceFilter(
         choices=Region.choices, label="Partner region", widget=QuickSelect, method="filter_partner"
