@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
+        from accounts import saved_views  # noqa: F401 (connects the sign-in receiver)
         from accounts.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")

@@ -130,3 +130,37 @@ class CalendarFeed(models.Model):
         if feed is None or not visible_markings(feed.user):
             return None
         return feed.user
+
+
+class SavedView(models.Model):
+    """A named engagement-list query (filters and sort) that a person finds again in the
+    navigation. Shareable by link: the link is the list's URL with `query`."""
+
+    user = models.ForeignKey(
+        User, verbose_name="user", on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField("name", max_length=80)
+    query = models.CharField(
+        "query", max_length=2000, blank=True, help_text="The list's query string, without “?”."
+    )
+    created_at = models.DateTimeField("created at", auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "name"], name="%(app_label)s_%(class)s_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(name=""), name="%(app_label)s_%(class)s_name_not_empty"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def url(self):
+        from django.urls import reverse
+
+        return reverse("engagements:list") + ("?" + self.query if self.query else "")

@@ -1,10 +1,16 @@
 from django.urls import path
 
-from accounts import views
+from accounts import saved_views, views
 
-app_name = "calendar"
-urlpatterns = [
+# Included twice by config/urls.py, each list under its own namespace.
+calendar_urlpatterns = [
     path("", views.calendar_index, name="index"),
     path("reset/", views.calendar_reset, name="reset"),
     path("<str:token>.ics", views.calendar_feed, name="feed"),
+]
+
+saved_view_urlpatterns = [
+    path("", saved_views.saved_view_list, name="list"),
+    path("new/", saved_views.saved_view_create, name="create"),
+    path("<int:pk>/delete/", saved_views.saved_view_delete, name="delete"),
 ]

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import LogoutView, TokenView
+from accounts.urls import calendar_urlpatterns, saved_view_urlpatterns
 from engagements.api import (
     ActionViewSet,
     EngagementActionsView,
@@ -54,9 +55,10 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("engagements/", include("engagements.urls")),
     path("actions/", action_list, name="actions"),
+    path("saved-views/", include((saved_view_urlpatterns, "saved_views"))),
     path("partners/", include("partners.urls")),
     path("roadmap/", include("roadmap.urls")),
-    path("calendar/", include("accounts.urls")),
+    path("calendar/", include((calendar_urlpatterns, "calendar"))),
     path("reports/", include((report_urlpatterns, "reports"))),
     path("api/v1/", include((api_urlpatterns, "api"))),
     path("admin/", admin.site.urls),

@@ -11,8 +11,8 @@ from accounts.choices import Marking
 from core.widgets import QuickSelect, QuickSelectMultiple
 from engagements.choices import ActionStatus, EngagementKind, EngagementStatus, EscalationRisk
 from engagements.models import Action, Engagement, EngagementPartner
-from partners.choices import Region
-from partners.models import Partner
+from partners.choices import PartnerKind, Region
+from partners.models import Membership, Partner
 from roadmap.models import Facet, Pillar, Tip
 
 
@@ -56,6 +56,7 @@ class EngagementFilterSet(django_filters.FilterSet):
         widget=QuickSelectMultiple(attrs={"size": 5, "data-filterable": "true"}),
     )
     pillar = django_filters.ModelChoiceFilter(
+        label="Pillar",
         queryset=Pillar.objects.order_by("order"),
         to_field_name="code",
         field_name="pillars",
@@ -63,6 +64,7 @@ class EngagementFilterSet(django_filters.FilterSet):
         method="filter_through",
     )
     facet = django_filters.ModelChoiceFilter(
+        label="Facet",
         queryset=Facet.objects.order_by("pillar__order", "order"),
         to_field_name="code",
         field_name="facets",
@@ -70,20 +72,52 @@ class EngagementFilterSet(django_filters.FilterSet):
         method="filter_through",
     )
     tip = django_filters.ModelChoiceFilter(
+        label="Tip",
         queryset=Tip.objects.order_by("number"),
         to_field_name="number",
         field_name="tips",
         widget=QuickSelect,
         method="filter_through",
     )
-    kind = django_filters.ChoiceFilter(choices=EngagementKind.choices, widget=QuickSelect)
-    status = django_filters.ChoiceFilter(choices=EngagementStatus.choices, widget=QuickSelect)
-    marking = django_filters.ChoiceFilter(choices=Marking.choices, widget=QuickSelect)
+    kind = django_filters.ChoiceFilter(
+        label="Kind", choices=EngagementKind.choices, widget=QuickSelect
+    )
+    status = django_filters.MultipleChoiceFilter(
+        label="Status",
+        choices=EngagementStatus.choices,
+        distinct=False,  # a column of the row itself: no duplicates to remove
+        help_text="Any of these statuses.",
+        widget=QuickSelectMultiple(attrs={"size": 3}),
+    )
+    marking = django_filters.ChoiceFilter(
+        label="Marking", choices=Marking.choices, widget=QuickSelect
+    )
     escalation_risk = django_filters.ChoiceFilter(
-        choices=EscalationRisk.choices, widget=QuickSelect
+        label="Escalation risk", choices=EscalationRisk.choices, widget=QuickSelect
     )
     region = django_filters.ChoiceFilter(
-        choices=Region.choices, method="filter_region", label="Partner region", widget=QuickSelect
+        choices=Region.choices, label="Partner region", widget=QuickSelect, method="filter_partner"
+    )
+    partner_kind = django_filters.ChoiceFilter(
+        choices=PartnerKind.choices,
+        label="Partner kind",
+        widget=QuickSelect,
+        method="filter_partner",
+    )
+    partner_active = django_filters.BooleanFilter(
+        label="Partner active",
+        method="filter_partner",
+        widget=QuickSelect(choices=[("", "Any"), ("true", "Active"), ("false", "Inactive")]),
+        help_text="With a partner that is (or is not) active in the directory.",
+    )
+    rollup = django_filters.ChoiceFilter(
+        choices=[("members", "Include member states")],
+        label="Roll-up",
+        empty_label="Partners only",
+        method="filter_partner",
+        help_text="Partners above also match through the states that were their members "
+        "on the engagement's start date (as the coverage report's roll-up).",
+        widget=QuickSelect,
     )
     start_after = django_filters.DateFilter(
         field_name="start_date",
@@ -106,23 +140,34 @@ class EngagementFilterSet(django_filters.FilterSet):
         model = Engagement
         fields = []
 
-    def filter_partner(self, queryset, name, partners):
-        if not partners:
-            return queryset
-        return queryset.filter(
-            Exists(
-                EngagementPartner.objects.filter(
-                    engagement=OuterRef("pk"), partner__in=[p.pk for p in partners]
-                )
-            )
-        )
+    # The partner filters (partner, region, partner_kind, partner_active, rollup) are
+    # applied together by `filter_queryset`: `partner` is one condition (any of the codes),
+    # the partner's attributes another (one partner of that kind, region and activity).
+    PARTNER_FILTERS = ("partner", "region", "partner_kind", "partner_active", "rollup")
 
-    def filter_region(self, queryset, name, region):
-        return queryset.filter(
-            Exists(
-                EngagementPartner.objects.filter(engagement=OuterRef("pk"), partner__region=region)
+    def filter_partner(self, queryset, name, value):
+        return queryset  # see filter_queryset
+
+    def filter_queryset(self, queryset):
+        data = self.form.cleaned_data
+        for name, value in data.items():
+            if name not in self.PARTNER_FILTERS:
+                queryset = self.filters[name].filter(queryset, value)
+        rollup = data.get("rollup") == "members"
+        if data.get("partner"):
+            queryset = queryset.filter(
+                with_partner(Q(pk__in=[p.pk for p in data["partner"]]), rollup)
             )
-        )
+        attributes = Q()
+        if data.get("region"):
+            attributes &= Q(region=data["region"])
+        if data.get("partner_kind"):
+            attributes &= Q(kind=data["partner_kind"])
+        if data.get("partner_active") is not None:
+            attributes &= Q(active=data["partner_active"])
+        if attributes:
+            queryset = queryset.filter(with_partner(attributes, rollup))
+        return queryset
 
     def filter_search(self, queryset, name, text):
         text = text.strip()
@@ -181,3 +226,76 @@ class ActionFilter(django_filters.FilterSet):
             return queryset
         late = Q(status=ActionStatus.OPEN, due__lt=timezone.localdate())
         return queryset.filter(late) if overdue else queryset.exclude(late)
+
+
+def with_partner(partners, rollup=False):
+    """An engagement condition: one of its partners matches `partners` (a Q on Partner);
+    with `rollup`, also a partner that was then a member of a matching organization: a
+    membership with `joined` on or before the engagement's start date and `left` after it
+    or open (the rule of the coverage report's roll-up, roadmap/summaries.py)."""
+    matching = Partner.objects.filter(partners).values("pk")
+    condition = Exists(
+        EngagementPartner.objects.filter(engagement=OuterRef("pk"), partner__in=matching)
+    )
+    if not rollup:
+        return condition
+    start = OuterRef(OuterRef("start_date"))
+    memberships = Membership.objects.filter(
+        Q(left__isnull=True) | Q(left__gt=start),
+        member=OuterRef("partner_id"),
+        organization__in=matching,
+        joined__lte=start,
+    )
+    return condition | Exists(
+        EngagementPartner.objects.filter(Exists(memberships), engagement=OuterRef("pk"))
+    )
+
+
+def filter_chips(filterset, query):
+    """The active filters as chips, by name ("Partners: Indonesia", "Facet: Information
+    Sharing"), each with `url`: the list without it (one value of a repeatable filter at a
+    time; a removed `start_before` is given empty, so the list's default does not return).
+    `query` is the request's QueryDict."""
+    if not filterset.is_valid():
+        return []
+    chips = []
+    for name, value in filterset.form.cleaned_data.items():
+        if name == "ordering" or value in (None, "", []) or not filterset.form[name].value():
+            continue
+        field = filterset.form.fields[name]
+        if isinstance(value, (list, tuple)) or hasattr(value, "model"):  # repeatable
+            for item in value:
+                raw = getattr(item, field.to_field_name) if hasattr(item, "pk") else item
+                chips.append(_chip(query, name, field.label, _label(field, item), str(raw)))
+        else:
+            chips.append(_chip(query, name, field.label, _label(field, value), None))
+    return chips
+
+
+def _label(field, value):
+    if isinstance(value, bool):
+        return "active" if value else "inactive"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    choices = dict(getattr(field, "choices", None) or []) if not hasattr(value, "pk") else {}
+    if value in choices:
+        return str(choices[value])
+    return str(value)
+
+
+def _chip(query, name, label, shown, raw_value):
+    params = query.copy()
+    params.pop("cursor", None)
+    if raw_value is not None:
+        params.setlist(name, [v for v in params.getlist(name) if v != raw_value])
+    else:
+        params.pop(name, None)
+    default = name == "start_before" and name not in query
+    if name == "start_before":
+        params[name] = ""  # "any date": the list's default would otherwise come back
+    return {
+        "name": name,
+        "label": label,
+        "value": shown + (" (default: up to today)" if default else ""),
+        "url": "?" + params.urlencode() if params else "?",
+    }

@@ -49,11 +49,11 @@ def table_rows(engagements):
             if (key := tuple(chip)) not in chips:
                 code, name, role = chip
                 chips[key] = format_html(
-                    '<a class="chip" href="{}" title="{} ({})">{}</a>',
+                    '<a class="chip" href="{}" title="{}, {}">{}</a>',
                     partner_url(code),
-                    name,
-                    ROLE_LABELS.get(role, role),
                     code,
+                    ROLE_LABELS.get(role, role).lower(),
+                    name,
                 )
             partners[engagement_id].append(chips[key])
         pillar_links = (

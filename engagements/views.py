@@ -13,12 +13,13 @@ from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts import saved_views
 from accounts.choices import Role
 from engagements import conflicts
 from engagements.choices import ActionStatus, EngagementStatus, EscalationRisk
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
-from engagements.filters import ActionFilter, EngagementFilterSet, sort_column
+from engagements.filters import ActionFilter, EngagementFilterSet, filter_chips, sort_column
 from engagements.forms import (
     ActionForm,
     EngagementForm,
@@ -43,9 +44,22 @@ def get_visible_engagement(request, pk):
     return get_object_or_404(Engagement.objects.visible_to(request.user), pk=pk)
 
 
+# The list counts its rows up to this many, then says "more than": never a COUNT over the
+# whole table (a bounded subquery reads at most LIST_COUNT_LIMIT + 1 index entries).
+LIST_COUNT_LIMIT = 10_000
+
+
 def engagement_list(request):
+    """The engagement list. Opened without `start_before`, it shows engagements starting up
+    to today (newest first), so the first screen is recent work, not next year's plans; the
+    filter shows as a chip like any other, and removing it (`start_before=` empty) shows
+    every date."""
+    params = request.GET
+    if "start_before" not in params:
+        params = params.copy()
+        params["start_before"] = timezone.localdate().isoformat()
     filterset = EngagementFilterSet(
-        request.GET, queryset=Engagement.objects.visible_to(request.user), request=request
+        params, queryset=Engagement.objects.visible_to(request.user), request=request
     )
     engagements = filterset.qs if filterset.is_valid() else Engagement.objects.none()
     ordering = (filterset.form.cleaned_data.get("ordering") if filterset.is_valid() else None) or [
@@ -68,6 +82,8 @@ def engagement_list(request):
     except ValidationError as error:
         messages.error(request, error.messages[0])
         page = paginate(engagements, keyset, per_page)
+    saved = saved_views.views_of(request.user)
+    saved_views.remember(request, saved)
     return render(
         request,
         "engagements/engagement_list.html",
@@ -75,11 +91,28 @@ def engagement_list(request):
             "filterset": filterset,
             "page": page,
             "rows": table_rows(page),
+            "count": (count := bounded_count(engagements)),
+            "count_label": count_label(count),
+            "chips": filter_chips(filterset, request.GET),
+            "saved_views": saved,
+            "save_query": saved_views.clean_query(request.GET.urlencode()),
             "ordering": key,
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
         },
     )
+
+
+def bounded_count(engagements):
+    """The number of rows, exact up to LIST_COUNT_LIMIT, else LIST_COUNT_LIMIT + 1:
+    `SELECT COUNT(*) FROM (SELECT id … LIMIT 10001)`."""
+    return engagements.order_by().values("pk")[: LIST_COUNT_LIMIT + 1].count()
+
+
+def count_label(count):
+    if count > LIST_COUNT_LIMIT:
+        return f"More than {LIST_COUNT_LIMIT:,} engagements match."
+    return f"{count:,} engagement{'' if count == 1 else 's'} match{'es' if count == 1 else ''}."
 
 
 def _page_size(request):
@@ -294,6 +327,9 @@ def _int(value):
         return None
 
 
+UPCOMING_SHOWN = 15  # the dashboard's table; "15 of 45" links to all of them
+
+
 def dashboard(request):
     today = timezone.localdate()
     month_start = today.replace(day=1)
@@ -303,16 +339,15 @@ def dashboard(request):
     month = reports.trend(request.user, month_start, today, "month", status=not_cancelled)
     quarter = reports.trend(request.user, quarter_start, today, "quarter", status=not_cancelled)
     pillar_names = dict(Pillar.objects.order_by("order").values_list("code", "name"))
+    upcoming_end = today + datetime.timedelta(days=30)
+    upcoming = visible.filter(status="planned", start_date__range=(today, upcoming_end))
     context = {
         "recent": table_rows(
             visible.filter(created_by=request.user).order_by("-created_at", "-id")[:8]
         ),
-        "upcoming": table_rows(
-            visible.filter(
-                status="planned",
-                start_date__range=(today, today + datetime.timedelta(days=30)),
-            ).order_by("start_date", "id")[:15]
-        ),
+        "upcoming": table_rows(upcoming.order_by("start_date", "id")[:UPCOMING_SHOWN]),
+        "upcoming_count": upcoming.count(),
+        "upcoming_end": upcoming_end,
         "per_pillar": [
             (
                 code,
@@ -322,6 +357,7 @@ def dashboard(request):
             )
             for code in month["pillars"]
         ],
+        "counted_statuses": not_cancelled,
         "month_start": month_start,
         "quarter_start": quarter_start,
         "today": today,

@@ -73,7 +73,8 @@ class ReportForm(forms.Form):
 class PeriodForm(ReportForm):
     """An inclusive period of at most 50 years (default: the last 12 months) and the status
     to count. With only a start, the period ends today; with only an end, it is the 12
-    months up to that end. A preset other than "custom" sets both ends itself."""
+    months up to that end. A preset sets both ends itself, unless a date is given: a date
+    given wins over the preset (the period is then custom)."""
 
     period = forms.ChoiceField(label="Period", choices=list(PERIOD_PRESETS.items()), required=False)
     start = forms.DateField(
@@ -100,7 +101,8 @@ class PeriodForm(ReportForm):
         if self.has_error("start") or self.has_error("end") or self.has_error("period"):
             return data
         start, end = data.get("start"), data.get("end")
-        preset = data.get("period") or ("custom" if start or end else "12m")
+        # A date given wins over a preset: editing "From" or "To" means custom dates.
+        preset = "custom" if start or end else (data.get("period") or "12m")
         data["period"] = preset
         if preset != "custom":
             data["start"], data["end"] = self.preset_period(preset)
@@ -170,6 +172,18 @@ class TrendForm(PeriodForm):
 
     def clean_interval(self):
         return self.cleaned_data["interval"] or "month"
+
+    def preset_period(self, preset):
+        """The trend's "last N months" are whole months (quarters), today's included: the
+        12 months of 2026-11-29 are 2025-12-01 to 2026-11-29 (twelve periods, not a thirteenth
+        of one day at the start)."""
+        start, end = super().preset_period(preset)
+        months = {"3m": 3, "6m": 6, "12m": 12}.get(preset)
+        if months:
+            step = 3 if self.cleaned_data.get("interval") == "quarter" else 1
+            first = end.replace(day=1, month=end.month - (end.month - 1) % step)
+            start = reports.months_before(first, max(months, step) - step)
+        return start, end
 
     def report_arguments(self):
         """`reports.trend()`'s keyword arguments, for the page, downloads and API."""

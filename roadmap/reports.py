@@ -158,6 +158,8 @@ def coverage(
         "end": end,
         "status": status or None,
         "rollup": bool(rollup),
+        "kind": kind or None,  # the partner filters, for links to the rows behind a number
+        "region": region or None,
         "pillars": [code for _, code in pillars],
         "rows": rows,
         "totals": totals,
@@ -326,6 +328,10 @@ def tip_board(user, as_of=None):
                 "set_by": update.created_by.username if update and update.created_by else None,
                 "engagements_12_months": counts["last_12_months"],
                 "engagements_6_months": counts["last_6_months"],
+                # The periods those counts cover, for links to their rows.
+                "start_12_months": year_start,
+                "start_6_months": evidence_start,
+                "as_of": as_of,
                 "flags": flags,
             }
         )

@@ -1,3 +1,5 @@
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
@@ -43,6 +45,9 @@ def roadmap(request):
     )
 
 
+ADVANCING_SHOWN = 50
+
+
 def tip_detail(request, number):
     tip = get_object_or_404(Tip.objects.prefetch_related("pillars"), number=number)
     may_update = request.user.has_perm("roadmap.add_tipstatusupdate")
@@ -58,19 +63,24 @@ def tip_detail(request, number):
                 request, f"Status of tip {tip.number} set to {update.get_status_display()}."
             )
             return redirect(tip)
+    board = next(row for row in reports.tip_board(request.user) if row["number"] == number)
+    # The rows behind the board's number: completed, in its 12 months, newest first.
     advancing = table_rows(
         Engagement.objects.visible_to(request.user)
-        .filter(tips=tip)
-        .order_by("-start_date", "-id")[:50]
+        .filter(
+            tips=tip,
+            status=EngagementStatus.COMPLETED,
+            start_date__range=(board["start_12_months"], board["as_of"]),
+        )
+        .order_by("-start_date", "-id")[:ADVANCING_SHOWN]
     )
     return render(
         request,
         "roadmap/tip_detail.html",
         {
             "tip": tip,
-            "board": next(
-                row for row in reports.tip_board(request.user) if row["number"] == number
-            ),
+            "board": board,
+            "shown": ADVANCING_SHOWN,
             "history": tip.status_updates.select_related("created_by").order_by(
                 "-created_at", "-id"
             ),
@@ -173,12 +183,15 @@ def trend_report(request):
             for period in data["periods"]
         )
         return download(params["format"], "trend", header, rows)
+    names = dict(pillar_headings())
     return _render(
         request,
         "roadmap/trend.html",
         {
             "data": data,
-            "chart": trend_chart(data),
+            "chart": trend_chart(data, names),
+            "rows": trend_rows(data),
+            "pillar_names": list(names.items()),
             "preset": cleaned["period"],
             "presets": PERIOD_PRESETS,
             "status": cleaned["status"],
@@ -189,42 +202,106 @@ def trend_report(request):
 
 
 CHART_COLOURS = ["#1d4ed8", "#b91c1c", "#047857", "#a16207"]
+ALL_PILLARS_COLOUR = "#111827"
 
 
-def trend_chart(data, width=760, height=260, margin=36):
-    """Coordinates for a server-rendered SVG line chart (no script, no CDN)."""
+def nice_step(peak, ticks=5):
+    """A gridline step of 1, 2 or 5 times a power of ten giving at most `ticks` lines."""
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            if peak / (factor * magnitude) <= ticks:
+                return factor * magnitude
+        magnitude *= 10
+
+
+def trend_chart(data, pillar_names, width=760, height=300):
+    """Coordinates for a server-rendered SVG line chart (no script, no CDN): a line per
+    pillar and one for all pillars (distinct engagements), gridlines with their values,
+    a tick per period and at most eight period labels."""
+    left, right, top, bottom = 44, 16, 14, 40
     periods = data["periods"]
-    peak = max((max(p["counts"].values(), default=0) for p in periods), default=0) or 1
-    step = (width - 2 * margin) / max(len(periods) - 1, 1)
+    peak = max((p["total"] for p in periods), default=0)
+    step_y = nice_step(peak or 1)
+    top_value = max(step_y, -(-peak // step_y) * step_y)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step_x = plot_w / max(len(periods) - 1, 1)
 
-    def point(index, value):
-        x = margin + index * step
-        y = height - margin - (height - 2 * margin) * value / peak
-        return f"{x:.1f},{y:.1f}"
+    def x(index):
+        return left + index * step_x
+
+    def y(value):
+        return top + plot_h - plot_h * value / top_value
+
+    def points(values):
+        return " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
 
     lines = [
         {
             "pillar": pillar,
+            "name": pillar_names.get(pillar, pillar),
             "colour": CHART_COLOURS[position % len(CHART_COLOURS)],
-            "points": " ".join(point(i, p["counts"][pillar]) for i, p in enumerate(periods)),
+            "points": points([p["counts"][pillar] for p in periods]),
+            "dash": "",
         }
         for position, pillar in enumerate(data["pillars"])
     ]
+    lines.append(
+        {
+            "pillar": "all",
+            "name": "All pillars (distinct engagements)",
+            "colour": ALL_PILLARS_COLOUR,
+            "points": points([p["total"] for p in periods]),
+            "dash": "6 4",
+        }
+    )
     every = max(1, -(-len(periods) // 8))  # at most eight labels, so they never overlap
-    labels = [
-        {"x": margin + i * step, "text": p["period"]}
-        for i, p in enumerate(periods)
-        if i % every == 0
-    ]
     return {
         "width": width,
         "height": height,
-        "margin": margin,
-        "peak": peak,
+        "left": left,
+        "right": width - right,
+        "baseline": top + plot_h,
         "lines": lines,
-        "labels": labels,
-        "baseline": height - margin,
+        "grid": [
+            {"y": f"{y(value):.1f}", "value": value} for value in range(0, top_value + 1, step_y)
+        ],
+        "ticks": [
+            {"x": f"{x(i):.1f}", "label": p["period"] if i % every == 0 else ""}
+            for i, p in enumerate(periods)
+        ],
     }
+
+
+def trend_rows(data):
+    """The table's periods, each with the days of the range it covers (`start`, `end`:
+    the rows behind its numbers) and `partial` when that is only part of the period (a
+    custom range starting mid-month, or the current month up to today)."""
+    starts = list(reports.period_starts(data["start"], data["end"], data["interval"]))
+    rows = []
+    for position, (period, first_day) in enumerate(zip(data["periods"], starts, strict=True)):
+        following = starts[position + 1] if position + 1 < len(starts) else None
+        full_last = _period_last_day(first_day, data["interval"])
+        start = max(first_day, data["start"])
+        end = following - datetime.timedelta(days=1) if following else data["end"]
+        rows.append(
+            {
+                **period,
+                "start": start,
+                "end": end,
+                "partial": (start, end) != (first_day, full_last),
+            }
+        )
+    return rows
+
+
+def _period_last_day(first_day, interval):
+    """The last day of the month (quarter) beginning on `first_day`."""
+    try:
+        later = first_day + datetime.timedelta(days=92 if interval == "quarter" else 31)
+    except OverflowError:  # the calendar's last period
+        return datetime.date.max
+    return next(reports.period_starts(later, later, interval)) - datetime.timedelta(days=1)
 
 
 def gaps_report(request):

@@ -48,6 +48,9 @@ EXPECTED_GET = {
     "engagements:edit": PAGE,
     # Analysts delete only their own: analyst_ns did not log it.
     "engagements:delete": answers(302, 200, 403, 200, 200),
+    "saved_views:list": PAGE,
+    "saved_views:create": answers(302, 405),  # POST only
+    "saved_views:delete": answers(302, 405),  # POST only
     "partners:list": PAGE,
     "partners:detail": PAGE,
     "partners:brief": PAGE,
@@ -150,6 +153,10 @@ EXPECTED_WRITES = [
     ("post", "engagements:add-review", {"decision": "concerns"}, answers(302, 403, 403, 302, 302)),
     # An upload without a file: the page again, saying so (no role: refused).
     ("post", "engagements:import", {}, answers(302, 200)),
+    # Anyone with a role saves views of their own (then goes to the list).
+    ("post", "saved_views:create", {"name": "Mine", "query": ""}, answers(302, 302)),
+    # Deleting is for the view's owner: another's (or none) is 404.
+    ("post", "saved_views:delete", {}, answers(302, 404)),
 ]
 
 
@@ -239,7 +246,7 @@ def form_data(data, users, objects):
     action's id, "#CODE" a partner's or pillar's id."""
 
     def value(item):
-        if not isinstance(item, str) or item[:1] not in "@#":
+        if not isinstance(item, str) or not item or item[0] not in "@#":
             return item
         key = item[1:]
         if item[0] == "@":

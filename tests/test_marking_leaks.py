@@ -85,6 +85,7 @@ PAGES = [
     "/reports/coverage/?format=csv",
     "/reports/trend/",
     "/reports/gaps/",
+    "/saved-views/",
 ]
 API = [
     "/api/v1/engagements/",
@@ -132,6 +133,9 @@ def test_nothing_above_nu_reaches_a_user_cleared_nu(client, marked, role):
     ]
     tip = next(t for t in client.get("/roadmap/").context["tip_board"] if t["number"] == 3)
     assert tip["engagements_12_months"] == 1
+    # The list's count of matching rows, and the dashboard's "15 of 45".
+    assert client.get("/engagements/?partner=IDN").context["count"] == 1
+    assert "1 engagement matches." in client.get("/engagements/?partner=IDN").content.decode()
 
 
 def follow_ups(hidden, visible, owner):
@@ -597,3 +601,14 @@ def test_an_import_cannot_store_or_echo_above_the_importers_clearance(client):
     assert "You cannot mark an engagement above your clearance" in response.content.decode()
     assert "token" not in response.context or response.context["token"] is None
     assert not Engagement.objects.filter(title="Pulsar drill").exists()
+
+
+def test_counts_of_the_list_and_dashboard_leave_hidden_rows_out(client):
+    """The list's "N engagements match" and the dashboard's "15 of 45 planned"."""
+    soon = timezone.localdate() + datetime.timedelta(days=3)
+    for marking in ("NU", "NS", "NS"):
+        make_engagement(partners=["IDN"], status="planned", start_date=soon, marking=marking)
+    client.force_login(make_user(Role.ANALYST, Marking.NU))
+    assert client.get("/").context["upcoming_count"] == 1
+    listed = client.get("/engagements/?status=planned&start_before=")
+    assert listed.context["count"] == 1 and "1 engagement matches." in listed.content.decode()

@@ -17,3 +17,26 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Report period form: editing "From" or "To" means custom dates; choosing a preset
+// clears the dates (without this script, a date given wins over the preset on the server).
+document.addEventListener("DOMContentLoaded", () => {
+  const period = document.getElementById("id_period");
+  const dates = document.querySelectorAll("input[data-period-date]");
+  if (period && dates.length) {
+    for (const input of dates) {
+      input.addEventListener("input", () => { if (input.value) period.value = "custom"; });
+      input.addEventListener("change", () => { if (input.value) period.value = "custom"; });
+    }
+    period.addEventListener("change", () => {
+      if (period.value !== "custom") for (const input of dates) input.value = "";
+    });
+  }
+  // A filter panel starts closed on a phone, so the list is on the first screen
+  // (unless it shows an error); without this script it stays open.
+  if (window.matchMedia("(max-width: 700px)").matches) {
+    for (const panel of document.querySelectorAll("details[data-close-narrow]")) {
+      if (!panel.querySelector(".errors, .error")) panel.open = false;
+    }
+  }
+});

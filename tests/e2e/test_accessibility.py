@@ -14,7 +14,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.choices import Marking, Role
-from roadmap.models import Tip, TipStatusUpdate
+from engagements.models import Action, Review
+from partners.models import Partner
+from roadmap.models import Pillar, Target, Tip, TipStatusUpdate
 from tests.factories import make_engagement, make_user
 
 pytestmark = [
@@ -54,6 +56,13 @@ def pages(role, engagement):
         "/reports/trend/",
         "/reports/gaps/",
         "/reports/tips/",
+        "/reports/plan/",
+        "/reports/risks/",
+        "/actions/",
+        "/engagements/import/",
+        "/partners/JPN/brief/",
+        "/calendar/",
+        "/saved-views/",
     ]
     if role == Role.ADMIN:
         urls += [
@@ -83,8 +92,9 @@ def violations_on(page, url):
 def some_data():
     author = make_user(Role.ANALYST, Marking.NS, username="author")
     today = timezone.localdate()
+    made = []
     for days, status in [(-40, "completed"), (-200, "completed"), (20, "planned")]:
-        make_engagement(
+        engagement = make_engagement(
             title=f"Maritime dialogue {days}",
             partners=["JPN", "IDN"],
             pillars=["security", "dialogue"],
@@ -96,7 +106,25 @@ def some_data():
             summary="Agreed on joint patrol notification.",
             created_by=author,
         )
+        made.append(engagement)
     TipStatusUpdate.objects.create(tip=Tip.objects.get(number=6), status="at_risk", note="Watch")
+    for pillar, minimum in [("security", 1), ("hadr", 2)]:
+        Target.objects.create(
+            partner=Partner.objects.get(code="JPN"),
+            pillar=Pillar.objects.get(code=pillar),
+            minimum=minimum,
+            months=6,
+            created_by=author,
+        )
+    for days in (-3, 10):
+        Action.objects.create(
+            engagement=made[0],
+            title=f"Send the minutes {days}",
+            owner=author,
+            due=today + datetime.timedelta(days=days),
+            created_by=author,
+        )
+    Review.objects.create(engagement=made[2], decision="concerns", note="Too close", by=author)
     return make_engagement(title="Coastguard seminar", partners=["JPN"], created_by=author)
 
 

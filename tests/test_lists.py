@@ -1,0 +1,159 @@
+"""The engagement list as people meet it (issue 12, item 5 and the chips of item 6):
+how many rows match, chips for the active filters by name, a collapsible filter panel,
+recent work first, and saved views."""
+
+import datetime
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.choices import Marking, Role
+from accounts.models import SavedView
+from engagements import views
+from tests.factories import make_engagement, make_user
+
+pytestmark = pytest.mark.usefixtures("reference_data")
+
+
+def page_text(response):
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+
+@pytest.fixture
+def reader(db):
+    return make_user(Role.ANALYST, Marking.NR)
+
+
+def test_the_list_says_how_many_rows_match(client, reader):
+    for _ in range(3):
+        make_engagement(partners=["IDN"])
+    make_engagement(partners=["JPN"])
+    make_engagement(partners=["IDN"], marking="NS")  # above the reader: not counted
+    client.force_login(reader)
+    assert "3 engagements match." in page_text(client.get("/engagements/?partner=IDN"))
+    assert "1 engagement matches." in page_text(client.get("/engagements/?partner=JPN"))
+    assert "0 engagements match." in page_text(client.get("/engagements/?partner=KOR"))
+
+
+def test_past_the_limit_it_says_more_than(client, reader, monkeypatch):
+    monkeypatch.setattr(views, "LIST_COUNT_LIMIT", 3)
+    for _ in range(5):
+        make_engagement()
+    client.force_login(reader)
+    assert "More than 3 engagements match." in page_text(client.get("/engagements/"))
+
+
+def test_the_count_never_counts_the_whole_table(client, reader):
+    """One bounded subquery: COUNT(*) over at most 10,001 ids, whatever the filters."""
+    make_engagement()
+    client.force_login(reader)
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/engagements/?pillar=dialogue")
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1
+    assert "LIMIT 10001" in counts[0]
+
+
+def test_chips_name_each_active_filter_and_remove_it_in_one_click(client, reader):
+    indonesia = make_engagement(partners=["IDN"], facets=["dialogue.information-sharing"])
+    make_engagement(partners=["IDN"])
+    client.force_login(reader)
+    response = client.get(
+        "/engagements/?partner=IDN&partner=JPN&facet=dialogue.information-sharing"
+        "&status=completed&kind=staff_talks&start_before="
+    )
+    chips = {(c["label"], c["value"]): c["url"] for c in response.context["chips"]}
+    assert set(chips) == {
+        ("Partners", "Indonesia"),
+        ("Partners", "Japan"),
+        ("Facet", "Information Sharing"),
+        ("Status", "Completed"),
+        ("Kind", "Staff talks"),
+    }
+    html = response.content.decode()
+    assert "Partners: Indonesia" in html and "Facet: Information Sharing" in html
+    assert [e.pk for e in response.context["page"]] == [indonesia.pk]
+    # Removing one partner keeps the other and every other filter.
+    without_indonesia = chips[("Partners", "Indonesia")]
+    assert "partner=IDN" not in without_indonesia and "partner=JPN" in without_indonesia
+    assert "facet=dialogue.information-sharing" in without_indonesia
+    without_facet = client.get("/engagements/" + chips[("Facet", "Information Sharing")])
+    assert without_facet.context["count"] == 2
+
+
+def test_it_opens_on_work_up_to_today_newest_first(client, reader):
+    """The default: engagements starting up to today, newest first (not next year's
+    plans); it shows as a chip, and removing it shows every date."""
+    today = timezone.localdate()
+    planned = make_engagement(status="planned", start_date=today + datetime.timedelta(days=400))
+    recent = make_engagement(start_date=today - datetime.timedelta(days=3))
+    older = make_engagement(start_date=today - datetime.timedelta(days=300))
+    client.force_login(reader)
+    response = client.get("/engagements/")
+    assert [e.pk for e in response.context["page"]] == [recent.pk, older.pk]
+    (chip,) = response.context["chips"]
+    assert chip["value"] == f"{today.isoformat()} (default: up to today)"
+    assert chip["url"] == "?start_before="
+    everything = client.get("/engagements/?start_before=")
+    assert [e.pk for e in everything.context["page"]] == [planned.pk, recent.pk, older.pk]
+    assert everything.context["chips"] == []
+
+
+def test_the_filter_panel_folds_away(client, reader):
+    client.force_login(reader)
+    html = client.get("/engagements/").content.decode()
+    # Open without JavaScript; app.js closes it on a narrow screen (tests/e2e).
+    assert '<details class="filter-panel card" id="filter-panel" open data-close-narrow>' in html
+    assert "<summary>Filters (1 active)</summary>" in html
+
+
+def test_a_saved_view_is_named_found_in_the_navigation_and_deleted(client, reader):
+    client.force_login(reader)
+    query = "partner=IDN&pillar=security&ordering=-marking&cursor=abc"
+    response = client.post(
+        "/saved-views/new/", {"name": "Indonesia security", "query": query}, follow=True
+    )
+    view = SavedView.objects.get(user=reader)
+    # The page position is not part of a view; the sort is.
+    assert view.query == "partner=IDN&pillar=security&ordering=-marking"
+    assert response.redirect_chain[-1][0] == "/engagements/?" + view.query
+    # In the navigation of every page, with its link (shareable: it is the list's URL).
+    nav = client.get("/reports/trend/").content.decode()
+    assert (
+        '<a href="/engagements/?partner=IDN&amp;pillar=security&amp;ordering=-marking">'
+        "Indonesia security</a>" in nav
+    )
+    # A second one with the same name is refused with a message, nothing stored.
+    response = client.post("/saved-views/new/", {"name": "Indonesia security", "query": ""})
+    assert SavedView.objects.filter(user=reader).count() == 1
+    assert "already have a saved view" in page_text(client.get(response.url))
+    # Only its owner sees and deletes it.
+    other = make_user(Role.MANAGER, Marking.NS)
+    client.force_login(other)
+    assert "Indonesia security" not in client.get("/saved-views/").content.decode()
+    assert client.post(f"/saved-views/{view.pk}/delete/").status_code == 404
+    client.force_login(reader)
+    assert "Indonesia security" in client.get("/saved-views/").content.decode()
+    assert client.post(f"/saved-views/{view.pk}/delete/").status_code == 302
+    assert not SavedView.objects.exists()
+    client.get("/saved-views/")  # shows the message "Deleted …"
+    assert "Indonesia security" not in client.get("/engagements/").content.decode()
+
+
+def test_saved_views_are_in_the_navigation_from_sign_in(client, reader):
+    SavedView.objects.create(user=reader, name="Mine", query="status=planned")
+    client.force_login(reader)  # signing in fills the navigation
+    assert '<a href="/engagements/?status=planned">Mine</a>' in client.get("/").content.decode()
+
+
+def test_saved_views_query_count(client, reader, django_assert_num_queries):
+    for number in range(5):
+        SavedView.objects.create(user=reader, name=f"View {number}", query="status=planned")
+    client.force_login(reader)
+    # session, user, groups (role in the header), the saved views, the user's and its
+    # groups' permissions ("Log engagement" in the header)
+    with django_assert_num_queries(6):
+        assert client.get("/saved-views/").status_code == 200
