@@ -80,7 +80,7 @@ def test_the_chart_names_pillars_and_has_grid_ticks_and_an_all_pillars_line(clie
     # A tick mark on the axis for every period.
     assert html.count(f'y2="{response.context["chart"]["baseline"] + 5}"') == 12
     # On a phone it keeps its width and scrolls sideways.
-    assert '<div class="chart-scroll">' in html
+    assert '<div class="chart-scroll" tabindex="0">' in html  # scrolls by keyboard too
     assert ".chart .chart-scroll svg { min-width: 640px;" in CSS.read_text()
 
 

@@ -52,6 +52,10 @@
       },
     });
     picker.wrapper.classList.add("partner-picker");
+    // The native list stays in the form (it is what is submitted) but out of reach: the
+    // picker's own input, which the label now names, is what people and screen readers use.
+    select.setAttribute("tabindex", "-1");
+    select.setAttribute("aria-hidden", "true");
     if (help && select.dataset.help) help.textContent = select.dataset.help;
     const described = [help && help.id, document.getElementById(select.id + "_error") && select.id + "_error"];
     picker.control_input.setAttribute("aria-describedby", described.filter(Boolean).join(" "));
