@@ -44,6 +44,11 @@ def sort_column(sort_key):
     return ("-" if descending else "") + SORTABLE[sort_key.lstrip("-")]
 
 
+def partner_label(partner):
+    """A deactivated partner stays in the filters (old engagements name it), marked."""
+    return partner.name if partner.active else f"{partner.name} (inactive)"
+
+
 class EngagementFilterSet(django_filters.FilterSet):
     # Relations are matched with EXISTS rather than joins: no duplicate rows, no DISTINCT,
     # and the indexed ordering keeps working on large tables.
@@ -139,6 +144,10 @@ class EngagementFilterSet(django_filters.FilterSet):
     class Meta:
         model = Engagement
         fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["partner"].field.label_from_instance = partner_label
 
     # The partner filters (partner, region, partner_kind, partner_active, rollup) are
     # applied together by `filter_queryset`: `partner` is one condition (any of the codes),

@@ -90,3 +90,12 @@ def test_the_directory_opens_on_active_partners_and_marks_inactive_ones(client, 
         for p in api_client(admin_ns).get("/api/v1/partners/?page_size=500").json()["results"]
     ]
     assert "JPN" in codes
+
+
+def test_the_engagement_filters_mark_deactivated_partners(client, admin_ns):
+    Partner.objects.filter(code="JPN").update(active=False)
+    page = client.get(reverse("engagements:list")).content.decode()
+    assert '<option value="JPN">Japan (inactive)</option>' in page
+    assert '<option value="IDN">Indonesia</option>' in page
+    chips = client.get(reverse("engagements:list") + "?partner=JPN").content.decode()
+    assert '<option value="JPN" selected>Japan (inactive)</option>' in chips
