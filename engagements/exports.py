@@ -170,8 +170,10 @@ def copy_csv(engagements):
             if len(chunk) >= COPY_CHUNK:
                 yield bytes(chunk)
                 chunk.clear()
-        if chunk:
-            yield bytes(chunk)
+    # The last piece goes out once the statement and its transaction are over, so the
+    # connection is free again while the client reads it.
+    if chunk:
+        yield bytes(chunk)
 
 
 def _copy_sql(engagements, connection):

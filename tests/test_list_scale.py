@@ -162,8 +162,8 @@ def test_table_rows_show_what_the_models_say(client, analyst_ns):
         assert f'<a href="{lead_first.get_absolute_url()}">{title}</a>' in html, url
         assert "<td>High-level dialogue</td>" in html
         assert '<span class="status status-planned">Planned</span>' in html
-        korea = '<a class="chip" href="/partners/KOR/" title="Republic of Korea (Lead)">KOR</a>'
-        japan = '<a class="chip" href="/partners/JPN/" title="Japan (Participant)">JPN</a>'
+        korea = '<a class="chip" href="/partners/KOR/" title="KOR, lead">Republic of Korea</a>'
+        japan = '<a class="chip" href="/partners/JPN/" title="JPN, participant">Japan</a>'
         assert f"<td>{korea} {japan}</td>" in html, url
         assert (
             '<td><span class="chip pillar-dialogue">Enhanced Dialogue and Cooperation</span> '

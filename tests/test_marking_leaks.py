@@ -469,11 +469,14 @@ def test_a_download_never_streams_what_was_raised_while_it_runs(client, monkeypa
     client.force_login(nu)
     response = client.get("/engagements/?format=csv")
     stream = iter(response.streaming_content)
-    received = [next(stream)]  # the header and the first row
-    assert b"First row" in received[0] and b"Second row" not in received[0]
+    received = [next(stream)]  # the header (and, in Python, the first row)
+    while b"First row" not in b"".join(received):
+        received.append(next(stream))  # PostgreSQL's COPY sends its first piece
+
     save_engagement(
         ns, {"title": "Pulsar row", "summary": "Pulsar", "marking": "NS"}, second.pk, version=1
     )
+    assert Engagement.objects.get(pk=second.pk).marking == Marking.NS
     received += list(stream)
     text = b"".join(received).decode()
     assert "Pulsar" not in text
