@@ -6,15 +6,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import OperationalError, connections, transaction
 from django.db.models import Case, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from psycopg.errors import QueryCanceled
 
 from accounts import saved_views
 from accounts.choices import Role
+from core.db import local_settings
 from engagements import conflicts
 from engagements.choices import ActionStatus, EngagementStatus, EscalationRisk
 from engagements.downloads import DOWNLOAD_FORMATS, download
@@ -103,13 +106,35 @@ def engagement_list(request):
     )
 
 
+# On PostgreSQL counting stops after this long: a filter that matches many rows of a
+# million, but rarely (a partner and a pillar over a year), needs seconds to find its
+# 10,001st row, and the page must not wait for a number it cannot show exactly anyway.
+LIST_COUNT_TIMEOUT = "300ms"
+
+
 def bounded_count(engagements):
     """The number of rows, exact up to LIST_COUNT_LIMIT, else LIST_COUNT_LIMIT + 1:
-    `SELECT COUNT(*) FROM (SELECT id … LIMIT 10001)`."""
-    return engagements.order_by().values("pk")[: LIST_COUNT_LIMIT + 1].count()
+    `SELECT COUNT(*) FROM (SELECT id … LIMIT 10001)`; None when PostgreSQL gave up
+    counting after LIST_COUNT_TIMEOUT (the statement alone, in a savepoint)."""
+    rows = engagements.order_by().values("pk")[: LIST_COUNT_LIMIT + 1]
+    connection = connections[rows.db]
+    if connection.vendor != "postgresql":
+        return rows.count()
+    try:
+        with (
+            transaction.atomic(using=rows.db),
+            local_settings(connection, {"statement_timeout": LIST_COUNT_TIMEOUT}),
+        ):
+            return rows.count()
+    except OperationalError as error:
+        if isinstance(error.__cause__, QueryCanceled):
+            return None
+        raise
 
 
 def count_label(count):
+    if count is None:
+        return "Many engagements match (too many to count quickly)."
     if count > LIST_COUNT_LIMIT:
         return f"More than {LIST_COUNT_LIMIT:,} engagements match."
     return f"{count:,} engagement{'' if count == 1 else 's'} match{'es' if count == 1 else ''}."

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.choices import Marking, Role
 from accounts.models import SavedView
 from engagements import views
+from engagements.models import Engagement
 from tests.factories import make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -55,6 +56,32 @@ def test_the_count_never_counts_the_whole_table(client, reader):
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert len(counts) == 1
     assert "LIMIT 10001" in counts[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a statement timeout: PostgreSQL")
+def test_a_count_that_takes_too_long_gives_up_and_the_page_still_answers(
+    client, reader, monkeypatch
+):
+    """A count past LIST_COUNT_TIMEOUT is cancelled by PostgreSQL: the page says "many"
+    and goes on in the same transaction, with the timeout gone again."""
+    make_engagement(title="Slow to count")
+    monkeypatch.setattr(views, "LIST_COUNT_TIMEOUT", "20ms")
+    sleepy = Engagement.objects.extra(where=["pg_sleep(0.2) IS NOT NULL"])
+    assert views.bounded_count(sleepy) is None
+    assert views.count_label(None) == "Many engagements match (too many to count quickly)."
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+    slow = views.bounded_count
+    monkeypatch.setattr(
+        views,
+        "bounded_count",
+        lambda rows: slow(rows.extra(where=["pg_sleep(0.2) IS NOT NULL"])),
+    )
+    client.force_login(reader)
+    page = page_text(client.get("/engagements/"))
+    assert "Many engagements match (too many to count quickly)." in page
+    assert "Slow to count" in page
 
 
 def test_chips_name_each_active_filter_and_remove_it_in_one_click(client, reader):
