@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models, transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
 from accounts.choices import Marking, Role
@@ -19,6 +20,14 @@ def visible_markings(user):
     if user is None or not user.is_authenticated or not user.is_active or not user.role:
         return []
     return Marking.up_to(user.clearance)
+
+
+def users_who_may_see(marking):
+    """The users `visible_markings()` lets see an engagement marked `marking`: active, with
+    a role (or a superuser), cleared at or above it."""
+    cleared = Marking.values[Marking.values.index(marking) :]
+    has_role = models.Q(is_superuser=True) | models.Q(groups__name__in=Role.values)
+    return User.objects.filter(has_role, is_active=True, clearance__in=cleared).distinct()
 
 
 def highest_marking(engagements):
@@ -161,6 +170,4 @@ class SavedView(models.Model):
 
     @property
     def url(self):
-        from django.urls import reverse
-
         return reverse("engagements:list") + ("?" + self.query if self.query else "")

@@ -62,7 +62,7 @@ def remember(request, saved=None):
 @receiver(user_logged_in, dispatch_uid="accounts.saved_views.remember")
 def remember_at_sign_in(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
-        request.session[SESSION_KEY] = [[v.pk, v.name, v.url] for v in views_of(user)]
+        remember(request, views_of(user))
 
 
 def saved_view_list(request):
@@ -85,7 +85,7 @@ def saved_view_create(request):
         for error in errors:
             messages.error(request, f"The view was not saved: {error}")
     query = clean_query(request.POST.get("query", ""))
-    return redirect("engagements:list" if not query else f"/engagements/?{query}")
+    return redirect(SavedView(query=query).url)
 
 
 @require_POST

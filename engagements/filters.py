@@ -233,8 +233,8 @@ class ActionFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, overdue):
         if overdue is None:
             return queryset
-        late = Q(status=ActionStatus.OPEN, due__lt=timezone.localdate())
-        return queryset.filter(late) if overdue else queryset.exclude(late)
+        late = queryset.overdue(timezone.localdate()).values("pk")
+        return queryset.filter(pk__in=late) if overdue else queryset.exclude(pk__in=late)
 
 
 def with_partner(partners, rollup=False):
@@ -248,12 +248,8 @@ def with_partner(partners, rollup=False):
     )
     if not rollup:
         return condition
-    start = OuterRef(OuterRef("start_date"))
-    memberships = Membership.objects.filter(
-        Q(left__isnull=True) | Q(left__gt=start),
-        member=OuterRef("partner_id"),
-        organization__in=matching,
-        joined__lte=start,
+    memberships = Membership.objects.current(OuterRef(OuterRef("start_date"))).filter(
+        member=OuterRef("partner_id"), organization__in=matching
     )
     return condition | Exists(
         EngagementPartner.objects.filter(Exists(memberships), engagement=OuterRef("pk"))

@@ -3,11 +3,11 @@ import difflib
 import re
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from accounts.choices import Marking
+from accounts.models import users_who_may_see
 from engagements.choices import PartnerRole
 from engagements.importer import ImportFileError, read_table
 from engagements.models import Action, Engagement, Review
@@ -229,14 +229,7 @@ class ActionForm(forms.ModelForm):
     def __init__(self, *args, engagement, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.engagement = engagement
-        cleared = Marking.values[Marking.values.index(engagement.marking) :]
-        self.fields["owner"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True, clearance__in=cleared)
-            .exclude(groups=None, is_superuser=False)
-            .distinct()
-            .order_by("username")
-        )
+        self.fields["owner"].queryset = users_who_may_see(engagement.marking).order_by("username")
         self.fields["owner"].label_from_instance = lambda user: user.username
 
 

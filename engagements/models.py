@@ -276,12 +276,15 @@ class EngagementPartner(models.Model):
 # Follow-up actions and escalation reviews --------------------------------------------
 
 
-class ActionQuerySet(models.QuerySet):
+class OfEngagementQuerySet(models.QuerySet):
+    """Records of an engagement (actions, reviews)."""
+
     def visible_to(self, user):
-        """An action is visible exactly when its engagement is: the one gate, no rule of
-        its own."""
+        """Visible exactly when their engagement is: the one gate, no rule of their own."""
         return self.filter(engagement__in=Engagement.objects.visible_to(user))
 
+
+class ActionQuerySet(OfEngagementQuerySet):
     def overdue(self, today):
         return self.filter(status=ActionStatus.OPEN, due__lt=today)
 
@@ -376,10 +379,7 @@ class Action(models.Model):
         return user.has_perm("engagements.delete_action") or self.created_by_id == user.pk
 
 
-class ReviewQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(engagement__in=Engagement.objects.visible_to(user))
-
+class ReviewQuerySet(OfEngagementQuerySet):
     def current(self):
         """Reviews of the plan as it stands: not made stale by a later change."""
         return self.filter(current=True)
@@ -388,7 +388,8 @@ class ReviewQuerySet(models.QuerySet):
         """The newest current decision of the engagement of the outer query, as a subquery
         to annotate engagements with."""
         return Subquery(
-            self.filter(engagement=OuterRef("pk"), current=True)
+            self.current()
+            .filter(engagement=OuterRef("pk"))
             .order_by("-at", "-id")
             .values("decision")[:1]
         )

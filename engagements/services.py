@@ -23,7 +23,7 @@ from django.db.models import F
 
 from engagements.choices import PartnerRole
 from engagements.history import RELATION_FIELDS, TRACKED_FIELDS
-from engagements.models import Engagement, Review, StaleVersion
+from engagements.models import Engagement, StaleVersion
 from roadmap import summaries
 
 RELATIONS = tuple(RELATION_FIELDS)  # partners, pillars, facets, tips
@@ -171,7 +171,7 @@ def _apply(user, engagement, data):
     engagement.record_relations()
     if plan_before is not None and _plan(engagement, relations["partners"]) != plan_before:
         # The reviews were of another plan: the engagement needs a new one.
-        Review.objects.filter(engagement=engagement, current=True).update(current=False)
+        engagement.reviews.current().update(current=False)
 
 
 # What an escalation review judges: a change to any of these makes its reviews stale.

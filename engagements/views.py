@@ -444,10 +444,8 @@ def needs_review(engagement, current_review):
 def action_rows(actions, user, today=None):
     """(action, overdue, may_change) for a list of actions, in the order given."""
     today = today or timezone.localdate()
-    may_change = user.has_perm("engagements.change_action")
     return [
-        (action, action.is_overdue(today), may_change or action.owner_id == user.pk)
-        for action in actions
+        (action, action.is_overdue(today), action.can_be_changed_by(user)) for action in actions
     ]
 
 

@@ -372,6 +372,8 @@ def target_form(request, partner=None):
     if not may_set:
         return None, False
     if posted and "deactivate" in request.POST:
+        if not request.user.has_perm("roadmap.change_target"):
+            raise PermissionDenied("Only managers and admins change targets.")
         deactivated = Target.objects.filter(pk=_int_or_none(request.POST["deactivate"]))
         for target in deactivated.filter(active=True):  # one, saved for its history
             target.active = False

@@ -4,6 +4,7 @@ see it, done on the day they are marked done."""
 import datetime
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.choices import Marking, Role
@@ -210,6 +211,10 @@ def test_the_owner_choices_on_the_page_are_people_who_can_see_it(client, cast):
         {"title": "Brief", "owner": cast["alice"].pk, "due": "2030-03-01"},
     )
     assert refused.status_code == 200 and not Action.objects.exists()
+    # Someone in a group that is no role cannot see it, so is not offered either.
+    outsider = make_user(Role.ANALYST, Marking.NS, username="outsider")
+    outsider.groups.set([Group.objects.create(name="newsletter")])
+    assert ">outsider<" not in client.get(f"/engagements/{secret.pk}/").content.decode()
 
 
 def test_actions_page_shows_mine_first_and_highlights_overdue(client, cast):
