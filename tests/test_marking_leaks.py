@@ -310,6 +310,7 @@ def test_targets_actions_and_reviews_tell_nothing_of_what_is_above_the_reader(cl
             "/api/v1/reports/plan/",
             "/api/v1/reports/risks/",
             f"/api/v1/engagements/{visible.pk}/reviews/",
+            f"/api/v1/engagements/{visible.pk}/actions/",
         ]:
             response = api.get(url)
             assert response.status_code == 200, url
@@ -324,6 +325,24 @@ def test_targets_actions_and_reviews_tell_nothing_of_what_is_above_the_reader(cl
             for door in ("actions", "reviews"):
                 url = f"/api/v1/engagements/{engagement.pk}/{door}/"
                 assert api.get(url).status_code == 404, url
+            # The pages' doors too: nothing added to, or told of, a hidden engagement.
+            added = client.post(
+                f"/engagements/{engagement.pk}/actions/",
+                {"title": "Probe", "owner": reader.pk, "due": "2030-01-01"},
+            )
+            assert added.status_code in (403, 404)
+            reviewed = client.post(
+                f"/engagements/{engagement.pk}/reviews/", {"decision": "cleared"}
+            )
+            assert reviewed.status_code in (403, 404)
+        client.post("/actions/", {"action": actions[0].pk, "status": "done"})
+        actions[0].refresh_from_db()
+        assert actions[0].status == "open"
+        assert not Action.objects.filter(title="Probe").exists()
+        assert Review.objects.filter(decision="cleared").count() == 0
+        # The plan's downloads and the profile give the reader's numbers: 0 done, behind.
+        plan_csv = body_of(client.get("/reports/plan/?format=csv")).splitlines()
+        assert plan_csv[1].split(",")[:8] == ["IDN", "economic", "1", "6", "0", "0", "", "behind"]
         # The target is behind for the NU reader: the hidden completed ones do not count.
         [row] = api.get("/api/v1/reports/plan/").json()
         assert (row["target"], row["done"], row["planned"], row["last"], row["status"]) == (
