@@ -79,8 +79,9 @@ def sql_seconds(*statements):
     with connection.cursor() as cursor:
         began = time.perf_counter()
         for sql in statements:
-            if sql.startswith(("FETCH ", "CLOSE ")):
-                continue  # a server-side cursor's steps: its DECLARE runs the query
+            if not sql.startswith(("SELECT ", "DECLARE ")):
+                continue  # a server-side cursor's FETCH and CLOSE (its DECLARE runs the
+                # query), the bounded count's SAVEPOINT and SET LOCAL
             if sql.startswith("DECLARE "):
                 sql = sql.split(" FOR ", 1)[1]
             cursor.execute(sql)
@@ -132,7 +133,9 @@ def main():
         profile.enable()
         page_request(client, urls[args.profile])
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+            int(os.environ.get("LINES", "40"))
+        )
         return
 
     total = Engagement.objects.count()

@@ -12,6 +12,7 @@ import calendar
 import datetime
 import functools
 import hashlib
+import time
 
 from django.core.cache import cache
 from django.db.models import OuterRef, Prefetch, Subquery
@@ -37,33 +38,72 @@ def data_stamp():
     return summaries.stamp()
 
 
-def cached_report(function):
-    """Serve a report from the cache while its inputs are unchanged.
+# After a write moves the stamp, every worker asking for a report misses the cache at once.
+# One of them computes it (it holds "<key>:computing" for at most this long) while the
+# others wait for its answer, polling the cache, instead of all computing the same report.
+REPORT_COMPUTE_LOCK_SECONDS = 60
+# A waiting worker gives up after this long and computes the report itself.
+REPORT_WAIT_SECONDS = 10
+REPORT_POLL_SECONDS = 0.05
 
-    The key holds the markings the caller may see (all that decides visibility), the arguments,
-    today's date (default periods move with it) and the data stamp, so a cached number is
-    never one that a fresh computation would not give.
-    """
+
+def report_key(name, user, args, kwargs):
+    """The cache key of one report for one reader: the markings the reader may see (all
+    that decides visibility), the arguments, today's date (default periods move with it)
+    and the data stamp, so a cached number is never one that a fresh computation would not
+    give."""
+    key_parts = (
+        name,
+        tuple(visible_markings(user)),
+        args,
+        sorted(kwargs.items()),
+        timezone.localdate(),
+        data_stamp(),
+    )
+    return "report:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()
+
+
+def cached_report(function):
+    """Serve a report from the cache while its inputs are unchanged (`report_key`), and
+    compute each missing one once however many workers ask for it together."""
 
     @functools.wraps(function)
     def report(user, *args, **kwargs):
-        key_parts = (
-            function.__name__,
-            tuple(visible_markings(user)),
-            args,
-            sorted(kwargs.items()),
-            timezone.localdate(),
-            data_stamp(),
-        )
-        key = "report:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()
+        key = report_key(function.__name__, user, args, kwargs)
         result = cache.get(key)
-        if result is None:
+        if result is not None:
+            return result
+        computing = key + ":computing"
+        leading = cache.add(computing, True, REPORT_COMPUTE_LOCK_SECONDS)
+        if not leading:
+            result = _wait_for(key, computing)
+            if result is not None:
+                return result
+        try:
             result = function(user, *args, **kwargs)
             cache.set(key, result, REPORT_CACHE_SECONDS)
+        finally:
+            if leading:
+                cache.delete(computing)
         return result
 
     report.uncached = function
     return report
+
+
+def _wait_for(key, computing):
+    """The report another worker is computing, once it is in the cache; None if that
+    worker stopped (its mark is gone with no answer) or took longer than
+    REPORT_WAIT_SECONDS."""
+    deadline = time.monotonic() + REPORT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(REPORT_POLL_SECONDS)
+        result = cache.get(key)
+        if result is not None:
+            return result
+        if cache.get(computing) is None:  # done just now, or stopped with no answer
+            return cache.get(key)
+    return None
 
 
 # The longest period a report covers: longer ones are refused (roadmap/forms.py).

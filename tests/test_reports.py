@@ -4,8 +4,11 @@ here by hand, on the period's edges and one day outside them."""
 import csv
 import datetime
 import io
+import threading
+import time
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -390,6 +393,51 @@ def test_reports_are_cached_until_something_changes(oracle, django_assert_num_qu
     assert "AUS" not in {
         row["partner"] for row in reports.coverage(manager, start=START, end=END)["rows"]
     }
+
+
+def _another_worker_computing(manager, then, after=0.2):
+    """Mark coverage(manager, START, END) as being computed by another worker, which
+    `then` (a function of the report's key) a moment later."""
+    key = reports.report_key("coverage", manager, (), {"start": START, "end": END})
+    assert cache.add(key + ":computing", True, 60)
+    worker = threading.Timer(after, then, [key])
+    worker.start()
+    return key, worker
+
+
+@pytest.mark.shared_cache
+def test_a_report_another_worker_is_computing_is_waited_for(oracle, django_assert_num_queries):
+    """After a write, workers asking for the same report do not all compute it at once:
+    one computes, the others wait for its answer."""
+    manager = make_user(Role.MANAGER, Marking.NS)
+    answer = reports.coverage.uncached(manager, start=START, end=END)
+    key, worker = _another_worker_computing(
+        manager, lambda key: (cache.set(key, answer, 60), cache.delete(key + ":computing"))
+    )
+    with django_assert_num_queries(1):  # the data stamp; nothing is counted here
+        assert reports.coverage(manager, start=START, end=END) == answer
+    worker.join()
+
+
+@pytest.mark.shared_cache
+def test_a_worker_that_stops_without_an_answer_is_not_waited_for(oracle, monkeypatch):
+    manager = make_user(Role.MANAGER, Marking.NS)
+    answer = reports.coverage.uncached(manager, start=START, end=END)
+    # The other worker fails: its mark goes, no answer comes; this one computes at once.
+    key, worker = _another_worker_computing(manager, lambda key: cache.delete(key + ":computing"))
+    began = time.monotonic()
+    assert reports.coverage(manager, start=START, end=END) == answer
+    assert time.monotonic() - began < reports.REPORT_WAIT_SECONDS
+    assert cache.get(key) == answer
+    worker.join()
+    # One that never answers (hung, its mark still there) is waited for a bounded time,
+    # and its mark is left to it.
+    monkeypatch.setattr(reports, "REPORT_WAIT_SECONDS", 0.3)
+    cache.clear()
+    key, worker = _another_worker_computing(manager, lambda key: None)
+    assert reports.coverage(manager, start=START, end=END) == answer
+    assert cache.get(key) == answer and cache.get(key + ":computing") is True
+    worker.join()
 
 
 def test_tip_board_page_and_download_agree(client, db, reference_data):
