@@ -2,7 +2,7 @@
 
 The navigation lists a person's saved views on every page without a query of its own:
 they are kept in the session, filled at sign-in and after each change (and refreshed
-whenever the engagement list or the saved views page reads them anyway).
+whenever the saved views page reads them anyway). The engagement list uses that copy too.
 """
 
 from urllib.parse import parse_qsl, urlencode
@@ -57,6 +57,14 @@ def remember(request, saved=None):
     listed = [[view.pk, view.name, view.url] for view in saved]
     if request.session.get(SESSION_KEY) != listed:
         request.session[SESSION_KEY] = listed
+
+
+def listed(request):
+    """The user's saved views as the navigation lists them, [pk, name, url] each: the
+    session's copy (no query), read from the database only if the session has none."""
+    if SESSION_KEY not in request.session:
+        remember(request)
+    return request.session[SESSION_KEY]
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.saved_views.remember")

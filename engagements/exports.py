@@ -264,9 +264,12 @@ def _cell_sql(name, value):
 
 
 def _csv_text_sql(value):
-    """`downloads.csv_text()` in SQL, with NULL for an empty text."""
+    """`downloads.csv_text()` in SQL, with NULL for an empty text. Most cells start with
+    neither a formula character nor a quote: for them the first test decides, and the text
+    is not copied by `ltrim()` (a third of the statement's time when it always was)."""
     starts = ", ".join(f"chr({ord(character)})" for character in FORMULA_STARTS)
     return (
-        f"CASE WHEN left(ltrim({value}, ''''), 1) IN ({starts})"
+        f"CASE WHEN left({value}, 1) IN ({starts}, '''')"
+        f" AND left(ltrim({value}, ''''), 1) IN ({starts})"
         f" THEN '''' || {value} ELSE NULLIF({value}, '') END"
     )

@@ -85,8 +85,6 @@ def engagement_list(request):
     except ValidationError as error:
         messages.error(request, error.messages[0])
         page = paginate(engagements, keyset, per_page)
-    saved = saved_views.views_of(request.user)
-    saved_views.remember(request, saved)
     return render(
         request,
         "engagements/engagement_list.html",
@@ -97,7 +95,7 @@ def engagement_list(request):
             "count": (count := bounded_count(engagements)),
             "count_label": count_label(count),
             "chips": filter_chips(filterset, request.GET),
-            "saved_views": saved,
+            "saved_views": saved_views.listed(request),
             "save_query": saved_views.clean_query(request.GET.urlencode()),
             "ordering": key,
             "per_page": per_page,

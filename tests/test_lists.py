@@ -184,3 +184,45 @@ def test_saved_views_query_count(client, reader, django_assert_num_queries):
     # groups' permissions ("Log engagement" in the header)
     with django_assert_num_queries(6):
         assert client.get("/saved-views/").status_code == 200
+
+
+def filter_options(client, name):
+    """The (value, label) options of one filter on the list page."""
+    page = client.get("/engagements/").content.decode()
+    select = re.search(rf'<select name="{name}".*?</select>', page, re.S)[0]
+    return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+
+
+def test_the_filters_options_come_from_the_cache_and_follow_every_change(client, reader):
+    from partners.models import Partner
+    from roadmap.models import Pillar
+
+    client.force_login(reader)
+    assert ("JPN", "Japan") in filter_options(client, "partner")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/engagements/")
+    drawn_from = " ".join(q["sql"] for q in queries)
+    assert '"partners_partner"' not in drawn_from and '"roadmap_facet"' not in drawn_from
+
+    # Each change shows on the very next page, whoever made it (the data stamp moves).
+    Partner.objects.create(code="TLA", name="Atlantis", kind="state", region="southeast_asia")
+    assert ("TLA", "Atlantis") in filter_options(client, "partner")
+    japan = Partner.objects.get(code="JPN")
+    japan.active = False
+    japan.save()
+    assert ("JPN", "Japan (inactive)") in filter_options(client, "partner")
+    pillar = Pillar.objects.get(code="hadr")
+    pillar.name = "Disaster relief"
+    pillar.save()
+    assert ("hadr", "Disaster relief") in filter_options(client, "pillar")
+
+
+def test_the_api_and_downloads_never_read_the_options(client, reader):
+    """The options are drawn only on the page: an API list or a download asks neither the
+    cache nor the data stamp for them."""
+    make_engagement(partners=["JPN"])
+    client.force_login(reader)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/engagements/?format=csv").status_code == 200
+        assert client.get("/api/v1/engagements/").status_code == 200
+    assert not [q for q in queries if "reportstamp" in q["sql"].lower()]
