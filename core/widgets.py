@@ -13,10 +13,8 @@ Flat choices only: a widget given option groups falls back to Django's rendering
 import html
 
 from django import forms
-from django.core.cache import cache
 from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
-from django.utils.choices import BaseChoiceIterator
 from django.utils.safestring import mark_safe
 
 
@@ -68,30 +66,3 @@ class QuickSelect(QuickSelectMixin, forms.Select):
 
 class QuickSelectMultiple(QuickSelectMixin, forms.SelectMultiple):
     pass
-
-
-class CachedChoices(BaseChoiceIterator):
-    """The options of a model choice field drawn on every request (the list's partner,
-    pillar, facet and tip filters), kept in the cache while `version()` is unchanged, so
-    that drawing them costs no query and no model instances.
-
-    Assigned to a widget's `choices` only: the field still checks a submitted value
-    against its queryset. A BaseChoiceIterator, so that Django keeps it lazy: `version` is
-    called when the options are first drawn (an API request or a download, which never
-    draws them, never asks for it).
-    """
-
-    def __init__(self, choices, key, version):
-        self.choices, self.key, self.version = choices, key, version
-
-    def __iter__(self):
-        key = f"{self.key}:{self.version()}"
-        options = cache.get(key)
-        if options is None:
-            options = [(str(value), str(label)) for value, label in self.choices]
-            cache.set(key, options, CHOICES_CACHE_SECONDS)
-        return iter(options)
-
-
-# The version decides when options are stale; this only bounds how long unused ones stay.
-CHOICES_CACHE_SECONDS = 3600

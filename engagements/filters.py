@@ -1,7 +1,5 @@
 """The one FilterSet for engagements: the HTML list, its downloads and the API share it."""
 
-import functools
-
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
@@ -10,12 +8,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.choices import Marking
-from core.widgets import CachedChoices, QuickSelect, QuickSelectMultiple
+from core.widgets import QuickSelect, QuickSelectMultiple
 from engagements.choices import ActionStatus, EngagementKind, EngagementStatus, EscalationRisk
 from engagements.models import Action, Engagement, EngagementPartner
 from partners.choices import PartnerKind, Region
 from partners.models import Membership, Partner
-from roadmap import summaries
 from roadmap.models import Facet, Pillar, Tip
 
 
@@ -151,23 +148,6 @@ class EngagementFilterSet(django_filters.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["partner"].field.label_from_instance = partner_label
-
-    # Drawn on every list page: their options come from the cache while the partner
-    # directory and the roadmap are unchanged (their changes move the data stamp, read
-    # once for all four when the form is drawn).
-    CACHED_CHOICES = ("partner", "pillar", "facet", "tip")
-
-    @property
-    def form(self):
-        if not hasattr(self, "_form"):
-            form = super().form
-            version = functools.cache(summaries.stamp)
-            for name in self.CACHED_CHOICES:
-                widget = form.fields[name].widget
-                widget.choices = CachedChoices(
-                    form.fields[name].choices, f"choices:{type(self).__name__}.{name}", version
-                )
-        return self._form
 
     # The partner filters (partner, region, partner_kind, partner_active, rollup) are
     # applied together by `filter_queryset`: `partner` is one condition (any of the codes),

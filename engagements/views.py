@@ -36,7 +36,7 @@ from engagements.models import Action, Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
 from engagements.services import NotVisible, delete_engagement
 from engagements.tables import table_rows
-from roadmap import reports
+from roadmap import reports, summaries
 from roadmap.models import Pillar
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
@@ -97,6 +97,9 @@ def engagement_list(request):
             "chips": filter_chips(filterset, request.GET),
             "saved_views": saved_views.listed(request),
             "save_query": saved_views.clean_query(request.GET.urlencode()),
+            # The filter panel's HTML depends on the filters (today's date included when
+            # none is given) and on its options, which follow the data stamp.
+            "filters_key": (saved_views.clean_query(params.urlencode()), summaries.stamp()),
             "ordering": key,
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
