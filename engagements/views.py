@@ -1,9 +1,11 @@
 import base64
 import datetime
+import functools
 import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import OperationalError, connections, transaction
@@ -85,21 +87,26 @@ def engagement_list(request):
     except ValidationError as error:
         messages.error(request, error.messages[0])
         page = paginate(engagements, keyset, per_page)
+    # Counted or drawn once, then from the cache: the count for the same filters (today's
+    # date included when none is given) and data; the filter panel for the same filters
+    # and directory (its options); the rows at the same versions, names and headings.
+    filters = saved_views.clean_query(params.urlencode())
+    data, directory = summaries.stamps()
+    count = cached_count(request.user, filters, engagements, data)
     return render(
         request,
         "engagements/engagement_list.html",
         {
             "filterset": filterset,
             "page": page,
-            "rows": table_rows(page),
-            "count": (count := bounded_count(engagements)),
+            "rows": functools.partial(table_rows, page),  # drawn on a miss only
+            "rows_key": (request.GET.urlencode(), [(e.pk, e.version) for e in page], directory),
+            "count": count,
             "count_label": count_label(count),
             "chips": filter_chips(filterset, request.GET),
             "saved_views": saved_views.listed(request),
             "save_query": saved_views.clean_query(request.GET.urlencode()),
-            # The filter panel's HTML depends on the filters (today's date included when
-            # none is given) and on its options, which follow the data stamp.
-            "filters_key": (saved_views.clean_query(params.urlencode()), summaries.stamp()),
+            "filters_key": (filters, directory),
             "ordering": key,
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
@@ -131,6 +138,21 @@ def bounded_count(engagements):
         if isinstance(error.__cause__, QueryCanceled):
             return None
         raise
+
+
+# A count is kept this long at most; a write anywhere moves the stamp and so the key.
+LIST_COUNT_CACHE_SECONDS = 600
+
+
+def cached_count(user, filters, engagements, stamp):
+    """`bounded_count(engagements)`, counted once per reader's clearance, filters, day and
+    data stamp (the report cache's key), then from the cache."""
+    key = reports.report_key("engagement_list_count", user, (filters,), {}, stamp=stamp)
+    cached = cache.get(key)  # (count,): None is a count given up, not a miss
+    if cached is None:
+        cached = (bounded_count(engagements),)
+        cache.set(key, cached, LIST_COUNT_CACHE_SECONDS)
+    return cached[0]
 
 
 def count_label(count):

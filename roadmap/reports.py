@@ -47,18 +47,18 @@ REPORT_WAIT_SECONDS = 10
 REPORT_POLL_SECONDS = 0.05
 
 
-def report_key(name, user, args, kwargs):
+def report_key(name, user, args, kwargs, stamp=None):
     """The cache key of one report for one reader: the markings the reader may see (all
     that decides visibility), the arguments, today's date (default periods move with it)
-    and the data stamp, so a cached number is never one that a fresh computation would not
-    give."""
+    and the data stamp (read here unless given), so a cached number is never one that a
+    fresh computation would not give."""
     key_parts = (
         name,
         tuple(visible_markings(user)),
         args,
         sorted(kwargs.items()),
         timezone.localdate(),
-        data_stamp(),
+        data_stamp() if stamp is None else stamp,
     )
     return "report:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()
 

@@ -28,6 +28,7 @@ def partner_saved(sender, instance, created, **kwargs):
     if before and any(getattr(before, f) != getattr(instance, f) for f in PARTNER_FIELDS):
         summaries.rebuild_for_partners([instance.pk])
     summaries.bump_stamp()
+    summaries.bump_stamp(summaries.DIRECTORY_STAMP)
 
 
 @receiver(post_save, sender=Membership)
@@ -41,15 +42,21 @@ def membership_changed(sender, instance, **kwargs):
     summaries.bump_stamp()
 
 
+@receiver(post_save, sender=TipStatusUpdate)
+@receiver(post_delete, sender=TipStatusUpdate)
+def report_input_changed(sender, **kwargs):
+    summaries.bump_stamp()
+
+
 @receiver(post_delete, sender=Partner)
 @receiver(post_save, sender=Tip)
 @receiver(post_delete, sender=Tip)
-@receiver(post_save, sender=TipStatusUpdate)
-@receiver(post_delete, sender=TipStatusUpdate)
 @receiver(post_save, sender=Pillar)
 @receiver(post_delete, sender=Pillar)
 @receiver(post_save, sender=Facet)
 @receiver(post_delete, sender=Facet)
 @receiver(m2m_changed, sender=Tip.pillars.through)
-def report_input_changed(sender, **kwargs):
+def directory_changed(sender, **kwargs):
+    """What reports count, and the names and options pages draw."""
     summaries.bump_stamp()
+    summaries.bump_stamp(summaries.DIRECTORY_STAMP)

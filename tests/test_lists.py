@@ -231,3 +231,47 @@ def test_the_api_and_downloads_never_read_the_filter_panel(client, reader):
         api = client.get("/api/v1/engagements/", HTTP_ACCEPT="application/json")
         assert api.status_code == 200
     assert not [q for q in queries if "reportstamp" in q["sql"].lower()]
+
+
+def test_the_cached_count_and_rows_follow_every_write_and_clearance(client, reader):
+    """The count and the table come from the cache for the same filters, rows and data:
+    each write shows on the very next page, and a clearance never sees another's count."""
+    from engagements.services import save_engagement
+    from partners.models import Partner
+
+    first = make_engagement(partners=["IDN"], title="Port visit")
+    make_engagement(partners=["IDN"], marking="NS")
+    client.force_login(reader)
+    assert "1 engagement matches." in page_text(client.get("/engagements/?partner=IDN"))
+    client.force_login(make_user(Role.MANAGER, Marking.NS))
+    assert "2 engagements match." in page_text(client.get("/engagements/?partner=IDN"))
+
+    client.force_login(reader)
+    make_engagement(partners=["IDN"])
+    assert "2 engagements match." in page_text(client.get("/engagements/?partner=IDN"))
+    save_engagement(reader, {"title": "Harbour visit"}, first.pk, version=first.version)
+    text = page_text(client.get("/engagements/?partner=IDN"))
+    assert "Harbour visit" in text and "Port visit" not in text
+    indonesia = Partner.objects.get(code="IDN")
+    indonesia.name = "Republic of Indonesia"
+    indonesia.save()
+    assert "Republic of Indonesia" in page_text(client.get("/engagements/?partner=IDN"))
+    # Another order is another table (its headings link to other sorts).
+    page = client.get("/engagements/?partner=IDN&ordering=title").content.decode()
+    assert "?partner=IDN&amp;ordering=-title" in page
+
+
+def test_a_write_elsewhere_recounts_but_draws_nothing_again(client, reader):
+    """Engagement writes move the data stamp (the count), not the directory stamp: the
+    filter panel and rows that did not change stay in the cache."""
+    make_engagement(partners=["IDN"])
+    client.force_login(reader)
+    client.get("/engagements/?partner=IDN")
+    make_engagement(partners=["JPN"])  # not on this page
+    with CaptureQueriesContext(connection) as queries:
+        text = page_text(client.get("/engagements/?partner=IDN"))
+    assert "1 engagement matches." in text
+    sql = " ".join(q["sql"] for q in queries)
+    assert "COUNT(" in sql.upper()  # counted afresh
+    assert '"roadmap_facet"' not in sql  # the filter panel: from the cache
+    assert '"engagements_engagement_pillars"' not in sql  # the rows: from the cache
