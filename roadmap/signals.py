@@ -26,7 +26,14 @@ def remember_before(sender, instance, **kwargs):
 def partner_saved(sender, instance, created, **kwargs):
     before = getattr(instance, "_before", None)
     if before and any(getattr(before, f) != getattr(instance, f) for f in PARTNER_FIELDS):
-        summaries.rebuild_for_partners([instance.pk])
+        # Its own engagements, and its members' (rolled up into its row and groups).
+        members = Membership.objects.filter(organization=instance).values_list(
+            "member_id", flat=True
+        )
+        summaries.regroup(
+            [instance.pk, *members],
+            partners_before={instance.pk: tuple(getattr(before, f) for f in PARTNER_FIELDS)},
+        )
     summaries.bump_stamp()
     summaries.bump_stamp(summaries.DIRECTORY_STAMP)
 
@@ -34,11 +41,21 @@ def partner_saved(sender, instance, created, **kwargs):
 @receiver(post_save, sender=Membership)
 @receiver(post_delete, sender=Membership)
 def membership_changed(sender, instance, **kwargs):
-    partners = {instance.organization_id, instance.member_id}
-    before = getattr(instance, "_before", None)
-    if before is not None:
-        partners |= {before.organization_id, before.member_id}
-    summaries.rebuild_for_partners(sorted(partners))
+    """Only the member's engagements roll up differently."""
+    deleted = "created" not in kwargs  # post_delete sends no `created`
+    before = instance if deleted else getattr(instance, "_before", None)
+    members = {instance.member_id} | ({before.member_id} if before is not None else set())
+    summaries.regroup(
+        members,
+        membership_before=(
+            None if deleted else instance.pk,
+            (
+                (before.member_id, before.organization_id, before.joined, before.left)
+                if before is not None
+                else None
+            ),
+        ),
+    )
     summaries.bump_stamp()
 
 

@@ -314,31 +314,7 @@ WITH eng AS (
     SELECT id, start_date, status, marking FROM {engagement} WHERE {within}
 ), links AS (
     SELECT l.engagement_id, l.partner_id FROM {link} l JOIN eng ON eng.id = l.engagement_id
-), rolled AS (
-    SELECT engagement_id, partner_id FROM links
-    UNION
-    SELECT links.engagement_id, m.organization_id
-    FROM links
-    JOIN eng ON eng.id = links.engagement_id
-    JOIN {membership} m ON m.member_id = links.partner_id
-    WHERE m.joined <= eng.start_date AND (m.{left} IS NULL OR m.{left} > eng.start_date)
-), grouped AS (
-    SELECT x.kind, x.engagement_id, p.kind AS partner_kind, p.region
-    FROM (
-        SELECT 'group' AS kind, engagement_id, partner_id FROM links
-        UNION ALL
-        SELECT 'rollup-group', engagement_id, partner_id FROM rolled
-    ) x
-    JOIN {partner} p ON p.id = x.partner_id AND p.active = %s
-), groups AS (
-    SELECT kind, engagement_id, 'active' AS name FROM grouped
-    UNION
-    SELECT kind, engagement_id, 'kind:' || partner_kind FROM grouped
-    UNION
-    SELECT kind, engagement_id, 'region:' || region FROM grouped
-    UNION
-    SELECT kind, engagement_id, 'kind:' || partner_kind || '/region:' || region FROM grouped
-), dims AS (
+), {directory}, dims AS (
     SELECT engagement_id, 'partner' AS kind, CAST(partner_id AS TEXT) AS ref FROM links
     UNION ALL
     SELECT engagement_id, 'rollup', CAST(partner_id AS TEXT) FROM rolled
@@ -370,6 +346,42 @@ GROUP BY kind, ref, pillar, start_date, status, marking
 """
 
 
+def _directory_sql(partner, membership, suffix=""):
+    """The CTEs that count engagements under a directory (partners' attributes and
+    memberships), for the engagements of the CTEs `eng` and `links`: `rolled` (each
+    engagement's partners and the organizations they belonged to on its start date),
+    `grouped` and `groups` (the groups of its active partners, plain and rolled up). Named
+    with `suffix`, so that one statement can count under two directories. One parameter:
+    True (active)."""
+    qn = connection.ops.quote_name
+    return f"""rolled{suffix} AS (
+    SELECT engagement_id, partner_id FROM links
+    UNION
+    SELECT links.engagement_id, m.organization_id
+    FROM links
+    JOIN eng ON eng.id = links.engagement_id
+    JOIN {membership} m ON m.member_id = links.partner_id
+    WHERE m.joined <= eng.start_date AND (m.{qn("left")} IS NULL OR m.{qn("left")} > eng.start_date)
+), grouped{suffix} AS (
+    SELECT x.kind, x.engagement_id, p.kind AS partner_kind, p.region
+    FROM (
+        SELECT 'group' AS kind, engagement_id, partner_id FROM links
+        UNION ALL
+        SELECT 'rollup-group', engagement_id, partner_id FROM rolled{suffix}
+    ) x
+    JOIN {partner} p ON p.id = x.partner_id AND p.active = %s
+), groups{suffix} AS (
+    SELECT kind, engagement_id, 'active' AS name FROM grouped{suffix}
+    UNION
+    SELECT kind, engagement_id, 'kind:' || partner_kind FROM grouped{suffix}
+    UNION
+    SELECT kind, engagement_id, 'region:' || region FROM grouped{suffix}
+    UNION
+    SELECT kind, engagement_id, 'kind:' || partner_kind || '/region:' || region
+    FROM grouped{suffix}
+)"""
+
+
 def _store(buckets):
     ReportSummary.objects.bulk_create(
         [
@@ -392,19 +404,192 @@ def _store(buckets):
     )
 
 
-def rebuild_for_partners(partner_ids):
-    """Recompute the months holding engagements of these partners or of their members:
-    their rows, rolled-up rows and groups change with the partners' attributes and
-    memberships."""
-    members = Membership.objects.filter(organization_id__in=partner_ids).values("member_id")
-    links = EngagementPartner.objects.filter(
-        Q(partner_id__in=partner_ids) | Q(partner_id__in=members)
+def regroup(partner_ids, partners_before=None, membership_before=None):
+    """After a change of partners' attributes or of a membership (the change saved, in its
+    transaction): move the engagements of `partner_ids` between the rows and groups they
+    count under.
+
+    Only three kinds of summary depend on the directory: `rollup`, `group` and
+    `rollup-group`. For the engagements of these partners, those are counted under the
+    directory as it was and as it is, in one statement, and the difference is added to
+    their day summaries and to their months' (`_add_differences`). The work grows with
+    those engagements, not with the table: a full `rebuild()` of the months they span took
+    minutes at a million engagements, too long for a request.
+
+    `partners_before`: {partner id: (active, kind, region)} as they were.
+    `membership_before`: (id of the membership as it is now, or None if it was deleted;
+    (member id, organization id, joined, left) as it was, or None if it is new).
+    """
+    partner_ids = sorted(set(partner_ids))
+    if not partner_ids:
+        return
+    qn = connection.ops.quote_name
+    partner_table, membership_table = (qn(model._meta.db_table) for model in (Partner, Membership))
+    with transaction.atomic():
+        bump_stamp()
+        engagements = Engagement.objects.filter(
+            id__in=EngagementPartner.objects.filter(partner_id__in=partner_ids).values(
+                "engagement_id"
+            )
+        )
+        span = engagements.aggregate(first=Min("start_date"), last=Max("start_date"))
+        if span["first"] is None:
+            return
+        _lock_months(_months(month_of(span["first"]), month_of(span["last"])))
+        with connection.cursor() as cursor:
+            _drop_regroup_tables(cursor)
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE regroup_partner AS"
+                f" SELECT id, active, kind, region FROM {partner_table}"
+            )
+            for pk, (active, kind, region) in (partners_before or {}).items():
+                cursor.execute(
+                    "UPDATE regroup_partner SET active = %s, kind = %s, region = %s WHERE id = %s",
+                    [active, kind, region, pk],
+                )
+            left = qn("left")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE regroup_membership AS"
+                f" SELECT id, member_id, organization_id, joined, {left}"
+                f" FROM {membership_table}"
+            )
+            if membership_before is not None:
+                now_id, before = membership_before
+                if now_id is not None:
+                    cursor.execute("DELETE FROM regroup_membership WHERE id = %s", [now_id])
+                if before is not None:
+                    cursor.execute(
+                        f"INSERT INTO regroup_membership"
+                        f" (id, member_id, organization_id, joined, {left})"
+                        f" VALUES (0, %s, %s, %s, %s)",
+                        list(before),
+                    )
+            cursor.execute(
+                "CREATE TEMPORARY TABLE regroup_day (kind VARCHAR(20), ref VARCHAR(80),"
+                " pillar INTEGER, start DATE, status VARCHAR(20), marking VARCHAR(2),"
+                " difference INTEGER)"
+            )
+            placeholders = ", ".join(["%s"] * len(partner_ids))
+            cursor.execute(
+                REGROUP_SQL.format(
+                    engagement=qn(Engagement._meta.db_table),
+                    link=qn(EngagementPartner._meta.db_table),
+                    pillar_link=qn(Engagement.pillars.through._meta.db_table),
+                    partners=placeholders,
+                    now=_directory_sql(partner_table, membership_table, "_now"),
+                    before=_directory_sql("regroup_partner", "regroup_membership", "_before"),
+                ),
+                [*partner_ids, True, True],
+            )
+            _add_differences(cursor)
+            _drop_regroup_tables(cursor)
+
+
+# The directory-dependent buckets of the engagements of some partners, counted under the
+# directory as it is (`_now`: the tables) and as it was (`_before`: temporary copies with
+# the change undone); each bucket's difference, where there is one, into `regroup_day`.
+REGROUP_SQL = """
+WITH eng AS (
+    SELECT id, start_date, status, marking FROM {engagement}
+    WHERE id IN (SELECT engagement_id FROM {link} WHERE partner_id IN ({partners}))
+), links AS (
+    SELECT l.engagement_id, l.partner_id FROM {link} l JOIN eng ON eng.id = l.engagement_id
+), {now}, {before}, differences AS (
+    SELECT engagement_id, kind, ref, SUM(difference) AS difference FROM (
+        SELECT engagement_id, 'rollup' AS kind, CAST(partner_id AS TEXT) AS ref,
+            1 AS difference FROM rolled_now
+        UNION ALL
+        SELECT engagement_id, kind, name, 1 FROM groups_now
+        UNION ALL
+        SELECT engagement_id, 'rollup', CAST(partner_id AS TEXT), -1 FROM rolled_before
+        UNION ALL
+        SELECT engagement_id, kind, name, -1 FROM groups_before
+    ) both_directories
+    GROUP BY engagement_id, kind, ref
+    HAVING SUM(difference) <> 0
+), pillars AS (
+    SELECT l.engagement_id, l.pillar_id AS pillar FROM {pillar_link} l
+    JOIN eng ON eng.id = l.engagement_id
+    UNION ALL
+    SELECT id, 0 FROM eng
+)
+INSERT INTO regroup_day (kind, ref, pillar, start, status, marking, difference)
+SELECT d.kind, d.ref, pillars.pillar, eng.start_date, eng.status, eng.marking,
+    SUM(d.difference)
+FROM differences d
+JOIN pillars ON pillars.engagement_id = d.engagement_id
+JOIN eng ON eng.id = d.engagement_id
+GROUP BY d.kind, d.ref, pillars.pillar, eng.start_date, eng.status, eng.marking
+"""
+
+
+def _add_differences(cursor):
+    """Add `regroup_day`'s differences to the day summaries, then to their months'
+    (`regroup_month`): counts moved, rows made or emptied (and deleted), and each touched
+    month's newest start date read again from its days."""
+    qn = connection.ops.quote_name
+    summary = qn(ReportSummary._meta.db_table)
+    month_of_start = (
+        "CAST(date_trunc('month', start) AS DATE)"
+        if connection.vendor == "postgresql"
+        else "date(start, 'start of month')"
     )
-    span = Engagement.objects.filter(id__in=links.values("engagement_id")).aggregate(
-        first=Min("start_date"), last=Max("start_date")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE regroup_month AS"
+        f" SELECT kind, ref, pillar, {month_of_start} AS start, status, marking,"
+        f" SUM(difference) AS difference"
+        f" FROM regroup_day GROUP BY kind, ref, pillar, {month_of_start}, status, marking"
     )
-    if span["first"] is not None:
-        rebuild(span["first"], span["last"])
+    same_bucket = " AND ".join(
+        f"s.{qn(name)} = d.{qn(name)}"
+        for name in ("kind", "ref", "pillar", "start", "status", "marking")
+    )
+    for span, table in ((DAY, "regroup_day"), (MONTH, "regroup_month")):
+        cursor.execute(
+            f"UPDATE {summary} AS s SET count = s.count + d.difference FROM {table} d"
+            f" WHERE s.span = %s AND {same_bucket}",
+            [span],
+        )
+        cursor.execute(
+            f"INSERT INTO {summary} ({', '.join(qn(name) for name in SUMMARY_COLUMNS)})"
+            f" SELECT %s, kind, ref, pillar, start, status, marking, difference, start"
+            f" FROM {table} d WHERE d.difference > 0 AND NOT EXISTS"
+            f" (SELECT 1 FROM {summary} s WHERE s.span = %s AND {same_bucket})",
+            [span, span],
+        )
+        cursor.execute(
+            f"DELETE FROM {summary} WHERE id IN (SELECT s.id FROM {table} d"
+            f" JOIN {summary} s ON s.span = %s AND {same_bucket} WHERE s.count = 0)",
+            [span],
+        )
+    # A month's newest start date: its newest day with engagements in that bucket.
+    next_month_of = (
+        "CAST(s.start + INTERVAL '1 month' AS DATE)"
+        if connection.vendor == "postgresql"
+        else "date(s.start, '+1 month')"
+    )
+    cursor.execute(
+        f"UPDATE {summary} AS s SET last = (SELECT MAX(days.start) FROM {summary} days"
+        f" WHERE days.span = %s AND days.kind = s.kind AND days.ref = s.ref"
+        f" AND days.pillar = s.pillar AND days.status = s.status"
+        f" AND days.marking = s.marking AND days.start >= s.start"
+        f" AND days.start < {next_month_of})"
+        f" FROM regroup_month d WHERE s.span = %s AND {same_bucket}",
+        [DAY, MONTH],
+    )
+
+
+def _drop_regroup_tables(cursor):
+    for table in ("regroup_partner", "regroup_membership", "regroup_day", "regroup_month"):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _months(first, last):
+    months, current = [], first
+    while current is not None and current <= last:
+        months.append(current)
+        current = next_month(current)
+    return months
 
 
 def compute_all():
@@ -555,11 +740,12 @@ def _insert_days(first, after):
         "facet_link": Engagement.facets.through,
         "summary": ReportSummary,
     }
+    names = {name: qn(model._meta.db_table) for name, model in tables.items()}
     sql = DAYS_SQL.format(
         within=within,
-        left=qn("left"),
+        directory=_directory_sql(names["partner"], names["membership"]),
         columns=", ".join(qn(name) for name in SUMMARY_COLUMNS),
-        **{name: qn(model._meta.db_table) for name, model in tables.items()},
+        **names,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, True, DAY])

@@ -42,3 +42,73 @@ def test_rebuild_stores_what_the_tally_counts(db):
     assert {key[4] for key in stored if key[:3] == ("day", "rollup", pif)} == {D(2025, 5, 31)}
     assert {k: v for k, v in stored.items() if k not in expected} == {}
     assert {k: v for k, v in expected.items() if stored.get(k) != v} == {}
+
+
+def _assert_exact():
+    stored, expected = summaries.stored_all(), summaries.compute_all()
+    assert {k: v for k, v in stored.items() if k not in expected} == {}
+    assert {k: v for k, v in expected.items() if stored.get(k) != v} == {}
+
+
+def _set(code, **fields):
+    partner = Partner.objects.get(code=code)
+    for name, value in fields.items():
+        setattr(partner, name, value)
+    partner.save()
+
+
+def _membership(member, organization):
+    return Membership.objects.get(member__code=member, organization__code=organization)
+
+
+def _move(membership, **fields):
+    for name, value in fields.items():
+        setattr(membership, name, value)
+    membership.save()
+
+
+CHANGES = {
+    "deactivate a state": lambda: _set("IDN", active=False),
+    "deactivate an organization with members": lambda: _set("ASEAN", active=False),
+    "another region": lambda: _set("KOR", region="oceania"),
+    "another kind": lambda: _set("ASEAN", kind="international_org"),
+    "joined later": lambda: _move(_membership("TLS", "ASEAN"), joined=D(2025, 11, 3)),
+    "joined earlier": lambda: _move(_membership("TLS", "ASEAN"), joined=D(2024, 1, 1)),
+    "left": lambda: _move(_membership("IDN", "ASEAN"), left=D(2025, 3, 1)),
+    "another member": lambda: _move(
+        _membership("TLS", "ASEAN"), member=Partner.objects.get(code="KOR")
+    ),
+    "a new membership": lambda: Membership.objects.create(
+        member=Partner.objects.get(code="JPN"),
+        organization=Partner.objects.get(code="PIF"),
+        joined=D(2025, 1, 15),
+    ),
+    "a membership deleted": lambda: _membership("IDN", "ASEAN").delete(),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_partner_and_membership_changes_move_exactly_what_they_move(db, change, monkeypatch):
+    """Each change is followed by `regroup()`, which counts only the engagements of the
+    partners concerned, under the directory before and after: the summaries stay exactly
+    what the tally counts, without a rebuild of the months those engagements span."""
+    for start, status, marking in [
+        (D(2025, 1, 14), "completed", "NU"),
+        (D(2025, 2, 28), "planned", "NS"),
+        (D(2025, 10, 26), "completed", "NR"),
+        (D(2025, 11, 30), "cancelled", "NU"),
+    ]:
+        common = {"start_date": start, "status": status, "marking": marking}
+        make_engagement(partners=["IDN", "JPN"], pillars=["security", "dialogue"], **common)
+        make_engagement(partners=["TLS"], pillars=["hadr"], tips=[1], **common)
+        make_engagement(partners=["ASEAN", "KOR"], pillars=[], **common)
+        make_engagement(partners=["KOR", "TLS", "IDN"], pillars=["economic"], **common)
+        make_engagement(partners=["AUS"], pillars=["dialogue"], **common)  # never moves
+    _assert_exact()
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("a partner or membership change rebuilt whole months")
+
+    monkeypatch.setattr(summaries, "rebuild", no_rebuild)
+    CHANGES[change]()
+    _assert_exact()
