@@ -153,6 +153,28 @@ def test_filters_orders_and_clearance_give_the_same_file(client, tricky, monkeyp
     assert b"Back\\slash" not in copied
 
 
+@pytest.mark.parametrize("query", ["", "ordering=title", "partner=JPN", "status=completed"])
+@pytest.mark.parametrize("share", [0, 2])
+def test_the_relations_of_every_engagement_or_of_the_download_give_the_same_file(
+    client, tricky, monkeypatch, query, share
+):
+    """Grouping the links of every engagement (a download of most of the table) or only
+    of the download's rows: the same file, and nothing of a row above the reader."""
+    monkeypatch.setattr(exports, "MOST_OF_THE_TABLE", share)  # 0: always every; 2: never
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE engagements_engagement")  # the planner's row counts
+    grouped = []
+    relations_sql = exports._relations_sql
+    monkeypatch.setattr(
+        exports, "_relations_sql", lambda ids, qn: grouped.append(ids) or relations_sql(ids, qn)
+    )
+    client.force_login(make_user(Role.ANALYST, Marking.NC))
+    copied, written = both_paths(client, f"/engagements/?format=csv&{query}", monkeypatch)
+    assert copied == written
+    assert grouped and all((ids is None) == (share == 0) for ids in grouped)
+    assert b"Back\\slash" not in copied
+
+
 def test_the_file_streams_in_pieces(client, tricky, monkeypatch):
     monkeypatch.setattr(exports, "COPY_CHUNK", 10)
     client.force_login(make_user(Role.MANAGER, Marking.NS))
