@@ -23,9 +23,9 @@ that writes an engagement, for the (day, status, marking) slices the engagement 
 entered; each is recomputed from the engagement tables (a few dozen engagements at a
 million), and its month's rows are added up again from its days, under a lock on the
 month, so concurrent writers take turns and each sees the other. Partner and membership
-changes, which move engagements between rows and groups, recompute the months they touch
-(`rebuild()`), and so does `seed_demo`. `manage.py check_summaries` recomputes everything
-and reports differences.
+changes, which move engagements between rows and groups, add the difference they make to
+the summaries of those engagements (`regroup()`); `seed_demo` recomputes every month
+(`rebuild()`). `manage.py check_summaries` recomputes everything and reports differences.
 
 Reading (`read()`): a period's whole months come from the month rows and the days of its
 partial months from the day rows: at most two queries, whatever the number of engagements.
