@@ -151,7 +151,9 @@ def cached_count(user, filters, engagements, stamp):
     cached = cache.get(key)  # (count,): None is a count given up, not a miss
     if cached is None:
         cached = (bounded_count(engagements),)
-        cache.set(key, cached, LIST_COUNT_CACHE_SECONDS)
+        # A count given up may have met a busy moment: tried again soon.
+        seconds = LIST_COUNT_CACHE_SECONDS if cached[0] is not None else 60
+        cache.set(key, cached, seconds)
     return cached[0]
 
 

@@ -12,6 +12,7 @@ import calendar
 import datetime
 import functools
 import hashlib
+import secrets
 import time
 
 from django.core.cache import cache
@@ -73,8 +74,8 @@ def cached_report(function):
         result = cache.get(key)
         if result is not None:
             return result
-        computing = key + ":computing"
-        leading = cache.add(computing, True, REPORT_COMPUTE_LOCK_SECONDS)
+        computing, token = key + ":computing", secrets.token_hex(8)
+        leading = cache.add(computing, token, REPORT_COMPUTE_LOCK_SECONDS)
         if not leading:
             result = _wait_for(key, computing)
             if result is not None:
@@ -83,7 +84,9 @@ def cached_report(function):
             result = function(user, *args, **kwargs)
             cache.set(key, result, REPORT_CACHE_SECONDS)
         finally:
-            if leading:
+            # Its own mark only: one that outlived REPORT_COMPUTE_LOCK_SECONDS may be
+            # another worker's by now.
+            if leading and cache.get(computing) == token:
                 cache.delete(computing)
         return result
 

@@ -5,7 +5,15 @@ cover the records whose changes move engagements between report rows (partners a
 memberships) or change what a report shows (tips, tip statuses, pillars, facets).
 """
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+import threading
+
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_save,
+    pre_delete,
+    pre_save,
+)
 from django.dispatch import receiver
 
 from partners.models import Membership, Partner
@@ -38,23 +46,54 @@ def partner_saved(sender, instance, created, **kwargs):
     summaries.bump_stamp(summaries.DIRECTORY_STAMP)
 
 
+def _stored(membership):
+    return (membership.member_id, membership.organization_id, membership.joined, membership.left)
+
+
 @receiver(post_save, sender=Membership)
-@receiver(post_delete, sender=Membership)
-def membership_changed(sender, instance, **kwargs):
-    """Only the member's engagements roll up differently."""
-    deleted = "created" not in kwargs  # post_delete sends no `created`
-    before = instance if deleted else getattr(instance, "_before", None)
+def membership_saved(sender, instance, **kwargs):
+    """Only the member's engagements (before and after) roll up differently."""
+    before = getattr(instance, "_before", None)
     members = {instance.member_id} | ({before.member_id} if before is not None else set())
     summaries.regroup(
         members,
-        membership_before=(
-            None if deleted else instance.pk,
-            (
-                (before.member_id, before.organization_id, before.joined, before.left)
-                if before is not None
-                else None
-            ),
-        ),
+        membership_before=(instance.pk, _stored(before) if before is not None else None),
+    )
+    summaries.bump_stamp()
+
+
+# Memberships being deleted, as stored ({pk: (member, organization, joined, left)}), from
+# their pre_delete to their post_delete. A queryset delete (the admin's "delete selected",
+# a partner's cascade) sends every pre_delete, deletes them all, then sends each
+# post_delete: each step counts the rest of its batch as still there, so the steps add up.
+# As stored, not as the instance holds them (an admin inline edited and deleted at once).
+_deleting = threading.local()
+
+
+def _being_deleted():
+    if not hasattr(_deleting, "memberships"):
+        _deleting.memberships = {}
+    return _deleting.memberships
+
+
+@receiver(pre_delete, sender=Membership)
+def membership_deleting(sender, instance, **kwargs):
+    stored = Membership.objects.filter(pk=instance.pk).first()
+    if stored is not None:
+        _being_deleted()[instance.pk] = _stored(stored)
+
+
+@receiver(post_delete, sender=Membership)
+def membership_deleted(sender, instance, **kwargs):
+    pending = _being_deleted()
+    before = pending.pop(instance.pk, None) or _stored(instance)
+    # The rest of its batch, gone from the table, not yet counted as gone (an entry whose
+    # delete failed is still in the table: not counted twice).
+    still_there = set(Membership.objects.filter(pk__in=list(pending)).values_list("pk", flat=True))
+    for pk in still_there:
+        del pending[pk]
+    summaries.regroup(
+        {before[0]}, membership_before=(None, before), memberships_also=list(pending.values())
     )
     summaries.bump_stamp()
 

@@ -404,7 +404,7 @@ def _store(buckets):
     )
 
 
-def regroup(partner_ids, partners_before=None, membership_before=None):
+def regroup(partner_ids, partners_before=None, membership_before=None, memberships_also=()):
     """After a change of partners' attributes or of a membership (the change saved, in its
     transaction): move the engagements of `partner_ids` between the rows and groups they
     count under.
@@ -419,6 +419,9 @@ def regroup(partner_ids, partners_before=None, membership_before=None):
     `partners_before`: {partner id: (active, kind, region)} as they were.
     `membership_before`: (id of the membership as it is now, or None if it was deleted;
     (member id, organization id, joined, left) as it was, or None if it is new).
+    `memberships_also`: memberships (as tuples like that) counted as still there before and
+    after, though gone from the table: the rest of a batch deleted at once, whose own
+    changes are counted one by one as their signals arrive (so that the steps add up).
     """
     partner_ids = sorted(set(partner_ids))
     if not partner_ids:
@@ -448,22 +451,23 @@ def regroup(partner_ids, partners_before=None, membership_before=None):
                     [active, kind, region, pk],
                 )
             left = qn("left")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE regroup_membership AS"
-                f" SELECT id, member_id, organization_id, joined, {left}"
-                f" FROM {membership_table}"
-            )
+            memberships_now = membership_table
+            for table in ("regroup_membership", "regroup_membership_now"):
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {table} AS"
+                    f" SELECT id, member_id, organization_id, joined, {left}"
+                    f" FROM {membership_table}"
+                )
+                for also in memberships_also:
+                    _insert_membership(cursor, table, also)
+            if memberships_also:
+                memberships_now = "regroup_membership_now"
             if membership_before is not None:
                 now_id, before = membership_before
                 if now_id is not None:
                     cursor.execute("DELETE FROM regroup_membership WHERE id = %s", [now_id])
                 if before is not None:
-                    cursor.execute(
-                        f"INSERT INTO regroup_membership"
-                        f" (id, member_id, organization_id, joined, {left})"
-                        f" VALUES (0, %s, %s, %s, %s)",
-                        list(before),
-                    )
+                    _insert_membership(cursor, "regroup_membership", before)
             cursor.execute(
                 "CREATE TEMPORARY TABLE regroup_day (kind VARCHAR(20), ref VARCHAR(80),"
                 " pillar INTEGER, start DATE, status VARCHAR(20), marking VARCHAR(2),"
@@ -476,7 +480,7 @@ def regroup(partner_ids, partners_before=None, membership_before=None):
                     link=qn(EngagementPartner._meta.db_table),
                     pillar_link=qn(Engagement.pillars.through._meta.db_table),
                     partners=placeholders,
-                    now=_directory_sql(partner_table, membership_table, "_now"),
+                    now=_directory_sql(partner_table, memberships_now, "_now"),
                     before=_directory_sql("regroup_partner", "regroup_membership", "_before"),
                 ),
                 [*partner_ids, True, True],
@@ -579,8 +583,24 @@ def _add_differences(cursor):
     )
 
 
+def _insert_membership(cursor, table, membership):
+    """(member id, organization id, joined, left) into a temporary copy (id 0: none of the
+    copy's rows is looked up by id but the one changed)."""
+    cursor.execute(
+        f"INSERT INTO {table} (id, member_id, organization_id, joined,"
+        f" {connection.ops.quote_name('left')}) VALUES (0, %s, %s, %s, %s)",
+        list(membership),
+    )
+
+
 def _drop_regroup_tables(cursor):
-    for table in ("regroup_partner", "regroup_membership", "regroup_day", "regroup_month"):
+    for table in (
+        "regroup_partner",
+        "regroup_membership",
+        "regroup_membership_now",
+        "regroup_day",
+        "regroup_month",
+    ):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 

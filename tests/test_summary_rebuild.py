@@ -84,7 +84,21 @@ CHANGES = {
         joined=D(2025, 1, 15),
     ),
     "a membership deleted": lambda: _membership("IDN", "ASEAN").delete(),
+    # One queryset delete (the admin's "delete selected", a cascade): all rows go first,
+    # then each signal; an engagement with two of the members rolls up through both.
+    "an organization's memberships deleted at once": lambda: Membership.objects.filter(
+        organization__code="ASEAN"
+    ).delete(),
+    # An admin inline row edited and deleted in one save: what was stored is what goes.
+    "a membership edited, then deleted": lambda: _edited_then_deleted(),
 }
+
+
+def _edited_then_deleted():
+    membership = _membership("TLS", "ASEAN")
+    membership.member = Partner.objects.get(code="AUS")
+    membership.joined = D(2000, 1, 1)
+    membership.delete()
 
 
 @pytest.mark.parametrize("change", CHANGES)
