@@ -225,12 +225,27 @@ def period_starts(start, end, interval):
     step = 3 if interval == "quarter" else 1
     month = start.month - (start.month - 1) % step
     current = datetime.date(start.year, month, 1)
-    while current <= end:
+    while current is not None and current <= end:
         yield current
-        index = current.year * 12 + current.month - 1 + step
-        if index // 12 > datetime.MAXYEAR:  # the period just given was the calendar's last
-            return
-        current = datetime.date(index // 12, index % 12 + 1, 1)
+        current = _months_later(current, step)
+
+
+def _months_later(first_day, step):
+    """The first day `step` months after `first_day` (a first day), or None past the
+    calendar's last."""
+    index = first_day.year * 12 + first_day.month - 1 + step
+    if index // 12 > datetime.MAXYEAR:
+        return None
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+def _period_last_day(first_day, step):
+    """The last day of the `step` months beginning on `first_day`."""
+    following = _months_later(first_day, step)
+    return following - _ONE_DAY if following else datetime.date.max
 
 
 @cached_report
@@ -248,12 +263,20 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
         counts[(period, pillar_id)] = counts.get((period, pillar_id), 0) + count
     pillars = list(Pillar.objects.order_by("order").values_list("id", "code"))
     periods = []
-    for first_day in period_starts(start, end, interval):
+    starts = list(period_starts(start, end, interval))
+    for position, first_day in enumerate(starts):
+        # The days the period's numbers count (the rows behind them), and whether that is
+        # only part of it (a range starting mid-month, the current month up to today).
+        following = starts[position + 1] if position + 1 < len(starts) else None
+        covered = (max(first_day, start), following - _ONE_DAY if following else end)
         periods.append(
             {
                 "period": period_label(first_day, interval),
                 "counts": {code: counts.get((first_day, pk), 0) for pk, code in pillars},
                 "total": counts.get((first_day, 0), 0),
+                "start": covered[0],
+                "end": covered[1],
+                "partial": covered != (first_day, _period_last_day(first_day, step)),
             }
         )
     return {

@@ -1,5 +1,3 @@
-import datetime
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
@@ -190,7 +188,6 @@ def trend_report(request):
         {
             "data": data,
             "chart": trend_chart(data, names),
-            "rows": trend_rows(data),
             "pillar_names": list(names.items()),
             "preset": cleaned["period"],
             "presets": PERIOD_PRESETS,
@@ -271,37 +268,6 @@ def trend_chart(data, pillar_names, width=760, height=300):
             for i, p in enumerate(periods)
         ],
     }
-
-
-def trend_rows(data):
-    """The table's periods, each with the days of the range it covers (`start`, `end`:
-    the rows behind its numbers) and `partial` when that is only part of the period (a
-    custom range starting mid-month, or the current month up to today)."""
-    starts = list(reports.period_starts(data["start"], data["end"], data["interval"]))
-    rows = []
-    for position, (period, first_day) in enumerate(zip(data["periods"], starts, strict=True)):
-        following = starts[position + 1] if position + 1 < len(starts) else None
-        full_last = _period_last_day(first_day, data["interval"])
-        start = max(first_day, data["start"])
-        end = following - datetime.timedelta(days=1) if following else data["end"]
-        rows.append(
-            {
-                **period,
-                "start": start,
-                "end": end,
-                "partial": (start, end) != (first_day, full_last),
-            }
-        )
-    return rows
-
-
-def _period_last_day(first_day, interval):
-    """The last day of the month (quarter) beginning on `first_day`."""
-    try:
-        later = first_day + datetime.timedelta(days=92 if interval == "quarter" else 31)
-    except OverflowError:  # the calendar's last period
-        return datetime.date.max
-    return next(reports.period_starts(later, later, interval)) - datetime.timedelta(days=1)
 
 
 def gaps_report(request):
