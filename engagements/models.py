@@ -37,6 +37,10 @@ class EngagementQuerySet(models.QuerySet):
         markings = visible_markings(user)
         return self.filter(marking__in=markings) if markings else self.none()
 
+    def high_risk_plans(self):
+        """The engagements escalation review is for (`Engagement.is_high_risk_plan`)."""
+        return self.filter(status=EngagementStatus.PLANNED, escalation_risk=EscalationRisk.HIGH)
+
 
 class Engagement(models.Model):
     title = models.CharField("title", max_length=300)
@@ -160,6 +164,14 @@ class Engagement(models.Model):
 
     def get_absolute_url(self):
         return reverse("engagements:detail", args=[self.pk])
+
+    @property
+    def is_high_risk_plan(self):
+        """Planned and of high escalation risk: a manager reviews it before it happens
+        (the rule of `EngagementQuerySet.high_risk_plans`)."""
+        return (
+            self.status == EngagementStatus.PLANNED and self.escalation_risk == EscalationRisk.HIGH
+        )
 
     def clean(self):
         if self.end_date and self.start_date and self.end_date < self.start_date:

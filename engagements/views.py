@@ -21,7 +21,7 @@ from accounts import saved_views
 from accounts.choices import Role
 from core.db import local_settings
 from engagements import conflicts
-from engagements.choices import ActionStatus, EngagementStatus, EscalationRisk
+from engagements.choices import ActionStatus, EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import ActionFilter, EngagementFilterSet, filter_chips, sort_column
@@ -451,19 +451,10 @@ def follow_up(request, engagement, action_form=None, review_form=None):
         "action_form": action_form,
         "reviews": reviews,
         "current_review": current,
-        "needs_review": needs_review(engagement, current),
+        # Until a manager records a review for the plan as it stands.
+        "needs_review": engagement.is_high_risk_plan and current is None,
         "review_form": review_form,
     }
-
-
-def needs_review(engagement, current_review):
-    """A planned high-risk engagement needs a review until a manager records one for the
-    plan as it stands."""
-    return (
-        engagement.status == EngagementStatus.PLANNED
-        and engagement.escalation_risk == EscalationRisk.HIGH
-        and current_review is None
-    )
 
 
 def action_rows(actions, user, today=None):

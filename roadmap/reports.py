@@ -20,7 +20,7 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from accounts.models import visible_markings
-from engagements.choices import EngagementStatus, EscalationRisk
+from engagements.choices import EngagementStatus
 from engagements.models import Engagement, EngagementPartner, Review
 from partners.models import Partner
 from roadmap import summaries
@@ -521,7 +521,7 @@ def risks(user, start_after=None, start_before=None, unreviewed=False):
     without a review. Two queries."""
     engagements = (
         Engagement.objects.visible_to(user)
-        .filter(status=EngagementStatus.PLANNED, escalation_risk=EscalationRisk.HIGH)
+        .high_risk_plans()
         .annotate(review=Review.objects.newest_decision())
         .prefetch_related(
             Prefetch(

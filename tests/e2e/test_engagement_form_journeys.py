@@ -10,21 +10,14 @@ from playwright.sync_api import expect
 
 from accounts.choices import Marking, Role
 from engagements.models import Engagement
-from tests.factories import PASSWORD, make_user
+from tests.e2e.sign_in import sign_in
+from tests.factories import make_user
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.usefixtures("live_reference_data"),
     pytest.mark.django_db(transaction=True, databases="__all__"),
 ]
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def test_partners_are_picked_with_the_keyboard_only(live_server, page):

@@ -11,7 +11,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.choices import Marking, Role
-from tests.factories import PASSWORD, make_engagement, make_user
+from tests.e2e.sign_in import sign_in
+from tests.factories import make_engagement, make_user
 
 pytestmark = [
     pytest.mark.e2e,
@@ -20,14 +21,6 @@ pytestmark = [
 ]
 
 PHONE = {"width": 390, "height": 844}
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def test_the_list_on_a_phone_and_a_saved_view(live_server, page):

@@ -6,7 +6,8 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from accounts.choices import Marking, Role
-from tests.factories import PASSWORD, make_engagement, make_user
+from tests.e2e.sign_in import sign_in
+from tests.factories import make_engagement, make_user
 
 pytestmark = [
     pytest.mark.e2e,
@@ -28,10 +29,7 @@ def test_the_partner_brief_prints_to_pdf_with_its_marking_on_every_page(live_ser
             outcomes="Agreed next steps on patrols, exercises and information sharing. " * 12,
         )
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("ana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "ana")
     page.goto(f"{live_server.url}/partners/IDN/")
     page.get_by_role("link", name="Print brief").click()
     page.wait_for_url("**/partners/IDN/brief/")
