@@ -153,7 +153,17 @@ def seed_engagements(count, seed=0, as_of=None):
             Engagement.objects.bulk_create(rows)
             _link(rows, relations, rng)
         created += size
-    summaries.rebuild()  # bulk inserts bypass the write service: count them all again
+    # The planner's statistics of the tables just filled (PostgreSQL's autovacuum would
+    # gather them later, if it is on), then count them all again: bulk inserts bypass the
+    # write service.
+    summaries.analyze(
+        Engagement,
+        EngagementPartner,
+        Engagement.pillars.through,
+        Engagement.facets.through,
+        Engagement.tips.through,
+    )
+    summaries.rebuild()
     return created
 
 

@@ -298,6 +298,19 @@ def rebuild(start=None, end=None):
             for month in months:  # a month of engagements at a time: its groups fit in memory
                 _insert_days(month, next_month(month))
             _insert_months(months[0], next_month(months[-1]))
+        analyze(ReportSummary)
+
+
+def analyze(*models):
+    """Gather the planner's statistics of tables just filled or rewritten in bulk. Without
+    them PostgreSQL plans for the table as it was: after a rebuild it took the 1.9
+    million summary rows of 100,000 engagements for 3,600 and joined a partner change's
+    differences to them by hashing the whole table (seconds instead of milliseconds).
+    Autovacuum gathers them too, a while later, where it runs (it is off on some
+    machines). A few hundred milliseconds at a million engagements."""
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 # PostgreSQL, for the rebuild's INSERTs: group in memory (hash aggregates) rather than sort
@@ -313,7 +326,8 @@ DAYS_SQL = """
 WITH eng AS (
     SELECT id, start_date, status, marking FROM {engagement} WHERE {within}
 ), links AS (
-    SELECT l.engagement_id, l.partner_id FROM {link} l JOIN eng ON eng.id = l.engagement_id
+    SELECT l.engagement_id, l.partner_id, eng.start_date FROM {link} l
+    JOIN eng ON eng.id = l.engagement_id
 ), {directory}, dims AS (
     SELECT engagement_id, 'partner' AS kind, CAST(partner_id AS TEXT) AS ref FROM links
     UNION ALL
@@ -346,39 +360,65 @@ GROUP BY kind, ref, pillar, start_date, status, marking
 """
 
 
-def _directory_sql(partner, membership, suffix=""):
+# The summaries whose rows depend on partners' attributes (groups of active partners).
+GROUP_KINDS = ("group", "rollup-group")
+
+
+def _directory_sql(partner, membership, suffix="", kinds=GROUP_KINDS, names=None, partners=None):
     """The CTEs that count engagements under a directory (partners' attributes and
-    memberships), for the engagements of the CTEs `eng` and `links`: `rolled` (each
-    engagement's partners and the organizations they belonged to on its start date),
-    `grouped` and `groups` (the groups of its active partners, plain and rolled up). Named
-    with `suffix`, so that one statement can count under two directories. One parameter:
-    True (active)."""
-    qn = connection.ops.quote_name
+    memberships), for the engagements of the CTEs `eng` and `links` (engagement, partner,
+    start date): `rolled` (each engagement's partners and the organizations they belonged
+    to on its start date), `grouped` and `groups` (the groups of its active partners, plain
+    and rolled up). Named with `suffix`, so that one statement can count under two
+    directories. To count only what a change moves (`regroup()`): `kinds`, which of
+    `group` and `rollup-group` to count; `names`, only these group names; `partners`, only
+    the rows and groups of these partner ids (None: every one). Parameters: True
+    (active), then the names."""
+    left = connection.ops.quote_name("left")
+
+    def only(column, values, quote=False):
+        if values is None:
+            return ""
+        if not values:
+            return " AND 1 = 0"
+        listed = ", ".join("%s" if quote else str(int(value)) for value in values)
+        return f" AND {column} IN ({listed})"
+
+    sources = {
+        "group": f"links WHERE 1 = 1{only('partner_id', partners)}",
+        "rollup-group": f"rolled{suffix}",
+    }
+    grouped = (
+        " UNION ALL ".join(
+            f"SELECT '{kind}' AS kind, engagement_id, partner_id FROM {sources[kind]}"
+            for kind in GROUP_KINDS
+            if kind in kinds
+        )
+        or "SELECT 'group' AS kind, engagement_id, partner_id FROM links WHERE 1 = 0"
+    )
     return f"""rolled{suffix} AS (
-    SELECT engagement_id, partner_id FROM links
+    SELECT engagement_id, partner_id FROM links WHERE 1 = 1{only("partner_id", partners)}
     UNION
     SELECT links.engagement_id, m.organization_id
     FROM links
-    JOIN eng ON eng.id = links.engagement_id
     JOIN {membership} m ON m.member_id = links.partner_id
-    WHERE m.joined <= eng.start_date AND (m.{qn("left")} IS NULL OR m.{qn("left")} > eng.start_date)
+    WHERE m.joined <= links.start_date
+        AND (m.{left} IS NULL OR m.{left} > links.start_date){only("m.organization_id", partners)}
 ), grouped{suffix} AS (
     SELECT x.kind, x.engagement_id, p.kind AS partner_kind, p.region
-    FROM (
-        SELECT 'group' AS kind, engagement_id, partner_id FROM links
-        UNION ALL
-        SELECT 'rollup-group', engagement_id, partner_id FROM rolled{suffix}
-    ) x
+    FROM ({grouped}) x
     JOIN {partner} p ON p.id = x.partner_id AND p.active = %s
 ), groups{suffix} AS (
-    SELECT kind, engagement_id, 'active' AS name FROM grouped{suffix}
-    UNION
-    SELECT kind, engagement_id, 'kind:' || partner_kind FROM grouped{suffix}
-    UNION
-    SELECT kind, engagement_id, 'region:' || region FROM grouped{suffix}
-    UNION
-    SELECT kind, engagement_id, 'kind:' || partner_kind || '/region:' || region
-    FROM grouped{suffix}
+    SELECT kind, engagement_id, name FROM (
+        SELECT kind, engagement_id, 'active' AS name FROM grouped{suffix}
+        UNION
+        SELECT kind, engagement_id, 'kind:' || partner_kind FROM grouped{suffix}
+        UNION
+        SELECT kind, engagement_id, 'region:' || region FROM grouped{suffix}
+        UNION
+        SELECT kind, engagement_id, 'kind:' || partner_kind || '/region:' || region
+        FROM grouped{suffix}
+    ) named{suffix} WHERE 1 = 1{only("name", names, quote=True)}
 )"""
 
 
@@ -410,11 +450,12 @@ def regroup(partner_ids, partners_before=None, membership_before=None, membershi
     count under.
 
     Only three kinds of summary depend on the directory: `rollup`, `group` and
-    `rollup-group`. For the engagements of these partners, those are counted under the
-    directory as it was and as it is, in one statement, and the difference is added to
-    their day summaries and to their months' (`_add_differences`). The work grows with
-    those engagements, not with the table: a full `rebuild()` of the months they span took
-    minutes at a million engagements, too long for a request.
+    `rollup-group`, and a change can move only some of them (`_scope`). For the
+    engagements of these partners, those are counted under the directory as it was and as
+    it is, in one statement, and the difference is added to their day summaries and to
+    their months' (`_add_differences`). The work grows with those engagements and the
+    groups the change touches, not with the table: a full `rebuild()` of the months they
+    span took minutes at a million engagements, too long for a request.
 
     `partners_before`: {partner id: (active, kind, region)} as they were.
     `membership_before`: (id of the membership as it is now, or None if it was deleted;
@@ -430,6 +471,11 @@ def regroup(partner_ids, partners_before=None, membership_before=None, membershi
     partner_table, membership_table = (qn(model._meta.db_table) for model in (Partner, Membership))
     with transaction.atomic():
         bump_stamp()
+        kinds, names, counted_now, counted_before = _scope(
+            partners_before or {}, membership_before, memberships_also
+        )
+        if not kinds:
+            return
         engagements = Engagement.objects.filter(
             id__in=EngagementPartner.objects.filter(partner_id__in=partner_ids).values(
                 "engagement_id"
@@ -473,42 +519,114 @@ def regroup(partner_ids, partners_before=None, membership_before=None, membershi
                 " pillar INTEGER, start DATE, status VARCHAR(20), marking VARCHAR(2),"
                 " difference INTEGER)"
             )
-            placeholders = ", ".join(["%s"] * len(partner_ids))
-            cursor.execute(
-                REGROUP_SQL.format(
-                    engagement=qn(Engagement._meta.db_table),
-                    link=qn(EngagementPartner._meta.db_table),
-                    pillar_link=qn(Engagement.pillars.through._meta.db_table),
-                    partners=placeholders,
-                    now=_directory_sql(partner_table, memberships_now, "_now"),
-                    before=_directory_sql("regroup_partner", "regroup_membership", "_before"),
-                ),
-                [*partner_ids, True, True],
-            )
+            directory = {"kinds": kinds, "names": names}
+            changes = []
+            if "rollup" in kinds:
+                changes += [
+                    "SELECT engagement_id, 'rollup' AS kind, CAST(partner_id AS TEXT) AS ref,"
+                    f" {sign} AS difference FROM rolled_{when}"
+                    for sign, when in ((1, "now"), (-1, "before"))
+                ]
+            if kinds & set(GROUP_KINDS):
+                changes += [
+                    f"SELECT engagement_id, kind, name AS ref, {sign} AS difference"
+                    f" FROM groups_{when}"
+                    for sign, when in ((1, "now"), (-1, "before"))
+                ]
+            with local_settings(connection, REBUILD_SETTINGS):
+                cursor.execute(
+                    REGROUP_SQL.format(
+                        engagement=qn(Engagement._meta.db_table),
+                        link=qn(EngagementPartner._meta.db_table),
+                        pillar_link=qn(Engagement.pillars.through._meta.db_table),
+                        partners=", ".join(["%s"] * len(partner_ids)),
+                        now=_directory_sql(
+                            partner_table,
+                            memberships_now,
+                            "_now",
+                            partners=counted_now,
+                            **directory,
+                        ),
+                        before=_directory_sql(
+                            "regroup_partner",
+                            "regroup_membership",
+                            "_before",
+                            partners=counted_before,
+                            **directory,
+                        ),
+                        changes=" UNION ALL ".join(changes),
+                    ),
+                    [*partner_ids, *[True, *(names or ())] * 2],
+                )
             _add_differences(cursor)
             _drop_regroup_tables(cursor)
+
+
+def _scope(partners_before, membership_before, memberships_also):
+    """What a change can move: which of the `rollup`, `group` and `rollup-group`
+    summaries, which group names, and the partners whose rows and groups are counted
+    under the directory as it is and as it was (ids).
+
+    A partner's attributes decide only which groups its engagements count in, and only
+    for the groups it left or joined: a group it is in before and after (or in neither)
+    holds the same engagements. A membership decides which organization an engagement
+    rolls up into, so the rollups of the organizations concerned and their rolled-up
+    groups. Whether an engagement is in one of those groups depends only on its partners
+    that are in it, so only those are counted. ASEAN's kind changed moves 4 groups of the
+    32 or so, counted over the 6 organizations of those kinds instead of every partner."""
+    now = {
+        pk: (active, kind, region)
+        for pk, active, kind, region in Partner.objects.values_list(
+            "id", "active", "kind", "region"
+        )
+    }
+    before = {**now, **partners_before}
+    memberships = list(memberships_also)
+    if membership_before is not None:
+        now_id, stored = membership_before
+        memberships += [stored] if stored is not None else []
+        if now_id is not None:
+            memberships += Membership.objects.filter(pk=now_id).values_list(
+                "member_id", "organization_id", "joined", "left"
+            )
+    organizations = {membership[1] for membership in memberships}
+
+    def names_of(active, kind, region):
+        return set(group_names(kind, region)) if active else set()
+
+    kinds, names = set(), set()
+    for pk in partners_before:
+        kinds.update(GROUP_KINDS)
+        names |= names_of(*before[pk]) ^ (names_of(*now[pk]) if pk in now else set())
+    if memberships:
+        kinds.update(("rollup", "rollup-group"))
+        for organization in organizations:
+            for directory in (now, before):
+                if organization in directory:
+                    names |= names_of(*directory[organization])
+    if not names:
+        kinds -= set(GROUP_KINDS)
+
+    def counted(directory):
+        ids = {pk for pk, attributes in directory.items() if names_of(*attributes) & names}
+        return sorted(ids | organizations if "rollup" in kinds else ids)
+
+    return kinds, sorted(names), counted(now), counted(before)
 
 
 # The directory-dependent buckets of the engagements of some partners, counted under the
 # directory as it is (`_now`: the tables) and as it was (`_before`: temporary copies with
 # the change undone); each bucket's difference, where there is one, into `regroup_day`.
+# `changes`: the rollups and groups (of `_scope`) counted +1 now and -1 before.
 REGROUP_SQL = """
 WITH eng AS (
     SELECT id, start_date, status, marking FROM {engagement}
     WHERE id IN (SELECT engagement_id FROM {link} WHERE partner_id IN ({partners}))
 ), links AS (
-    SELECT l.engagement_id, l.partner_id FROM {link} l JOIN eng ON eng.id = l.engagement_id
+    SELECT l.engagement_id, l.partner_id, eng.start_date FROM {link} l
+    JOIN eng ON eng.id = l.engagement_id
 ), {now}, {before}, differences AS (
-    SELECT engagement_id, kind, ref, SUM(difference) AS difference FROM (
-        SELECT engagement_id, 'rollup' AS kind, CAST(partner_id AS TEXT) AS ref,
-            1 AS difference FROM rolled_now
-        UNION ALL
-        SELECT engagement_id, kind, name, 1 FROM groups_now
-        UNION ALL
-        SELECT engagement_id, 'rollup', CAST(partner_id AS TEXT), -1 FROM rolled_before
-        UNION ALL
-        SELECT engagement_id, kind, name, -1 FROM groups_before
-    ) both_directories
+    SELECT engagement_id, kind, ref, SUM(difference) AS difference FROM ({changes}) both_directories
     GROUP BY engagement_id, kind, ref
     HAVING SUM(difference) <> 0
 ), pillars AS (
@@ -544,6 +662,8 @@ def _add_differences(cursor):
         f" SUM(difference) AS difference"
         f" FROM regroup_day GROUP BY kind, ref, pillar, {month_of_start}, status, marking"
     )
+    cursor.execute("ANALYZE regroup_day")
+    cursor.execute("ANALYZE regroup_month")
     same_bucket = " AND ".join(
         f"s.{qn(name)} = d.{qn(name)}"
         for name in ("kind", "ref", "pillar", "start", "status", "marking")

@@ -72,11 +72,25 @@ CHANGES = {
     "deactivate an organization with members": lambda: _set("ASEAN", active=False),
     "another region": lambda: _set("KOR", region="oceania"),
     "another kind": lambda: _set("ASEAN", kind="international_org"),
+    "kind and region at once": lambda: _set("KOR", kind="civil_society", region="oceania"),
+    # Into groups from none: no group is left, every group of the partner is joined.
+    "deactivated, then active again": lambda: (
+        _set("IDN", active=False),
+        _set("IDN", active=True),
+    ),
     "joined later": lambda: _move(_membership("TLS", "ASEAN"), joined=D(2025, 11, 3)),
     "joined earlier": lambda: _move(_membership("TLS", "ASEAN"), joined=D(2024, 1, 1)),
     "left": lambda: _move(_membership("IDN", "ASEAN"), left=D(2025, 3, 1)),
     "another member": lambda: _move(
         _membership("TLS", "ASEAN"), member=Partner.objects.get(code="KOR")
+    ),
+    "another organization": lambda: _move(
+        _membership("TLS", "ASEAN"), organization=Partner.objects.get(code="PIF")
+    ),
+    # An inactive organization is in no group: only its rollups move.
+    "a membership of an inactive organization": lambda: (
+        _set("ASEAN", active=False),
+        _move(_membership("IDN", "ASEAN"), left=D(2025, 3, 1)),
     ),
     "a new membership": lambda: Membership.objects.create(
         member=Partner.objects.get(code="JPN"),

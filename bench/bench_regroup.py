@@ -1,0 +1,104 @@
+"""Time partner and membership changes: what `summaries.regroup()` costs a request.
+
+Not a test: it prints timings, never asserts them. Each change runs as an admin's save
+would (the model's save and its signals), inside a transaction that is rolled back, so
+the database is left as it was. Run it against a database you seeded (see
+bench/bench_list.py), e.g.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_1m .venv/bin/python bench/bench_regroup.py
+
+`--check` afterwards compares the summaries with a full recount inside the same
+transaction (slow at a million: minutes), to see that the timed change left them exact.
+"""
+
+import argparse
+import datetime
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+
+from engagements.models import EngagementPartner  # noqa: E402
+from partners.choices import PartnerKind  # noqa: E402
+from partners.models import Membership, Partner  # noqa: E402
+from roadmap import summaries  # noqa: E402
+
+
+class RolledBack(Exception):
+    pass
+
+
+def deactivate(code):
+    partner = Partner.objects.get(code=code)
+    partner.active = False
+    partner.save()
+
+
+def change_kind(code, kind):
+    partner = Partner.objects.get(code=code)
+    partner.kind = kind
+    partner.save()
+
+
+def move_membership(member):
+    membership = Membership.objects.filter(member__code=member).first()
+    if membership is None:  # a new one, so that there is something to move
+        membership = Membership.objects.create(
+            member=Partner.objects.get(code=member),
+            organization=Partner.objects.get(code="ASEAN"),
+            joined=datetime.date(2002, 5, 20),
+        )
+    membership.joined = membership.joined + datetime.timedelta(days=400)
+    membership.save()
+
+
+CASES = {
+    "JPN deactivated": lambda: deactivate("JPN"),
+    "TLS membership moved": lambda: move_membership("TLS"),
+    "ASEAN kind changed": lambda: change_kind("ASEAN", PartnerKind.INTERNATIONAL_ORG),
+    "ASEAN region changed": lambda: _change_region("ASEAN"),
+}
+
+
+def _change_region(code):
+    partner = Partner.objects.get(code=code)
+    partner.region = "global"
+    partner.save()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("cases", nargs="*", default=list(CASES))
+    parser.add_argument("--check", action="store_true", help="recount afterwards (slow)")
+    args = parser.parse_args()
+    print(
+        f"{connection.vendor}, {EngagementPartner.objects.count()} partner links,"
+        f" load average {os.getloadavg()[0]:.1f}"
+    )
+    for name in args.cases:
+        began = time.perf_counter()
+        try:
+            with transaction.atomic():
+                CASES[name]()
+                seconds = time.perf_counter() - began
+                verdict = ""
+                if args.check:
+                    expected, stored = summaries.compute_all(), summaries.stored_all()
+                    verdict = "exact" if expected == stored else "DIFFERS from a recount"
+                raise RolledBack
+        except RolledBack:
+            pass
+        print(f"{name:28} {seconds:8.1f} s  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
