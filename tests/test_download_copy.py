@@ -9,7 +9,7 @@ switched off, and compares the files byte for byte. One row is also written out 
 import datetime
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from accounts.choices import Marking, Role
 from engagements import exports
@@ -182,3 +182,15 @@ def test_the_file_streams_in_pieces(client, tricky, monkeypatch):
     pieces = list(response.streaming_content)
     assert len(pieces) == 1 + len(tricky)  # the header, then a piece per row here
     assert Partner.objects.filter(code="=EVIL").exists()
+
+
+@pytest.mark.parametrize("name", exports.CHECKED_CHOICES)
+def test_choice_columns_copied_as_they_are_can_hold_nothing_else(db, name):
+    """The COPY writes these columns without the formula guard: every choice is a plain
+    word, and the database refuses anything else, whatever the door."""
+    field = Engagement._meta.get_field(name)
+    assert all(value and value[0].isalpha() for value, _ in field.choices)
+    engagement = make_engagement()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        formula = ("=1+1" * field.max_length)[: field.max_length]  # =1 fits in marking's 2
+        Engagement.objects.filter(pk=engagement.pk).update(**{name: formula})
