@@ -303,14 +303,18 @@ def rebuild(start=None, end=None):
 
 def analyze(*models):
     """Gather the planner's statistics of tables just filled or rewritten in bulk. Without
-    them PostgreSQL plans for the table as it was: after a rebuild it took the 1.9
-    million summary rows of 100,000 engagements for 3,600 and joined a partner change's
-    differences to them by hashing the whole table (seconds instead of milliseconds).
-    Autovacuum gathers them too, a while later, where it runs (it is off on some
-    machines). A few hundred milliseconds at a million engagements."""
+    them PostgreSQL plans for the tables as they were: after a rebuild it took the 1.9
+    million summary rows of 100,000 engagements for 3,600 and hashed the whole table to
+    apply a partner change. Outside a transaction (`seed_demo`), PostgreSQL also vacuums
+    them: a trigram index's pending entries (a bulk load leaves megabytes of them, read
+    on every search: 7.6 ms for a word found nowhere instead of 0.2) go into the index,
+    and index-only scans stop visiting the table. Autovacuum does both later, where it
+    runs (it is off on some machines). Seconds at a million engagements."""
+    vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
         for model in models:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"{'VACUUM ' if vacuum else ''}ANALYZE {table}")
 
 
 # PostgreSQL, for the rebuild's INSERTs: group in memory (hash aggregates) rather than sort
