@@ -577,7 +577,8 @@ def _scope(partners_before, membership_before, memberships_also):
     rolls up into, so the rollups of the organizations concerned and their rolled-up
     groups. Whether an engagement is in one of those groups depends only on its partners
     that are in it, so only those are counted. ASEAN's kind changed moves 4 groups of the
-    32 or so, counted over the 6 organizations of those kinds instead of every partner."""
+    32 or so, counted over the active partners of the two kinds (2 in the reference data)
+    instead of every partner."""
     now = {
         pk: (active, kind, region)
         for pk, active, kind, region in Partner.objects.values_list(
