@@ -28,7 +28,7 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 
 from engagements.models import EngagementPartner  # noqa: E402
-from partners.choices import PartnerKind  # noqa: E402
+from partners.choices import PartnerKind, Region  # noqa: E402
 from partners.models import Membership, Partner  # noqa: E402
 from roadmap import summaries  # noqa: E402
 
@@ -37,15 +37,10 @@ class RolledBack(Exception):
     pass
 
 
-def deactivate(code):
+def change(code, **fields):
     partner = Partner.objects.get(code=code)
-    partner.active = False
-    partner.save()
-
-
-def change_kind(code, kind):
-    partner = Partner.objects.get(code=code)
-    partner.kind = kind
+    for name, value in fields.items():
+        setattr(partner, name, value)
     partner.save()
 
 
@@ -62,17 +57,11 @@ def move_membership(member):
 
 
 CASES = {
-    "JPN deactivated": lambda: deactivate("JPN"),
+    "JPN deactivated": lambda: change("JPN", active=False),
     "TLS membership moved": lambda: move_membership("TLS"),
-    "ASEAN kind changed": lambda: change_kind("ASEAN", PartnerKind.INTERNATIONAL_ORG),
-    "ASEAN region changed": lambda: _change_region("ASEAN"),
+    "ASEAN kind changed": lambda: change("ASEAN", kind=PartnerKind.INTERNATIONAL_ORG),
+    "ASEAN region changed": lambda: change("ASEAN", region=Region.GLOBAL),
 }
-
-
-def _change_region(code):
-    partner = Partner.objects.get(code=code)
-    partner.region = "global"
-    partner.save()
 
 
 def main():

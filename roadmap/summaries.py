@@ -284,10 +284,7 @@ def rebuild(start=None, end=None):
             return
         first = month_of(max(start or span["first"], span["first"]))
         last = month_of(min(end or span["last"], span["last"]))
-        months, current = [], first
-        while current is not None and current <= last:
-            months.append(current)
-            current = next_month(current)
+        months = _months(first, last)
         _lock_months(months)
         stale = ReportSummary.objects.all()
         if start is not None or end is not None:
@@ -388,10 +385,8 @@ def _directory_sql(partner, membership, suffix="", kinds=GROUP_KINDS, names=None
         listed = ", ".join("%s" if quote else str(int(value)) for value in values)
         return f" AND {column} IN ({listed})"
 
-    sources = {
-        "group": f"links WHERE 1 = 1{only('partner_id', partners)}",
-        "rollup-group": f"rolled{suffix}",
-    }
+    counted_links = f"links WHERE 1 = 1{only('partner_id', partners)}"
+    sources = {"group": counted_links, "rollup-group": f"rolled{suffix}"}
     grouped = (
         " UNION ALL ".join(
             f"SELECT '{kind}' AS kind, engagement_id, partner_id FROM {sources[kind]}"
@@ -401,7 +396,7 @@ def _directory_sql(partner, membership, suffix="", kinds=GROUP_KINDS, names=None
         or "SELECT 'group' AS kind, engagement_id, partner_id FROM links WHERE 1 = 0"
     )
     return f"""rolled{suffix} AS (
-    SELECT engagement_id, partner_id FROM links WHERE 1 = 1{only("partner_id", partners)}
+    SELECT engagement_id, partner_id FROM {counted_links}
     UNION
     SELECT links.engagement_id, m.organization_id
     FROM links
@@ -730,6 +725,7 @@ def _drop_regroup_tables(cursor):
 
 
 def _months(first, last):
+    """The first days of the months from `first` to `last` (first days), in order."""
     months, current = [], first
     while current is not None and current <= last:
         months.append(current)

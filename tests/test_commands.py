@@ -4,6 +4,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from accounts.models import User
 from engagements.models import Engagement, EngagementPartner
@@ -144,6 +145,34 @@ def test_seed_demo_data_is_realistic_and_valid(reference_data):
         "completed",
         "cancelled",
     }
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner statistics: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_leaves_its_tables_vacuumed_and_analyzed():
+    """Run as from a shell (no transaction around it): the planner knows the tables it
+    filled (row counts from ANALYZE) and VACUUM has marked their pages all-visible, so
+    nothing is planned blind where autovacuum is off or has not come round yet."""
+    call_command("load_reference_data", stdout=io.StringIO())
+    seed(300, 7)
+    tables = ["engagements_engagement", "engagements_engagementpartner", "roadmap_reportsummary"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples, relallvisible FROM pg_class WHERE relname = ANY(%s)",
+            [tables],
+        )
+        known = {name: (rows, visible) for name, rows, visible in cursor.fetchall()}
+    assert known["engagements_engagement"][0] == 300
+    assert known["engagements_engagement"][1] > 0  # vacuumed
+    assert known["engagements_engagementpartner"][0] == EngagementPartner.objects.count()
+    assert known["roadmap_reportsummary"][0] > 0  # analyzed after the rebuild
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="fillfactor: PostgreSQL")
+def test_the_summary_table_leaves_room_for_counts_updated_in_place(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'roadmap_reportsummary'")
+        assert cursor.fetchone()[0] == ["fillfactor=90"]
 
 
 def test_seed_demo_needs_reference_data(db):
