@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.choices import Marking
+from core.filters import FilterSet
 from core.widgets import QuickSelect, QuickSelectMultiple
 from engagements.choices import ActionStatus, EngagementKind, EngagementStatus, EscalationRisk
 from engagements.models import Action, Engagement, EngagementPartner
@@ -49,7 +50,7 @@ def partner_label(partner):
     return partner.name if partner.active else f"{partner.name} (inactive)"
 
 
-class EngagementFilterSet(django_filters.FilterSet):
+class EngagementFilterSet(FilterSet):
     # Relations are matched with EXISTS rather than joins: no duplicate rows, no DISTINCT,
     # and the indexed ordering keeps working on large tables.
     partner = CodeMultipleChoiceFilter(
@@ -145,9 +146,10 @@ class EngagementFilterSet(django_filters.FilterSet):
         model = Engagement
         fields = []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["partner"].field.label_from_instance = partner_label
+    @classmethod
+    def build_form_class(cls, form_class):
+        form_class.base_fields["partner"].label_from_instance = partner_label
+        return form_class
 
     # The partner filters (partner, region, partner_kind, partner_active, rollup) are
     # applied together by `filter_queryset`: `partner` is one condition (any of the codes),
@@ -209,7 +211,7 @@ class IdFilter(django_filters.NumberFilter):
         return None  # max_value says it
 
 
-class ActionFilter(django_filters.FilterSet):
+class ActionFilter(FilterSet):
     """Follow-up actions: the `/actions/` page and the API share it."""
 
     owner = django_filters.CharFilter(

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core.filters import FilterSet
 from engagements.filters import CodeChoiceFilter
 from partners.choices import PartnerKind, Region
 from partners.models import Membership, Partner
@@ -20,7 +21,7 @@ class ActiveSelect(forms.NullBooleanSelect):
         ]
 
 
-class PartnerFilterSet(django_filters.FilterSet):
+class PartnerFilterSet(FilterSet):
     kind = django_filters.ChoiceFilter(choices=PartnerKind.choices)
     region = django_filters.ChoiceFilter(choices=Region.choices)
     # The directory opens on active partners (partners.views); the API lists all unless asked.

@@ -2,12 +2,13 @@
 
 import django_filters
 
+from core.filters import FilterSet
 from engagements.filters import CodeChoiceFilter
 from partners.models import Partner
 from roadmap.models import Pillar, Target
 
 
-class TargetFilterSet(django_filters.FilterSet):
+class TargetFilterSet(FilterSet):
     partner = CodeChoiceFilter(queryset=Partner.objects.order_by("name"), to_field_name="code")
     pillar = CodeChoiceFilter(queryset=Pillar.objects.order_by("order"), to_field_name="code")
     active = django_filters.BooleanFilter()

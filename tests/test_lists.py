@@ -221,6 +221,23 @@ def test_the_filter_panel_comes_from_the_cache_and_follows_every_change(client, 
     assert ("hadr", "Disaster relief") in filter_options(client, "pillar")
 
 
+def test_a_filter_form_class_is_built_once_and_each_form_has_fresh_fields(db):
+    """core.filters.FilterSet keeps its form class; each form still gets its own fields,
+    whose choices are read when it is used: a partner added since is a valid choice."""
+    from engagements.filters import EngagementFilterSet
+    from partners.models import Partner
+
+    first = EngagementFilterSet({"partner": ["JPN"]}, queryset=Engagement.objects.all())
+    assert first.is_valid()
+    Partner.objects.create(code="TLA", name="Atlantis", kind="state", region="southeast_asia")
+    second = EngagementFilterSet({"partner": ["TLA"]}, queryset=Engagement.objects.all())
+    assert second.is_valid(), second.errors
+    assert type(first.form) is type(second.form)
+    assert first.form.fields["partner"] is not second.form.fields["partner"]
+    second.form.fields["partner"].label = "Changed"
+    assert EngagementFilterSet({}).form.fields["partner"].label == "Partners"
+
+
 def test_the_api_and_downloads_never_read_the_filter_panel(client, reader):
     """The filter panel is drawn only on the page: an API list or a download reads neither
     its options nor the data stamp."""
