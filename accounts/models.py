@@ -1,11 +1,12 @@
 import hashlib
 import secrets
 from functools import cached_property
+from typing import NamedTuple
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Group, Permission
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import CharField, Max, Value
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
@@ -37,6 +38,11 @@ def highest_marking(engagements):
     return Marking.values[rank or 0]
 
 
+class Access(NamedTuple):
+    groups: frozenset
+    permissions: frozenset
+
+
 class User(AbstractUser):
     clearance = models.CharField(
         "clearance",
@@ -59,11 +65,27 @@ class User(AbstractUser):
         """The strongest role among the user's groups (superusers count as admin), or None."""
         if self.is_superuser:
             return Role.ADMIN
-        names = set(self.groups.values_list("name", flat=True))
         for role in (Role.ADMIN, Role.MANAGER, Role.ANALYST):
-            if role in names:
+            if role in self.access.groups:
                 return role
         return None
+
+    @cached_property
+    def access(self):
+        """The names of the user's groups and its permissions ("app_label.codename", its
+        groups' and its own), read in one query: the role and the permission checks
+        (accounts.backends.ModelBackend) of a request share it."""
+        groups = Group.objects.filter(user=self).values_list(
+            "name", "permissions__content_type__app_label", "permissions__codename"
+        )
+        own = Permission.objects.filter(user=self).values_list(
+            Value(None, output_field=CharField()), "content_type__app_label", "codename"
+        )
+        rows = list(groups.order_by().union(own.order_by(), all=True))
+        return Access(
+            groups=frozenset(group for group, _, _ in rows if group is not None),
+            permissions=frozenset(f"{app}.{code}" for _, app, code in rows if code is not None),
+        )
 
     def may_see(self, marking):
         return marking in visible_markings(self)

@@ -246,9 +246,9 @@ def test_actions_page_query_count(client, cast, django_assert_num_queries):
     client.get("/actions/")
     for index in range(15):
         action(engagements[index % 3], cast["alice"], TODAY + (index - 5) * DAY)
-    # session, user, the role's groups; the count; the user's and the groups' permissions
-    # (may change); the page of actions with their engagements and owners
-    with django_assert_num_queries(7):
+    # session, user, its groups and permissions (the role; User.access); the count; the
+    # page of actions with their engagements and owners
+    with django_assert_num_queries(5):
         assert client.get("/actions/").status_code == 200
 
 

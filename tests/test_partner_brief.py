@@ -293,12 +293,12 @@ def test_brief_query_count(client, reader, django_assert_num_queries):
         for n in range(2):
             Action.objects.create(engagement=engagement, title="Do", owner=reader, due=days(n))
     client.force_login(reader)
-    # session, user, groups (role); the partner; coverage: data stamp, pillars, partner,
+    # session, user, its groups and permissions (the role, "Log engagement" in the
+    # header); the partner; coverage: data stamp, pillars, partner,
     # summaries (months, days); gaps: data stamp, summaries (months, days), pillars,
     # partners; upcoming and latest: rows, partner links, pillars each; plan: targets,
     # summaries of their windows (months, days), summaries for `last` (months, days);
     # open actions with their engagements and owners; risks: engagements with their
-    # review, partner links; the marking; pillars (coverage cells); perms, user's and
-    # groups' ("Log engagement" in the header); memberships, members.
-    with django_assert_num_queries(34):
+    # review, partner links; the marking; pillars (coverage cells); memberships, members.
+    with django_assert_num_queries(32):
         assert client.get("/partners/IDN/brief/").status_code == 200

@@ -301,7 +301,7 @@ def test_page_query_counts_do_not_grow(client, cast, django_assert_num_queries):
             months=number + 1,
         )
     assert count_queries(client, "/") == dashboard
-    # session, user, role; the engagements with their reviews; their partners; the
-    # permissions ("Log engagement" in the header: the user's and its groups')
-    with django_assert_num_queries(7):
+    # session, user, its role and permissions (one: User.access, also for "Log
+    # engagement" in the header); the engagements with their reviews; their partners
+    with django_assert_num_queries(5):
         assert client.get("/reports/risks/").status_code == 200
