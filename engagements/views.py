@@ -54,6 +54,20 @@ def get_visible_engagement(request, pk):
 LIST_COUNT_LIMIT = 10_000
 
 
+# What the list reads of each row: the columns its table shows, the sort keys, and the
+# version (part of the rows' cache key); not the texts and times it never shows.
+LIST_COLUMNS = (
+    "title",
+    "kind",
+    "status",
+    "start_date",
+    "marking",
+    "marking_rank",
+    "escalation_risk",
+    "version",
+)
+
+
 def engagement_list(request):
     """The engagement list. Opened without `start_before`, it shows engagements starting up
     to today (newest first), so the first screen is recent work, not next year's plans; the
@@ -82,11 +96,12 @@ def engagement_list(request):
         )
 
     per_page = _page_size(request)
+    shown = engagements.only(*LIST_COLUMNS)
     try:
-        page = paginate(engagements, keyset, per_page, request.GET.get("cursor"))
+        page = paginate(shown, keyset, per_page, request.GET.get("cursor"))
     except ValidationError as error:
         messages.error(request, error.messages[0])
-        page = paginate(engagements, keyset, per_page)
+        page = paginate(shown, keyset, per_page)
     # Counted or drawn once, then from the cache: the count for the same filters (today's
     # date included when none is given) and data; the filter panel for the same filters
     # and directory (its options); the rows at the same versions, names and headings.
