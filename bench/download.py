@@ -17,6 +17,7 @@ the file downloads, and the highest is printed (with each worker's before).
 
 import argparse
 import http.client
+import importlib
 import os
 import sys
 import threading
@@ -34,7 +35,6 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from load import TIMEOUT, Server  # noqa: E402
 
 from accounts.models import User  # noqa: E402
@@ -42,7 +42,8 @@ from accounts.models import User  # noqa: E402
 
 def session_cookie(username):
     user = User.objects.get(username=username)
-    session = SessionStore()
+    # The server's own session engine (with DJANGO_CACHE_URL, read from the shared cache).
+    session = importlib.import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # the ModelBackend
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
