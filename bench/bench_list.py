@@ -82,7 +82,7 @@ def sql_seconds(*statements):
     with connection.cursor() as cursor:
         began = time.perf_counter()
         for sql in statements:
-            if not sql.startswith(("SELECT ", "DECLARE ")):
+            if not sql.startswith(("SELECT ", "(SELECT ", "DECLARE ")):
                 continue  # a server-side cursor's FETCH and CLOSE (its DECLARE runs the
                 # query), the bounded count's SAVEPOINT and SET LOCAL
             if sql.startswith("DECLARE "):
