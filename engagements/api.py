@@ -295,7 +295,7 @@ class ActionViewSet(
     serializer_class = ActionSerializer
     filterset_class = ActionFilter
     http_method_names = ["get", "patch", "delete", "head", "options"]
-    write_permissions = {"PATCH": None, "DELETE": None}  # checked per action
+    write_permissions = {"PATCH": None, "DELETE": None}  # checked per action, below
 
     def get_queryset(self):
         return (
@@ -304,19 +304,19 @@ class ActionViewSet(
             .order_by("due", "id")
         )
 
-    def perform_update(self, serializer):
-        if not serializer.instance.can_be_changed_by(self.request.user):
+    def check_object_permissions(self, request, action):
+        """Who may change or delete this action, decided before its input is read (DRF
+        calls this from get_object(), ahead of validation): one who may not gets 403,
+        never a 400 about what it sent."""
+        super().check_object_permissions(request, action)
+        if request.method == "PATCH" and not action.can_be_changed_by(request.user):
             raise exceptions.PermissionDenied(
                 "Its owner, its engagement's editors, managers and admins change an action."
             )
-        serializer.save()
-
-    def perform_destroy(self, action):
-        if not action.can_be_deleted_by(self.request.user):
+        if request.method == "DELETE" and not action.can_be_deleted_by(request.user):
             raise exceptions.PermissionDenied(
                 "Managers and admins delete actions; analysts those they created."
             )
-        action.delete()
 
 
 class ReviewSerializer(serializers.ModelSerializer):

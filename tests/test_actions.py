@@ -147,6 +147,25 @@ def test_who_changes_and_deletes_an_action(cast):
     assert api_client(cast["alice"]).post("/api/v1/actions/", {}).status_code == 405
 
 
+def test_one_who_may_not_change_an_action_gets_403_before_its_input_is_read(cast):
+    """Permission first, then validation: no 400 about the input, nothing stored."""
+    from django.contrib.auth.models import Group, Permission
+
+    owned = action(make_engagement(), cast["alice"], TODAY, created_by=cast["alice"])
+    carol = make_user(Role.ANALYST, Marking.NU, username="carol")
+    Group.objects.get(name=Role.ANALYST).permissions.remove(
+        Permission.objects.get(codename="change_engagement")
+    )  # analysts may no longer edit engagements, so not their actions either
+    api, url = api_client(carol), f"/api/v1/actions/{owned.pk}/"
+    for body in ({"status": "later"}, {"owner": "nobody"}, {"title": "Mine now"}):
+        response = api.patch(url, body)
+        assert response.status_code == 403, (body, response.json())
+        assert "change an action" in response.json()["detail"]
+    owned.refresh_from_db()
+    assert owned.title != "Mine now"
+    assert api_client(cast["alice"]).patch(url, {"status": "later"}).status_code == 400  # hers
+
+
 def test_an_action_of_an_engagement_raised_above_the_reader_disappears(cast):
     engagement = make_engagement()
     owned = action(engagement, cast["alice"], TODAY)
