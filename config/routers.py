@@ -5,6 +5,7 @@ OPTIONS) from a client that has not written anything in the last
 `REPLICA_PIN_SECONDS`: a request that may write (any other method) runs on the primary
 and marks its client with a short-lived cookie, so that the client's next reads see its
 own write even while the replicas lag behind. Everything else stays on the primary: writes,
+who is signed in and what they may do (sessions, API tokens, users, roles, permissions),
 every query inside a transaction (`atomic()`, `select_for_update()`), management commands,
 and streamed downloads (their rows are read after the request has returned, each chunk
 through the marking gate on the primary).
@@ -25,10 +26,20 @@ PIN_COOKIE = "primary_reads"
 _reads_from = contextvars.ContextVar("reads_from", default=None)
 
 
+# Who is signed in and what they may do is always read from the primary: a sign-out, a
+# revoked API token or a role taken away counts at once, not once the replicas catch up
+# (and a session read on a lagging replica is never copied back into the shared cache).
+PRIMARY_APPS = {"sessions", "knox", "auth", "accounts"}
+
+
 class ReplicaRouter:
     def db_for_read(self, model, **hints):
         alias = _reads_from.get()
-        if alias is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        if (
+            alias is None
+            or model._meta.app_label in PRIMARY_APPS
+            or connections[DEFAULT_DB_ALIAS].in_atomic_block
+        ):
             return DEFAULT_DB_ALIAS
         return alias
 

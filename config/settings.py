@@ -147,11 +147,6 @@ if CACHE_URL:
             "LOCATION": CACHE_URL,
         }
     }
-    # Sessions are read from the shared cache and written through to the database: one
-    # query fewer on every page. Only with a cache every server shares: with each
-    # process's own memory, signing out in one worker would leave the session alive in
-    # the copies the other workers hold.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

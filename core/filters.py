@@ -12,7 +12,9 @@ class FilterSet(django_filters.FilterSet):
     request (no callable querysets), so each class builds its form class on first use and
     keeps it. Each form still deep-copies the class's fields (Django's forms do, and a
     model choice field copies its queryset unevaluated), so no request sees another's
-    field, value or rows: a partner added since shows in the next form.
+    field, value or rows: a partner added since shows in the next form. Change a field
+    for one request on `filterset.form.fields[name]`; `filterset.filters[name].field` is
+    not the field the form uses.
     """
 
     @classmethod

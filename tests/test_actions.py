@@ -157,7 +157,7 @@ def test_one_who_may_not_change_an_action_gets_403_before_its_input_is_read(cast
         Permission.objects.get(codename="change_engagement")
     )  # analysts may no longer edit engagements, so not their actions either
     api, url = api_client(carol), f"/api/v1/actions/{owned.pk}/"
-    for body in ({"status": "later"}, {"owner": "nobody"}, {"title": "Mine now"}):
+    for body in ({"status": "later"}, {"owner": "carol"}, {"title": "Mine now"}):
         response = api.patch(url, body)
         assert response.status_code == 403, (body, response.json())
         assert "change an action" in response.json()["detail"]

@@ -66,29 +66,3 @@ def test_clearances_never_share_a_cached_report():
     assert sum(period["total"] for period in high["periods"]) == 1
     assert sum(period["total"] for period in low["periods"]) == 0
     assert len(redis_keys()) == 2
-
-
-def test_sessions_are_read_from_the_shared_cache_and_end_on_every_server(client):
-    """With the shared cache, a signed-in page reads its session from Redis (no session
-    query), and signing out removes it there too: no server keeps the old session."""
-    import redis
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
-    client.force_login(make_user(Role.ANALYST, Marking.NU))
-    client.get("/saved-views/")
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get("/saved-views/").status_code == 200
-    assert not [q for q in queries if "django_session" in q["sql"]]
-    session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
-    server = redis.Redis.from_url(settings.CACHE_URL)
-    assert server.keys(f"*{session_key}")
-
-    other_server = Client()  # the same cookie, sent to another app server
-    other_server.cookies[settings.SESSION_COOKIE_NAME] = session_key
-    assert other_server.get("/saved-views/").status_code == 200
-    client.post("/accounts/logout/")
-    assert not server.keys(f"*{session_key}")
-    assert other_server.get("/saved-views/").status_code == 302  # to the sign-in page
