@@ -80,3 +80,22 @@ def test_a_changed_role_counts_from_the_next_request(client, db):
     page = client.get("/saved-views/").content.decode()
     assert "· no role ·" in page and "Log engagement" not in page
     assert client.get("/engagements/new/").status_code == 403
+
+
+def test_module_object_and_anonymous_checks_match_djangos(db):
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.backends import ModelBackend
+
+    ours, djangos = ModelBackend(), django_backends.ModelBackend()
+    analyst = make_user(Role.ANALYST)
+    for app_label in ("engagements", "partners", "roadmap", "auth"):
+        assert ours.has_module_perms(fresh(analyst), app_label) == djangos.has_module_perms(
+            fresh(analyst), app_label
+        ), app_label
+    assert ours.get_all_permissions(fresh(analyst), obj=analyst) == set()
+    assert not ours.has_perm(fresh(analyst), "engagements.add_engagement", obj=analyst)
+    assert ours.get_all_permissions(AnonymousUser()) == set()
+    assert set(ours.with_perm("engagements.delete_engagement")) == set(
+        djangos.with_perm("engagements.delete_engagement")
+    )
