@@ -180,8 +180,9 @@ class TrendForm(PeriodForm):
         start, end = super().preset_period(preset)
         months = {"3m": 3, "6m": 6, "12m": 12}.get(preset)
         if months:
-            step = 3 if self.cleaned_data.get("interval") == "quarter" else 1
-            first = end.replace(day=1, month=end.month - (end.month - 1) % step)
+            interval = self.cleaned_data.get("interval")
+            step = reports.interval_months(interval)
+            first = reports.period_start(end, interval)
             start = reports.months_before(first, max(months, step) - step)
         return start, end
 

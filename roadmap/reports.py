@@ -220,11 +220,21 @@ def period_label(day, interval):
     return f"{day.year}-{day.month:02d}"
 
 
+def interval_months(interval):
+    """How many months one period of the trend spans: 3 for "quarter", else 1."""
+    return 3 if interval == "quarter" else 1
+
+
+def period_start(day, interval):
+    """The first day of the month (or calendar quarter) that holds `day`."""
+    step = interval_months(interval)
+    return datetime.date(day.year, day.month - (day.month - 1) % step, 1)
+
+
 def period_starts(start, end, interval):
     """The first day of every month (or quarter) that overlaps [start, end], in order."""
-    step = 3 if interval == "quarter" else 1
-    month = start.month - (start.month - 1) % step
-    current = datetime.date(start.year, month, 1)
+    step = interval_months(interval)
+    current = period_start(start, interval)
     while current is not None and current <= end:
         yield current
         current = _months_later(current, step)
@@ -254,7 +264,7 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
     if start is None or end is None:
         default_start, default_end = last_months(12)
         start, end = start or default_start, end or default_end
-    step = 3 if interval == "quarter" else 1
+    step = interval_months(interval)
     counts = {}
     for (_, _, pillar_id, month), (count, _) in summaries.read(
         user, ["all"], start, end, status, by_month=True
