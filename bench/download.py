@@ -42,7 +42,7 @@ from accounts.models import User  # noqa: E402
 
 def session_cookie(username):
     user = User.objects.get(username=username)
-    # The server's own session engine (with DJANGO_CACHE_URL, read from the shared cache).
+    # The server's own session engine (settings.SESSION_ENGINE).
     session = importlib.import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # the ModelBackend

@@ -27,8 +27,7 @@ _reads_from = contextvars.ContextVar("reads_from", default=None)
 
 
 # Who is signed in and what they may do is always read from the primary: a sign-out, a
-# revoked API token or a role taken away counts at once, not once the replicas catch up
-# (and a session read on a lagging replica is never copied back into the shared cache).
+# revoked API token or a role taken away counts at once, not once the replicas catch up.
 PRIMARY_APPS = {"sessions", "knox", "auth", "accounts"}
 
 

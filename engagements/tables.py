@@ -20,6 +20,9 @@ from django.utils.safestring import mark_safe
 from engagements.choices import EngagementKind, EngagementStatus, PartnerRole
 from engagements.models import Engagement, EngagementPartner
 
+# The engagement columns a row shows (besides its id): what a page needs to read.
+TABLE_COLUMNS = ("title", "kind", "status", "start_date", "marking")
+
 KIND_LABELS = dict(EngagementKind.choices)
 STATUS_LABELS = dict(EngagementStatus.choices)
 ROLE_LABELS = dict(PartnerRole.choices)

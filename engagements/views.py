@@ -24,7 +24,13 @@ from engagements import conflicts
 from engagements.choices import ActionStatus, EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
-from engagements.filters import ActionFilter, EngagementFilterSet, filter_chips, sort_column
+from engagements.filters import (
+    SORTABLE,
+    ActionFilter,
+    EngagementFilterSet,
+    filter_chips,
+    sort_column,
+)
 from engagements.forms import (
     ActionForm,
     EngagementForm,
@@ -37,7 +43,7 @@ from engagements.importer import by_line, import_rows, read_table
 from engagements.models import Action, Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
 from engagements.services import NotVisible, delete_engagement
-from engagements.tables import table_rows
+from engagements.tables import TABLE_COLUMNS, table_rows
 from roadmap import reports, summaries
 from roadmap.models import Pillar
 
@@ -54,18 +60,10 @@ def get_visible_engagement(request, pk):
 LIST_COUNT_LIMIT = 10_000
 
 
-# What the list reads of each row: the columns its table shows, the sort keys, and the
-# version (part of the rows' cache key); not the texts and times it never shows.
-LIST_COLUMNS = (
-    "title",
-    "kind",
-    "status",
-    "start_date",
-    "marking",
-    "marking_rank",
-    "escalation_risk",
-    "version",
-)
+# What the list reads of each row: the columns its table shows, the sort keys (its
+# cursors), and the version (part of the rows' cache key); not the texts and times it
+# never shows.
+LIST_COLUMNS = sorted({*TABLE_COLUMNS, *SORTABLE.values(), "version"})
 
 
 def engagement_list(request):

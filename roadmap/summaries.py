@@ -584,7 +584,8 @@ def _scope(partners_before, membership_before, memberships_also):
     memberships = list(memberships_also)
     if membership_before is not None:
         now_id, stored = membership_before
-        memberships += [stored] if stored is not None else []
+        if stored is not None:
+            memberships.append(stored)
         if now_id is not None:
             memberships += Membership.objects.filter(pk=now_id).values_list(
                 "member_id", "organization_id", "joined", "left"
@@ -594,9 +595,9 @@ def _scope(partners_before, membership_before, memberships_also):
     def names_of(active, kind, region):
         return set(group_names(kind, region)) if active else set()
 
-    kinds, names = set(), set()
+    kinds = set(GROUP_KINDS) if partners_before else set()
+    names = set()
     for pk in partners_before:
-        kinds.update(GROUP_KINDS)
         names |= names_of(*before[pk]) ^ (names_of(*now[pk]) if pk in now else set())
     if memberships:
         kinds.update(("rollup", "rollup-group"))

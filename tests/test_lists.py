@@ -234,6 +234,8 @@ def test_the_list_reads_only_what_its_table_shows(client, reader):
     for column in ("summary", "outcomes", "location", "created_at", "updated_at"):
         assert f'"engagements_engagement"."{column}"' not in rows
     assert '"engagements_engagement"."version"' in rows
+    # A deferred field read later would load its row alone: WHERE id = …
+    assert not [q for q in queries if '"engagements_engagement"."id" = ' in q["sql"]]
 
 
 def test_a_filter_form_class_is_built_once_and_each_form_has_fresh_fields(db):
