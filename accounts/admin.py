@@ -1,16 +1,24 @@
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from knox.admin import AuthTokenAdmin as BaseAuthTokenAdmin
+from knox.models import AuthToken
 
 from accounts.choices import Marking, Role
 from accounts.models import User
+from core.admin import RestrictedAdmin
 
 ROLE_ORDER = [Role.ANALYST, Role.MANAGER, Role.ADMIN]
 
 
 def check_grant(granter, clearance=None, initial_clearance=None, groups=(), superuser=False):
     """No admin may give anyone, themselves included, a clearance or a role above their
-    own. Unchanged values may stay (an NU admin may still reset an NS user's password)."""
+    own. (Accounts cleared above the admin are out of its reach altogether:
+    `User.objects.visible_to`.)"""
     errors = {}
     if clearance and clearance != initial_clearance and not granter.may_see(clearance):
         errors["clearance"] = [f"You cannot give a clearance above your own ({granter.clearance})."]
@@ -30,12 +38,9 @@ class GrantCheckingForm:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "clearance" in self.fields:  # offer what this admin may give, and what is there
-            kept = self.instance.clearance if self.instance.pk else None
+        if "clearance" in self.fields:  # offer what this admin may give
             self.fields["clearance"].choices = [
-                (value, label)
-                for value, label in Marking.choices
-                if self.granter.may_see(value) or value == kept
+                (value, label) for value, label in Marking.choices if self.granter.may_see(value)
             ]
 
     def clean(self):
@@ -59,7 +64,7 @@ class GrantCheckingForm:
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(RestrictedAdmin, BaseUserAdmin):
     list_display = ["username", "email", "clearance", "is_active", "is_staff", "last_login"]
     list_filter = ["clearance", "groups", "is_active", "is_staff"]
     fieldsets = BaseUserAdmin.fieldsets + (("Clearance", {"fields": ["clearance"]}),)
@@ -70,3 +75,44 @@ class UserAdmin(BaseUserAdmin):
         form_class = type(form_class.__name__, (GrantCheckingForm, form_class), {})
         form_class.granter = request.user
         return form_class
+
+
+# The models other apps register, again on the restricted base: groups (roles), API tokens
+# (revoked here, never made: a token made for someone else is that person's key) and the
+# sign-in lockout's records (only of accounts the admin may see, or of no account).
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(RestrictedAdmin, BaseGroupAdmin):
+    pass
+
+
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(RestrictedAdmin, BaseAuthTokenAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OfAccountByName(RestrictedAdmin):
+    """Records that name an account by its username (django-axes')."""
+
+    def get_queryset(self, request):
+        above = User.objects.exclude(pk__in=User.objects.visible_to(request.user).values("pk"))
+        return super().get_queryset(request).exclude(username__in=above.values("username"))
+
+
+for model, base in [
+    (AccessAttempt, axes_admin.AccessAttemptAdmin),
+    (AccessLog, axes_admin.AccessLogAdmin),
+    (AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+]:
+    admin.site.unregister(model)
+    admin.site.register(model, type(base.__name__, (OfAccountByName, base), {}))

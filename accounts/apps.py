@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import saved_views  # noqa: F401 (connects the sign-in receiver)
+        from accounts import credentials, saved_views  # noqa: F401 (connect their receivers)
         from accounts.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")

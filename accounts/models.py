@@ -4,7 +4,8 @@ from functools import cached_property
 from typing import NamedTuple
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.contrib.auth.models import AbstractUser, Group, Permission, UserManager
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models, transaction
 from django.db.models import CharField, Max, Value
 from django.urls import reverse
@@ -43,6 +44,24 @@ class Access(NamedTuple):
     permissions: frozenset
 
 
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The accounts `user` may see and manage: those cleared at or below its own
+        clearance, and superusers only to superusers. Every door of the user admin (its
+        list, change, password, activation, role, clearance and delete pages, its history
+        and what its delete confirmations list) goes through this one rule, read at each
+        request: a clearance taken down counts at once."""
+        markings = visible_markings(user)
+        if not markings:
+            return self.none()
+        accounts = self.filter(clearance__in=markings)
+        return accounts if user.is_superuser else accounts.filter(is_superuser=False)
+
+
+class AccountManager(UserManager.from_queryset(UserQuerySet)):
+    pass
+
+
 class User(AbstractUser):
     clearance = models.CharField(
         "clearance",
@@ -51,6 +70,8 @@ class User(AbstractUser):
         default=Marking.NU,
         help_text="The highest marking this user may see or assign.",
     )
+
+    objects = AccountManager()
 
     class Meta:
         constraints = [
@@ -193,3 +214,30 @@ class SavedView(models.Model):
     @property
     def url(self):
         return reverse("engagements:list") + ("?" + self.query if self.query else "")
+
+
+class Session(AbstractBaseSession):
+    """Django's database session, with the account it signs in (`SESSION_ENGINE` is
+    `accounts.sessions`): so that every session of an account can be ended at once, when
+    an admin sets its password, deactivates it or takes a role away."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name="user",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sessions",
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        pass
+
+    def __str__(self):  # never the key: it is the session
+        return f"Session of {self.user or 'nobody'} until {self.expire_date:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore

@@ -1,9 +1,11 @@
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.http.request import split_domain_port
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import calendar
@@ -43,3 +45,19 @@ def calendar_feed(request, token):
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="engagements.ics"'
     return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's: the old password, then the new one twice. Setting it ends every other
+    session and every API token of the user (accounts.credentials); this session goes on
+    under a new key."""
+
+    success_url = reverse_lazy("dashboard")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(
+            self.request,
+            "Your password is changed. Your other sessions and API tokens have ended.",
+        )
+        return response

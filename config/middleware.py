@@ -3,6 +3,8 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
+from core.uploads import limit_for
+
 NO_ROLE = "Your account has no role yet. Ask an admin to give you one."
 
 
@@ -24,14 +26,48 @@ class LoginRequiredMiddleware(BaseLoginRequired):
         return None
 
 
-class RejectNullCharactersMiddleware:
-    """A NUL character is never valid input here, and PostgreSQL refuses it in any query
-    (a server error). Refuse it at the door, in the path, query string or form data."""
+class BodyLimitMiddleware:
+    """A request body over its view's limit (`core.uploads.body_limit`, else
+    DATA_UPLOAD_MAX_MEMORY_SIZE) is refused from its Content-Length, 413, before any
+    middleware or view reads it: Django would otherwise read a multipart upload whole (to
+    memory or a temporary file) as soon as anything touches `request.POST`, the CSRF check
+    included. Above every middleware whose `process_view` may read the body."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = limit_for(view_func)
+        if length <= limit:
+            return None
+        message = f"The request is {length:,} bytes; this address takes up to {limit:,}."
+        if request.path_info.startswith("/api/"):
+            if request.content_type == "application/json":  # bad input, as the API says it
+                detail = f"JSON parse error - body too large (over {limit} bytes)"
+                return JsonResponse({"detail": detail}, status=400)
+            return JsonResponse({"detail": message}, status=413)
+        return render(request, "413.html", {"message": message}, status=413)
+
+
+class RejectNullCharactersMiddleware:
+    """A NUL character is never valid input here, and PostgreSQL refuses it in any query
+    (a server error). Refuse it at the door, in the path, query string or form data
+    (once the body's size has been checked: BodyLimitMiddleware)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
         values = [request.path]
         values += [v for _, vs in request.GET.lists() for v in vs]
         if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -41,7 +77,7 @@ class RejectNullCharactersMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": message}, status=400)
             return HttpResponseBadRequest(message)
-        return self.get_response(request)
+        return None
 
 
 class NoStoreMiddleware:

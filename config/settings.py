@@ -46,7 +46,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.apps.AdminConfig",  # Django's admin, with the project's site (core/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,6 +76,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Below WhiteNoise, so that static files stay cacheable and nothing else is.
     "config.middleware.NoStoreMiddleware",
+    # Before anything reads a body (the CSRF check does): a body over its view's limit is
+    # refused from its Content-Length.
+    "config.middleware.BodyLimitMiddleware",
     "config.middleware.RejectNullCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -220,6 +223,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_SECONDS", str(8 * 3600)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Database sessions that record their account, so that all of an account's can be ended.
+SESSION_ENGINE = "accounts.sessions"
 X_FRAME_OPTIONS = "DENY"
 
 CONTENT_SECURITY_POLICY = {
@@ -259,6 +264,13 @@ AXES_CLIENT_IP_CALLABLE = "config.addresses.client_address"  # instead of django
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
+
+# Request bodies. A view takes at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes unless it says
+# more (core.uploads.body_limit: the import page); a larger body is refused from its
+# Content-Length before it is read (config.middleware.BodyLimitMiddleware). An uploaded
+# file is held in memory up to the import page's limit, on disk beyond it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, said here
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1_000_000  # engagements.importer.IMPORT_MAX_BYTES
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

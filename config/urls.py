@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import LogoutView, TokenView
 from accounts.urls import calendar_urlpatterns, saved_view_urlpatterns
+from accounts.views import PasswordChangeView
 from engagements.api import (
     ActionViewSet,
     EngagementActionsView,
@@ -53,6 +54,7 @@ urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),
     path("engagements/", include("engagements.urls")),
     path("actions/", action_list, name="actions"),
     path("saved-views/", include((saved_view_urlpatterns, "saved_views"))),

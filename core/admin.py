@@ -1,12 +1,157 @@
 """Admin pieces shared by the apps (they import from here, never from each other)."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import NestedObjects, quote, unquote
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import router
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 
+from core import gates
 from engagements.models import Engagement
 
-admin.site.site_header = "Partnership Engagement Tracker: administration"
-admin.site.site_title = "Partnership Engagement Tracker"
-admin.site.index_title = "Records and users"
+# What "Recent actions" reads to find the ten the admin may see now.
+RECENT_ACTIONS_READ = 100
+
+
+class AdminSite(admin.AdminSite):
+    """The project's admin site: its titles, and a "Recent actions" panel that shows only
+    what the admin may see now (`core.gates.visible_log`)."""
+
+    site_header = "Partnership Engagement Tracker: administration"
+    site_title = "Partnership Engagement Tracker"
+    index_title = "Records and users"
+
+    def index(self, request, extra_context=None):
+        entries = LogEntry.objects.filter(user=request.user).select_related("content_type")
+        recent = gates.visible_log(request.user, entries[:RECENT_ACTIONS_READ])[:10]
+        return super().index(request, {"recent_actions": recent, **(extra_context or {})})
+
+
+class RestrictedAdmin(admin.ModelAdmin):
+    """The base of every model admin here: each door reads through the model's gate
+    (`core.gates.restrict`), so an object the admin may not see is not listed, its pages
+    answer 404 (not Django's "perhaps it was deleted" redirect), and a delete confirmation
+    lists and counts only what the admin may see; anything hidden among what a delete
+    would touch refuses the delete."""
+
+    def get_queryset(self, request):
+        return gates.restrict(super().get_queryset(request), request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with this id.")
+        return obj
+
+    def get_deleted_objects(self, objs, request):
+        return deleted_objects(objs, request, self.admin_site)
+
+    # The form checks every rule first; these are the races it cannot see coming: what the
+    # write hangs on was raised above the admin or deleted meanwhile (the write service's
+    # NotVisible is an ObjectDoesNotExist), or a rule fails at the moment of writing.
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ObjectDoesNotExist:
+            return self._gone(request)
+        except ValidationError as error:
+            messages.error(request, "Nothing saved: " + " ".join(error.messages))
+            return redirect(request.path)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ObjectDoesNotExist:
+            return self._gone(request)
+
+    def _gone(self, request):
+        messages.error(request, "Nothing changed: it is gone, or no longer visible to you.")
+        opts = self.opts
+        return redirect(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A form offers (and a raw id accepts) only what the admin may see.
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and gates.is_gated(db_field.related_model):
+            field.queryset = gates.restrict(field.queryset, request.user)
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and gates.is_gated(db_field.related_model):
+            field.queryset = gates.restrict(field.queryset, request.user)
+        return field
+
+    # django-simple-history's pages fall back to the history rows of an object the
+    # queryset hides, and its version page reads no queryset at all: both go through
+    # get_object first. (Only admins with history have these pages.)
+    def history_view(self, request, object_id, extra_context=None):
+        self.get_object(request, unquote(object_id))
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self.get_object(request, unquote(object_id))
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+HIDDEN_RECORDS = (
+    "Records above your clearance: deleting this would change them too. Ask an admin "
+    "cleared to see them."
+)
+
+
+def deleted_objects(objs, request, admin_site):
+    """Django's `get_deleted_objects` (what a delete removes, what protects against it,
+    the counts), leaving out everything `request.user` may not see. If the delete would
+    touch anything hidden, it is refused with one line that names nothing of it."""
+    objs = list(objs)
+    if not objs:
+        return [], {}, set(), []
+    collector = NestedObjects(using=router.db_for_write(type(objs[0])), origin=objs)
+    collector.collect(objs)
+    touched = [obj for instances in collector.model_objs.values() for obj in instances]
+    concealed = gates.hidden([*touched, *collector.protected], request.user)
+    perms_needed = set()
+
+    def describe(obj):  # as Django's: "Verbose name: <a href=change page>obj</a>"
+        opts = obj._meta
+        if admin_site.is_registered(type(obj)):
+            if not admin_site.get_model_admin(type(obj)).has_delete_permission(request, obj):
+                perms_needed.add(opts.verbose_name)
+            try:
+                url = reverse(
+                    f"{admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                    args=[quote(obj.pk)],
+                )
+                return format_html('{}: <a href="{}">{}</a>', capfirst(opts.verbose_name), url, obj)
+            except NoReverseMatch:
+                pass
+        return f"{capfirst(opts.verbose_name)}: {obj}"
+
+    seen = set()
+
+    def nested(obj):
+        if obj in seen or obj in concealed:
+            return []
+        seen.add(obj)
+        children = [item for child in collector.edges.get(obj, ()) for item in nested(child)]
+        return [describe(obj), children] if children else [describe(obj)]
+
+    to_delete = [item for root in collector.edges.get(None, ()) for item in nested(root)]
+    model_count = {}
+    for model, instances in collector.model_objs.items():
+        shown = [obj for obj in instances if obj not in concealed]
+        if shown:
+            model_count[model._meta.verbose_name_plural] = len(shown)
+    protected = [describe(obj) for obj in collector.protected if obj not in concealed]
+    if concealed:
+        protected.append(HIDDEN_RECORDS)
+    return to_delete, model_count, perms_needed, protected
 
 
 class InUseByEngagementsMixin:

@@ -1,19 +1,19 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import RestrictedAdmin
 from engagements.forms import EngagementForm
 from engagements.history import deleted_engagements, restore_engagement
 from engagements.models import Action, Engagement, Review, StaleVersion
-from engagements.services import NotVisible, delete_engagement
+from engagements.services import delete_engagement, delete_record, save_record
 
 
 @admin.register(Engagement)
-class EngagementAdmin(admin.ModelAdmin):
+class EngagementAdmin(RestrictedAdmin):
     """The same form and the same write service as the site's own pages: an engagement
     saved here obeys the same rules (partners, lead, facets, marking, version)."""
 
@@ -46,17 +46,12 @@ class EngagementAdmin(admin.ModelAdmin):
         return fields + (self.readonly_fields if obj else [])
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # The form checks every rule first; these are the races it cannot see coming.
+        # Someone else saved first (the base class answers the other races).
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except StaleVersion:
             messages.error(request, "Nothing saved: someone else saved this engagement first.")
-        except NotVisible:
-            messages.error(request, "Nothing saved: the engagement is gone from your sight.")
-            return redirect("admin:engagements_engagement_changelist")
-        except ValidationError as error:
-            messages.error(request, "Nothing saved: " + " ".join(error.messages))
-        return redirect(request.path)
+            return redirect(request.path)
 
     def save_form(self, request, form, change):
         # The write itself (engagement, relations, history): the one write service.
@@ -110,17 +105,13 @@ class EngagementAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/engagements/engagement/deleted.html", context)
 
-    def get_queryset(self, request):
-        # Staff see only what their clearance allows, superusers included.
-        return Engagement.objects.visible_to(request.user)
-
 
 # Follow-up actions and escalation reviews: through the one gate like engagements. They
 # are added on the engagement's page; here they are read, and actions changed.
 
 
 @admin.register(Action)
-class ActionAdmin(SimpleHistoryAdmin):
+class ActionAdmin(RestrictedAdmin, SimpleHistoryAdmin):
     list_display = ["title", "engagement", "owner", "due", "status", "done_at"]
     list_filter = ["status", "due"]
     search_fields = ["title"]
@@ -129,35 +120,27 @@ class ActionAdmin(SimpleHistoryAdmin):
     readonly_fields = ["engagement", "done_at", "created_by"]
     show_full_result_count = False
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
-
     def has_add_permission(self, request):
         return False  # on the engagement's page, which knows the engagement
 
-    def history_view(self, request, object_id, extra_context=None):
-        # simple_history falls back to the history rows of an object the queryset hides.
-        self._visible_or_404(request, object_id)
-        return super().history_view(request, object_id, extra_context)
+    # Written under the claim on the engagement, like every other door's.
+    def save_model(self, request, obj, form, change):
+        save_record(request.user, obj)
 
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        self._visible_or_404(request, object_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
+    def delete_model(self, request, obj):
+        delete_record(request.user, obj)
 
-    def _visible_or_404(self, request, object_id):
-        if self.get_object(request, object_id) is None:
-            raise Http404("No such action.")
+    def delete_queryset(self, request, queryset):
+        for action in queryset:
+            delete_record(request.user, action)
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(RestrictedAdmin):
     list_display = ["engagement", "decision", "by", "at", "current"]
     list_filter = ["decision", "current"]
     list_select_related = ["engagement", "by"]
     show_full_result_count = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
 
     def has_add_permission(self, request):
         return False  # on the engagement's page

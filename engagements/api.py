@@ -16,7 +16,7 @@ from engagements.exports import EXPORT_FIELDS, with_relations
 from engagements.filters import ActionFilter, EngagementFilterSet
 from engagements.history import engagement_history
 from engagements.models import Action, Engagement, Review
-from engagements.services import delete_engagement, save_engagement
+from engagements.services import delete_engagement, delete_record, save_engagement, save_record
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
@@ -33,6 +33,20 @@ class CodeListField(serializers.ListField):
         super().__init__(**kwargs)
         self.queryset, self.slug_field = queryset, slug_field
 
+    def _look_up(self, values):
+        """{value: object} for the values that name one. A caller validating many rows with
+        one serializer (the importer) passes `known` ({} in the context): each field then
+        reads its table once, not once a row."""
+        known = self.context.get("known")
+        if known is None:
+            return self.queryset.in_bulk(values, field_name=self.slug_field)
+        if self.field_name not in known:
+            known[self.field_name] = {
+                getattr(obj, self.slug_field): obj for obj in self.queryset.all()
+            }
+        table = known[self.field_name]
+        return {value: table[value] for value in values if value in table}
+
     def get_attribute(self, engagement):
         if self.field_name == "partners":  # lead first, in the order given
             return [link.partner for link in engagement.partner_links.all()]
@@ -46,7 +60,7 @@ class CodeListField(serializers.ListField):
         repeated = sorted({str(value) for value in values if values.count(value) > 1})
         if repeated:
             raise serializers.ValidationError([f"“{value}” is listed twice." for value in repeated])
-        found = self.queryset.in_bulk(values, field_name=self.slug_field)
+        found = self._look_up(values)
         unknown = [value for value in values if value not in found]
         if unknown:
             noun = self.queryset.model._meta.verbose_name
@@ -247,6 +261,15 @@ class ActionSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(error.message_dict) from None
         return attrs
 
+    # Stored by the write service, under the claim on the engagement.
+    def create(self, validated_data):
+        return save_record(self.context["request"].user, Action(**validated_data))
+
+    def update(self, action, validated_data):
+        for name, value in validated_data.items():
+            setattr(action, name, value)
+        return save_record(self.context["request"].user, action)
+
 
 class OfEngagement:
     """For lists under `engagements/{pk}/`: the engagement through the one gate, or 404."""
@@ -318,6 +341,9 @@ class ActionViewSet(
                 "Managers and admins delete actions; analysts those they created."
             )
 
+    def perform_destroy(self, action):
+        delete_record(self.request.user, action)
+
 
 class ReviewSerializer(serializers.ModelSerializer):
     by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -326,6 +352,9 @@ class ReviewSerializer(serializers.ModelSerializer):
         model = Review
         fields = ["decision", "note", "by", "at", "current"]
         read_only_fields = ["by", "at", "current"]
+
+    def create(self, validated_data):  # under the claim on the engagement
+        return save_record(self.context["request"].user, Review(**validated_data))
 
 
 class EngagementReviewsView(OfEngagement, generics.ListCreateAPIView):

@@ -9,7 +9,7 @@ from django.db.models import Q
 from accounts.choices import Marking
 from accounts.models import users_who_may_see
 from engagements.choices import PartnerRole
-from engagements.importer import ImportFileError, read_table
+from engagements.importer import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, ImportFileError, read_table
 from engagements.models import Action, Engagement, Review
 from engagements.services import WRITABLE, save_engagement
 from partners.models import Partner
@@ -323,10 +323,6 @@ def _date_reason(start_date, end_date, other):
     return f"dates {gap} day{'s' if gap != 1 else ''} apart"
 
 
-IMPORT_MAX_BYTES = 1_000_000
-IMPORT_MAX_ROWS = 1_000
-
-
 class ImportForm(ErrorSummaryMixin, forms.Form):
     """The import page's upload: read and checked as a whole file here; its rows are
     checked by `engagements.importer.import_rows`."""
@@ -346,11 +342,7 @@ class ImportForm(ErrorSummaryMixin, forms.Form):
             )
         self.content = upload.read()
         try:
-            self.rows = read_table(upload.name, self.content)
+            self.rows = read_table(upload.name, self.content, max_rows=IMPORT_MAX_ROWS)
         except ImportFileError as error:
             raise ValidationError(f"{upload.name}: {error}") from None
-        if len(self.rows) > IMPORT_MAX_ROWS:
-            raise ValidationError(
-                f"{len(self.rows):,} rows; the page takes up to {IMPORT_MAX_ROWS:,} at once."
-            )
         return upload

@@ -2,10 +2,12 @@
 
 django-simple-history keeps a row per save and delete. Its rows cannot see the
 many-to-many relations (they are written after the engagement's own row), so each
-historical row also keeps a snapshot of the relations as codes: filled from the database
-when the row is made, and brought up to date by `Engagement.record_relations()` once a
-write path has set the relations. A deleted engagement's last row keeps the snapshot of
-the row before, so it can be restored whole.
+historical row also keeps a snapshot of the relations as codes. The write service knows
+the relations it is about to store and hands them to the row (`_relations_snapshot`);
+any other save reads them from the database when the row is made, and
+`Engagement.record_relations()` brings the newest row up to date after relations set by
+hand. A deleted engagement's last row keeps the snapshot of the row before, so it can be
+restored whole.
 """
 
 from django.db import models
@@ -47,15 +49,28 @@ class RelationSnapshot(models.Model):
 SNAPSHOT_FIELDS = ["partner_codes", "partner_roles", "pillar_codes", "facet_codes", "tip_numbers"]
 
 
-def relation_snapshot(engagement):
-    links = list(engagement.partner_links.select_related("partner").order_by("id"))
+def snapshot(partners, roles, pillars, facets, tips):
+    """The relations as a history row keeps them: `partners` in their stored order (the
+    lead first) with `roles` ({partner pk: role}), the others' codes sorted."""
     return {
-        "partner_codes": [link.partner.code for link in links],
-        "partner_roles": {link.partner.code: link.role for link in links},
-        "pillar_codes": sorted(engagement.pillars.values_list("code", flat=True)),
-        "facet_codes": sorted(engagement.facets.values_list("code", flat=True)),
-        "tip_numbers": sorted(engagement.tips.values_list("number", flat=True)),
+        "partner_codes": [partner.code for partner in partners],
+        "partner_roles": {partner.code: roles[partner.pk] for partner in partners},
+        "pillar_codes": sorted(pillar.code for pillar in pillars),
+        "facet_codes": sorted(facet.code for facet in facets),
+        "tip_numbers": sorted(tip.number for tip in tips),
     }
+
+
+def relation_snapshot(engagement):
+    """The snapshot of the relations as the database holds them now."""
+    links = list(engagement.partner_links.select_related("partner").order_by("id"))
+    return snapshot(
+        [link.partner for link in links],
+        {link.partner_id: link.role for link in links},
+        engagement.pillars.only("code"),
+        engagement.facets.only("code"),
+        engagement.tips.only("number"),
+    )
 
 
 @receiver(pre_create_historical_record)
@@ -68,7 +83,7 @@ def snapshot_relations(sender, instance, history_instance, **kwargs):
         )
         values = {name: getattr(previous, name) for name in SNAPSHOT_FIELDS} if previous else {}
     else:
-        values = relation_snapshot(instance)
+        values = getattr(instance, "_relations_snapshot", None) or relation_snapshot(instance)
     for name, value in values.items():
         setattr(history_instance, name, value)
 

@@ -11,6 +11,7 @@ nothing.
 import csv
 import datetime
 import io
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -18,10 +19,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
+from rest_framework import serializers
 
 from engagements.api import EngagementSerializer
 from engagements.downloads import unquote
 from partners.models import Partner
+from roadmap import summaries
 
 MANY_VALUED = ("partners", "pillars", "facets", "tips")
 IGNORED = ("id", "created_by", "created_at", "updated_at", "version")
@@ -40,46 +43,129 @@ class ImportResult:
     stored: bool = False
 
 
-def read_table(name, content):
+# The import page's limits (the command takes any number of rows). A sheet that declares
+# more rows or columns than a reader takes is refused before a row is built: openpyxl
+# pads every row to the declared width, so "A1:XFD180001" would build 180,001 rows of
+# 16,384 cells each.
+IMPORT_MAX_BYTES = 1_000_000
+IMPORT_MAX_ROWS = 1_000
+MAX_COLUMNS = 64
+# The longest cell a file may hold: twice the longest text field (TEXT_MAX_LENGTH). A
+# longer one is a line error, and its text is not carried into the preview.
+CELL_MAX_CHARS = 20_000
+# What an XLSX file's parts may expand to, by the sizes its archive declares (a zip bomb
+# of a few kilobytes can declare gigabytes of XML).
+XLSX_MAX_EXPANDED_BYTES = 200_000_000
+
+TOO_LONG = object()  # stands for a cell over CELL_MAX_CHARS
+
+
+def read_table(name, content, max_rows=None):
     """[(line number, {field: value})] for each data row of a file's bytes; line 1 is the
-    header. Raises ImportFileError."""
+    header. A file with more than `max_rows` data rows (None: any number) is refused.
+    A cell over CELL_MAX_CHARS is TOO_LONG (`import_rows` reports it by line). Raises
+    ImportFileError."""
     suffix = PurePath(name).suffix.lower()
     if suffix == ".xlsx":
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-            table = [[_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
-        except Exception as error:  # a damaged or disguised file, whatever openpyxl says
-            raise ImportFileError(f"not a readable XLSX file ({error}).") from None
+        table = _xlsx_rows(content, max_rows)
     elif suffix == ".csv":
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ImportFileError("not a UTF-8 CSV file.") from None
-        table = [[unquote(cell) for cell in row] for row in csv.reader(io.StringIO(text))]
+        table = _csv_rows(content)
     else:
         raise ImportFileError("give a .csv or .xlsx file.")
-    if not table:
+    header = next(table, None)
+    if header is None:
         raise ImportFileError("no rows below the header.")
-    header = [name.strip() for name in table[0]]
-    unknown = set(header) - set(EngagementSerializer.Meta.fields)
+    header = [name.strip() if isinstance(name, str) else "" for name in header]
+    unknown = set(header) - set(EngagementSerializer.Meta.fields) - {""}
     if unknown:
         raise ImportFileError(f"unknown columns: {', '.join(sorted(unknown))}.")
     rows = []
-    for line, values in enumerate(table[1:], start=2):
+    for line, values in enumerate(table, start=2):
         if not any(values):
             continue
-        row = {}
-        for name, value in zip(header, values, strict=False):
-            if name in IGNORED:
-                continue
-            if name in MANY_VALUED:
-                row[name] = [item.strip() for item in value.split(";") if item.strip()]
-            elif not (name == "end_date" and value == ""):  # an empty end date: none
-                row[name] = value
-        rows.append((line, row))
+        if max_rows is not None and len(rows) >= max_rows:
+            raise ImportFileError(
+                f"more than {max_rows:,} rows; the page takes up to {max_rows:,} at once."
+            )
+        rows.append((line, _row(header, values)))
     if not rows:
         raise ImportFileError("no rows below the header.")
     return rows
+
+
+def _row(header, values):
+    row = {}
+    for name, value in zip(header, values, strict=False):
+        if name in IGNORED or not name:  # a column without a name holds nothing to import
+            continue
+        if value is TOO_LONG:
+            row[name] = TOO_LONG
+        elif name in MANY_VALUED:
+            row[name] = [item.strip() for item in value.split(";") if item.strip()]
+        elif not (name == "end_date" and value == ""):  # an empty end date: none
+            row[name] = value
+    return row
+
+
+def _cell(text):
+    return TOO_LONG if len(text) > CELL_MAX_CHARS else text
+
+
+def _csv_rows(content):
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFileError("not a UTF-8 CSV file.") from None
+    # csv refuses a field over its own (process-wide) limit, 131,072 characters by default,
+    # with an error; no field can be longer than the file, so with the limit raised to the
+    # file's length every cell is read, and one over CELL_MAX_CHARS is a line error.
+    if csv.field_size_limit() <= len(text):
+        csv.field_size_limit(len(text) + 1)
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a line csv cannot split
+            raise ImportFileError(f"line {reader.line_num}: {error}.") from None
+        yield [_cell(unquote(value)) for value in values]
+
+
+def _xlsx_rows(content, max_rows):
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        expanded = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ImportFileError("not a readable XLSX file.") from None
+    if expanded > XLSX_MAX_EXPANDED_BYTES:
+        raise ImportFileError(
+            f"its parts expand to {expanded:,} bytes; at most {XLSX_MAX_EXPANDED_BYTES:,} are read."
+        )
+    try:
+        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        rows, columns = sheet.max_row, sheet.max_column  # as declared (None: not declared)
+    except Exception as error:  # a damaged or disguised file, whatever openpyxl says
+        raise ImportFileError(f"not a readable XLSX file ({error}).") from None
+    if columns is not None and columns > MAX_COLUMNS:
+        raise ImportFileError(
+            f"the sheet declares {columns:,} columns; at most {MAX_COLUMNS} are read."
+        )
+    if rows is not None and max_rows is not None and rows > max_rows + 1:
+        raise ImportFileError(
+            f"the sheet declares {rows - 1:,} rows below the header; the page takes up to "
+            f"{max_rows:,} at once."
+        )
+    # Undeclared or lying sizes: never more columns than MAX_COLUMNS, nor (for the page)
+    # more rows than one past the limit, which is enough to refuse the file.
+    last_row = None if max_rows is None else max_rows + 2
+    try:
+        for values in sheet.iter_rows(
+            max_col=columns or MAX_COLUMNS, max_row=last_row, values_only=True
+        ):
+            yield [_cell(_text(value)) for value in values]
+    except Exception as error:  # noqa: BLE001 - whatever a damaged sheet raises mid-way
+        raise ImportFileError(f"not a readable XLSX file ({error}).") from None
 
 
 def import_rows(rows, user, dry_run=False):
@@ -92,15 +178,21 @@ def import_rows(rows, user, dry_run=False):
     """
     result = ImportResult(rows=len(rows))
     codes = partner_codes()
-    with transaction.atomic():
+    serializer = EngagementSerializer(context={"user": user, "known": {}})
+    with transaction.atomic(), summaries.deferred_refresh(apply=not dry_run):
         for line, row in rows:
+            too_long = [name for name, value in row.items() if value is TOO_LONG]
+            if too_long:
+                message = f"Longer than {CELL_MAX_CHARS:,} characters."
+                result.errors += [(line, name, message) for name in too_long]
+                continue
             if "partners" in row:
                 row = {**row, "partners": [codes.get(v.casefold(), v) for v in row["partners"]]}
-            errors, engagement = _store(row, user)
+            errors, stored = _store(serializer, row)
             for name, messages in errors.items():
                 result.errors += [(line, name, message) for message in messages]
-            if engagement is not None:
-                result.created.append(_summary(line, engagement))
+            if stored is not None:
+                result.created.append(_summary(line, *stored))
         if result.errors or dry_run:
             transaction.set_rollback(True)
     result.stored = not (result.errors or dry_run)
@@ -119,20 +211,24 @@ def partner_codes():
     return {key: code for key, code in found.items() if code}
 
 
-def _store(row, user):
-    """Parse and write one row: ({field: [messages]}, None) or ({}, the engagement)."""
-    serializer = EngagementSerializer(data=row, context={"user": user})
-    if not serializer.is_valid():
-        return serializer.errors, None
+def _store(serializer, row):
+    """Parse and write one row: ({field: [messages]}, None), or ({}, (the engagement, its
+    partners and pillars as stored)). One serializer parses every row of a file (its
+    fields are built, and its partners, pillars, facets and tips read, once)."""
     try:
-        with transaction.atomic():
-            return {}, serializer.save()
+        data = serializer.run_validation(row)
+    except serializers.ValidationError as error:
+        return serializers.as_serializer_error(error), None
+    try:  # the write service's own savepoint undoes a refused row
+        engagement = serializer.create(dict(data))
     except ValidationError as error:
         return error.message_dict, None
+    return {}, (engagement, data["partners"], data["pillars"])
 
 
-def _summary(line, engagement):
-    links = engagement.partner_links.select_related("partner")
+def _summary(line, engagement, partners, pillars):
+    """A row of the preview, from what was stored (an import gives no partner roles: each
+    takes part; the pillars in the roadmap's order)."""
     return {
         "line": line,
         "title": engagement.title,
@@ -140,11 +236,8 @@ def _summary(line, engagement):
         "status": engagement.get_status_display(),
         "start_date": engagement.start_date,
         "end_date": engagement.end_date,
-        "partners": [
-            link.partner.name + ("" if link.role == "participant" else f" ({link.role})")
-            for link in links
-        ],
-        "pillars": [pillar.name for pillar in engagement.pillars.order_by("order")],
+        "partners": [partner.name for partner in partners],
+        "pillars": [pillar.name for pillar in sorted(pillars, key=lambda p: p.order)],
         "marking": engagement.marking,
     }
 
@@ -172,7 +265,7 @@ def by_line(rows, result):
     return [
         {
             "line": line,
-            "title": row.get("title", ""),
+            "title": "" if row.get("title") is TOO_LONG else row.get("title", ""),
             "created": created.get(line),
             "problems": problems.get(line, []),
         }

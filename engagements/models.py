@@ -210,12 +210,14 @@ class Engagement(models.Model):
                 }
             )
 
-    def set_partners(self, partners, roles=None):
+    def set_partners(self, partners, roles=None, new=False):
         """Replace the partners, in the order given but the lead first; `roles` maps a
-        partner's pk to its role (default participant)."""
+        partner's pk to its role (default participant). `new`: the engagement was just
+        created, and has none to replace."""
         roles = roles or {}
-        partners = sorted(partners, key=lambda partner: roles.get(partner.pk) != PartnerRole.LEAD)
-        self.partner_links.all().delete()
+        partners = lead_first(partners, roles)
+        if not new:
+            self.partner_links.all().delete()
         EngagementPartner.objects.bulk_create(
             EngagementPartner(
                 engagement=self,
@@ -224,6 +226,14 @@ class Engagement(models.Model):
             )
             for partner in partners
         )
+
+    def link_new(self, name, objects):
+        """Relate a just-created engagement to `objects` by the many-to-many field `name`,
+        in one insert (`set()` would first read what is there: nothing)."""
+        field = self._meta.get_field(name)
+        through = field.remote_field.through
+        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+        through.objects.bulk_create(through(**{source: self, target: obj}) for obj in objects)
 
     def record_relations(self):
         """Bring the newest history row's snapshot of the relations up to date; every
@@ -248,6 +258,11 @@ class Engagement(models.Model):
         if user.has_perm("engagements.delete_engagement"):
             return True
         return self.created_by_id == user.pk and user.has_perm("engagements.add_engagement")
+
+
+def lead_first(partners, roles):
+    """`partners` in the order they are stored: as given, but the lead first."""
+    return sorted(partners, key=lambda partner: roles.get(partner.pk) != PartnerRole.LEAD)
 
 
 class EngagementPartner(models.Model):

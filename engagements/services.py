@@ -15,6 +15,10 @@ So every write obeys the same rules at the same moment:
 - a change to what an escalation review judged (risk, start date, partners, kind) makes
   the engagement's reviews stale, so it needs a new one;
 - the report summaries are brought up to date in the same transaction.
+
+Records that hang on an engagement (actions, reviews) are written by `save_record` and
+`delete_record`, under the same claim on their engagement's row: stored only if, at that
+instant, the engagement is within the writer's clearance.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,8 +26,8 @@ from django.db import transaction
 from django.db.models import F
 
 from engagements.choices import PartnerRole
-from engagements.history import RELATION_FIELDS, TRACKED_FIELDS
-from engagements.models import Engagement, StaleVersion
+from engagements.history import RELATION_FIELDS, TRACKED_FIELDS, snapshot
+from engagements.models import Engagement, StaleVersion, lead_first
 from roadmap import summaries
 
 RELATIONS = tuple(RELATION_FIELDS)  # partners, pillars, facets, tips
@@ -116,7 +120,10 @@ def validate_engagement(user, engagement, partners, roles, pillars, facets):
             for field, messages in error.message_dict.items():
                 errors.setdefault(field, []).extend(messages)
 
-    collect(engagement.full_clean, ["created_by"], False)
+    # Every constraint of the engagement table is also a field's or clean()'s rule (choices,
+    # not blank, end after start), and Django checks each with a query of its own: seven
+    # queries a write that could only repeat what the fields said. The database keeps them.
+    collect(engagement.full_clean, ["created_by"], False, False)
     collect(Engagement.validate_relations, partners, pillars, facets)
     collect(Engagement.validate_marking, user, engagement.marking)
     leads = [partner for partner in partners if roles.get(partner.pk) == PartnerRole.LEAD]
@@ -126,22 +133,51 @@ def validate_engagement(user, engagement, partners, roles, pillars, facets):
         raise ValidationError(errors)
 
 
-def _claim(user, engagement_id, version):
-    """Take the row for this write, or refuse: in one statement, the row must be visible to
-    the user and at `version`. The claimed row is locked until the transaction ends, and
-    is returned as stored now (its version already one up)."""
+def save_record(user, record):
+    """Store `record`, a record that hangs on an engagement (an action, a review), for
+    `user`: only if its engagement is within the user's clearance at the instant it is
+    stored. Its rules (`full_clean()`, which for an action checks that the owner may see
+    the engagement) are checked again under the claim. Raises NotVisible or
+    ValidationError; nothing is stored then."""
+    with transaction.atomic():
+        record.engagement = claim(user, record.engagement_id)
+        record.full_clean()
+        record.save()
+        return record
+
+
+def delete_record(user, record):
+    """Delete `record` (as `save_record`), only if its engagement is still within the
+    user's clearance at that instant. Raises NotVisible."""
+    with transaction.atomic():
+        record.engagement = claim(user, record.engagement_id)
+        record.delete()
+
+
+def claim(user, engagement_id, version=None):
+    """Take the engagement's row for a write in the current transaction, or refuse: in one
+    statement the row must be visible to the user (and at `version`, when given). The
+    claimed row is locked until the transaction ends (on PostgreSQL a concurrent change of
+    its marking waits for this write, or this write sees the change), and is returned as
+    stored now. A write of the engagement itself gives a version and moves it one up; a
+    record that hangs on the engagement gives none and leaves it as it is."""
+    rows = Engagement.objects.visible_to(user).filter(pk=engagement_id)
     if version is None:
-        raise ValidationError({"version": ["Send the version you read."]})
-    claimed = (
-        Engagement.objects.visible_to(user)
-        .filter(pk=engagement_id, version=version)
-        .update(version=F("version") + 1)
-    )
+        claimed = rows.update(version=F("version"))
+    else:
+        claimed = rows.filter(version=version).update(version=F("version") + 1)
     if not claimed:
-        if Engagement.objects.visible_to(user).filter(pk=engagement_id).exists():
+        if version is not None and rows.exists():
             raise StaleVersion(engagement_id)
         raise NotVisible(engagement_id)
     return Engagement.objects.get(pk=engagement_id)
+
+
+def _claim(user, engagement_id, version):
+    """The claim of a write of the engagement itself: it must carry the version read."""
+    if version is None:
+        raise ValidationError({"version": ["Send the version you read."]})
+    return claim(user, engagement_id, version)
 
 
 def _apply(user, engagement, data):
@@ -161,14 +197,26 @@ def _apply(user, engagement, data):
     validate_engagement(
         user, engagement, relations["partners"], roles, relations["pillars"], relations["facets"]
     )
+    relink = adding or "partners" in data or "partner_roles" in data
+    stored = lead_first(relations["partners"], roles) if relink else relations["partners"]
     engagement._history_user = _history_user(user)
+    # The history row made by save() records the relations as they are about to be stored.
+    engagement._relations_snapshot = snapshot(
+        stored,
+        {partner.pk: roles.get(partner.pk, PartnerRole.PARTICIPANT) for partner in stored},
+        relations["pillars"],
+        relations["facets"],
+        relations["tips"],
+    )
     engagement.save()
-    if adding or "partners" in data or "partner_roles" in data:
-        engagement.set_partners(relations["partners"], roles)
+    del engagement._relations_snapshot  # spent: a later save reads its own
+    if relink:
+        engagement.set_partners(relations["partners"], roles, new=adding)
     for name in ("pillars", "facets", "tips"):
-        if adding or name in data:
+        if adding:
+            engagement.link_new(name, relations[name])
+        elif name in data:
             getattr(engagement, name).set(relations[name])
-    engagement.record_relations()
     if plan_before is not None and _plan(engagement, relations["partners"]) != plan_before:
         # The reviews were of another plan: the engagement needs a new one.
         engagement.reviews.current().update(current=False)

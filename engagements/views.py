@@ -20,6 +20,7 @@ from psycopg.errors import QueryCanceled
 from accounts import saved_views
 from accounts.choices import Role
 from core.db import local_settings
+from core.uploads import body_limit
 from engagements import conflicts
 from engagements.choices import ActionStatus, EngagementStatus
 from engagements.downloads import DOWNLOAD_FORMATS, download
@@ -39,10 +40,10 @@ from engagements.forms import (
     possible_duplicates,
 )
 from engagements.history import engagement_history, readable_history
-from engagements.importer import by_line, import_rows, read_table
+from engagements.importer import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, by_line, import_rows, read_table
 from engagements.models import Action, Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
-from engagements.services import NotVisible, delete_engagement
+from engagements.services import NotVisible, delete_engagement, save_record
 from engagements.tables import TABLE_COLUMNS, table_rows
 from roadmap import reports, summaries
 from roadmap.models import Pillar
@@ -308,8 +309,11 @@ def _resolve_conflict(request, engagement):
 
 
 IMPORT_SESSION_KEY = "engagement_import"
+# The file and what a multipart body carries around it (boundaries, headers, the token).
+IMPORT_BODY_ALLOWANCE = 64 * 1024
 
 
+@body_limit(IMPORT_MAX_BYTES + IMPORT_BODY_ALLOWANCE)
 @permission_required("engagements.add_engagement", raise_exception=True)
 def engagement_import(request):
     """Upload a file → a preview of every row (nothing stored) → confirm: all rows or none.
@@ -344,7 +348,9 @@ def _confirm_import(request):
         messages.error(request, "That file is no longer waiting to be imported: upload it again.")
         return redirect("engagements:import")
     del request.session[IMPORT_SESSION_KEY]
-    rows = read_table(pending["name"], base64.b64decode(pending["content"]))
+    rows = read_table(
+        pending["name"], base64.b64decode(pending["content"]), max_rows=IMPORT_MAX_ROWS
+    )
     result = import_rows(rows, request.user)
     if result.errors:  # something changed since the preview: nothing was stored
         context = {"form": ImportForm(), "name": pending["name"], "result": result}
@@ -486,7 +492,13 @@ def action_create(request, pk):
     if not form.is_valid():
         return engagement_detail(request, pk, action_form=form)
     form.instance.created_by = request.user
-    action = form.save()
+    try:
+        action = save_record(request.user, form.save(commit=False))
+    except NotVisible:
+        return _gone(request)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return engagement_detail(request, pk, action_form=form)
     messages.success(request, f"Action “{action.title}” added for {action.owner.username}.")
     return redirect(engagement)
 
@@ -499,7 +511,10 @@ def review_create(request, pk):
     if not form.is_valid():
         return engagement_detail(request, pk, review_form=form)
     form.instance.engagement, form.instance.by = engagement, request.user
-    review = form.save()
+    try:
+        review = save_record(request.user, form.save(commit=False))
+    except NotVisible:
+        return _gone(request)
     messages.success(request, f"Review recorded: {review.get_decision_display().lower()}.")
     return redirect(engagement)
 
@@ -533,8 +548,14 @@ def _change_action_status(request, visible):
         messages.error(request, "Choose open, done or dropped.")
     else:
         action.status = status
-        action.save()
-        messages.success(request, f"“{action.title}” is {action.get_status_display().lower()}.")
+        try:
+            save_record(request.user, action)
+        except NotVisible:
+            return _gone(request)
+        except ValidationError as error:
+            messages.error(request, "Nothing saved: " + " ".join(error.messages))
+        else:
+            messages.success(request, f"“{action.title}” is {action.get_status_display().lower()}.")
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)

@@ -4,7 +4,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin import InUseByEngagementsMixin
+from core.admin import InUseByEngagementsMixin, RestrictedAdmin
 from partners.models import Membership, Partner
 
 
@@ -27,7 +27,7 @@ class MemberOfInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(InUseByEngagementsMixin, SimpleHistoryAdmin):
+class PartnerAdmin(InUseByEngagementsMixin, RestrictedAdmin, SimpleHistoryAdmin):
     list_display = ["code", "name", "kind", "region", "active"]
     list_filter = ["kind", "region", "active"]
     search_fields = ["code", "name", "aliases"]
@@ -71,7 +71,7 @@ def deactivate(partners):
 
 
 @admin.register(Membership)
-class MembershipAdmin(SimpleHistoryAdmin):
+class MembershipAdmin(RestrictedAdmin, SimpleHistoryAdmin):
     list_display = ["member", "organization", "joined", "left"]
     list_filter = ["organization"]
     search_fields = ["member__name", "member__code", "organization__code"]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.admin import InUseByEngagementsMixin
+from core.admin import InUseByEngagementsMixin, RestrictedAdmin
 from roadmap.models import Challenge, Facet, Pillar, Target, Tip, TipStatusUpdate
 
 
@@ -11,7 +11,7 @@ class FacetInline(admin.TabularInline):
 
 
 @admin.register(Pillar)
-class PillarAdmin(InUseByEngagementsMixin, admin.ModelAdmin):
+class PillarAdmin(InUseByEngagementsMixin, RestrictedAdmin):
     list_display = ["order", "code", "name"]
     list_display_links = ["code", "name"]
     search_fields = ["code", "name"]
@@ -19,7 +19,7 @@ class PillarAdmin(InUseByEngagementsMixin, admin.ModelAdmin):
 
 
 @admin.register(Facet)
-class FacetAdmin(InUseByEngagementsMixin, admin.ModelAdmin):
+class FacetAdmin(InUseByEngagementsMixin, RestrictedAdmin):
     list_display = ["code", "name", "pillar", "order"]
     list_filter = ["pillar"]
     search_fields = ["code", "name"]
@@ -34,7 +34,7 @@ class TipStatusUpdateInline(admin.TabularInline):
 
 
 @admin.register(Tip)
-class TipAdmin(InUseByEngagementsMixin, admin.ModelAdmin):
+class TipAdmin(InUseByEngagementsMixin, RestrictedAdmin):
     list_display = ["number", "code", "title"]
     list_display_links = ["code", "title"]
     search_fields = ["code", "title"]
@@ -43,7 +43,7 @@ class TipAdmin(InUseByEngagementsMixin, admin.ModelAdmin):
 
 
 @admin.register(TipStatusUpdate)
-class TipStatusUpdateAdmin(SimpleHistoryAdmin):
+class TipStatusUpdateAdmin(RestrictedAdmin, SimpleHistoryAdmin):
     list_display = ["tip", "status", "created_by", "created_at"]
     list_filter = ["status", "tip"]
     search_fields = ["note"]
@@ -59,14 +59,14 @@ class TipStatusUpdateAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Challenge)
-class ChallengeAdmin(admin.ModelAdmin):
+class ChallengeAdmin(RestrictedAdmin):
     list_display = ["order", "code", "title"]
     list_display_links = ["code", "title"]
     search_fields = ["code", "title"]
 
 
 @admin.register(Target)
-class TargetAdmin(SimpleHistoryAdmin):
+class TargetAdmin(RestrictedAdmin, SimpleHistoryAdmin):
     list_display = ["partner", "pillar", "minimum", "months", "active"]
     list_filter = ["active", "pillar", "months"]
     search_fields = ["partner__code", "partner__name", "note"]

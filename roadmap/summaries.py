@@ -31,6 +31,8 @@ Reading (`read()`): a period's whole months come from the month rows and the day
 partial months from the day rows: at most two queries, whatever the number of engagements.
 """
 
+import contextlib
+import contextvars
 import datetime
 from collections import defaultdict
 
@@ -228,12 +230,36 @@ def _lock_months(months):
     list(SummaryMonth.objects.select_for_update().filter(month__in=months).order_by("month"))
 
 
+# The slices that writes inside `deferred_refresh()` leave to be refreshed at its end.
+_deferred = contextvars.ContextVar("deferred_slices", default=None)
+
+
+@contextlib.contextmanager
+def deferred_refresh(apply=True):
+    """Writes inside the block (in one transaction with it) refresh their slices once, at
+    its end, together; or never, with `apply` false, when the caller rolls them back (the
+    import's preview). An import of a thousand rows refreshes each slice once instead of
+    once per row. Nothing is refreshed if the block marked its transaction for rollback."""
+    pending = set()
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    if apply and not transaction.get_rollback():  # a block that gave up stores nothing
+        refresh_slices(pending)
+
+
 def refresh_slices(slices):
     """Recompute the summaries of these (day, status, marking) slices from the engagement
     tables, and their months' totals from the days. Call it inside the transaction that
     wrote the engagements."""
     slices = set(slices)
     if not slices:
+        return
+    pending = _deferred.get()
+    if pending is not None:
+        pending.update(slices)
         return
     with transaction.atomic():
         bump_stamp()

@@ -70,16 +70,19 @@ def test_inactive_users_and_superusers(db):
 
 
 def test_a_changed_role_counts_from_the_next_request(client, db):
-    manager = make_user(Role.MANAGER, Marking.NS)
-    client.force_login(manager)
-    assert "Log engagement" in client.get("/saved-views/").content.decode()
-    manager.groups.set([Group.objects.get(name=Role.ANALYST)])
+    """A role given counts from the next request; a role taken away also signs the user
+    out everywhere (accounts.credentials)."""
+    user = make_user(Role.MANAGER, Marking.NS)
+    user.groups.clear()
+    client.force_login(user)
+    assert client.get("/engagements/new/").status_code == 403
+    user.groups.add(Group.objects.get(name=Role.ANALYST))
     page = client.get("/saved-views/").content.decode()
     assert "· analyst ·" in page and "Log engagement" in page
-    manager.groups.clear()
-    page = client.get("/saved-views/").content.decode()
-    assert "· no role ·" in page and "Log engagement" not in page
-    assert client.get("/engagements/new/").status_code == 403
+    user.groups.add(Group.objects.get(name=Role.MANAGER))
+    assert "· manager ·" in client.get("/saved-views/").content.decode()
+    user.groups.remove(Group.objects.get(name=Role.MANAGER))
+    assert client.get("/saved-views/").url.startswith("/accounts/login/")
 
 
 def test_module_object_and_anonymous_checks_match_djangos(db):

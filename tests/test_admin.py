@@ -68,7 +68,7 @@ def test_staff_see_only_engagements_their_clearance_allows(client):
     assert visible.title in page.content.decode()
     assert hidden.title not in page.content.decode()
     url = reverse("admin:engagements_engagement_change", args=[hidden.pk])
-    assert client.get(url).status_code == 302  # the admin's "does not exist" redirect
+    assert client.get(url).status_code == 404  # as absent
     marking_choices = (
         client.get(reverse("admin:engagements_engagement_add"))
         .context["adminform"]
@@ -82,3 +82,38 @@ def test_analysts_are_kept_out_of_the_admin(client, analyst):
     client.force_login(analyst)
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_every_model_admin_reads_through_the_gate():
+    """Every door of the admin, Django's and other apps' models included, is a
+    core.admin.RestrictedAdmin: lists, pages and delete confirmations through the gate."""
+    from core.admin import RestrictedAdmin
+
+    loose = [
+        model._meta.label
+        for model, model_admin in admin.site._registry.items()
+        if not isinstance(model_admin, RestrictedAdmin)
+    ]
+    assert not loose
+
+
+def test_api_tokens_are_revoked_in_the_admin_never_made(client, admin_user):
+    client.force_login(admin_user)
+    assert client.get("/admin/knox/authtoken/add/").status_code == 403
+    assert "TOKEN" not in str(list(client.get("/admin/knox/authtoken/").context["messages"]))
+
+
+def test_a_form_offers_only_accounts_within_the_admins_reach(client):
+    from engagements.models import Action
+
+    admin_nu = make_user(Role.ADMIN, Marking.NU)
+    nu = make_user(Role.ANALYST, Marking.NU, username="nu-owner")
+    ns = make_user(Role.ANALYST, Marking.NS, username="ns-owner")
+    engagement = make_engagement()
+    action = Action.objects.create(
+        engagement=engagement, title="Minutes", owner=nu, due="2030-01-01"
+    )
+    client.force_login(admin_nu)
+    form = client.get(f"/admin/engagements/action/{action.pk}/change/").context["adminform"].form
+    owners = set(form.fields["owner"].queryset.values_list("username", flat=True))
+    assert nu.username in owners and ns.username not in owners

@@ -41,6 +41,7 @@ EXPECTED_GET = {
     "dashboard": PAGE,
     "login": answers(200, 200, no_role=200),
     "logout": answers(302, 405, no_role=405),  # sign-out is a POST
+    "password_change": PAGE,
     "engagements:list": PAGE,
     "engagements:create": PAGE,
     "engagements:import": PAGE,

@@ -16,7 +16,7 @@ from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
-from engagements.models import Engagement, StaleVersion
+from engagements.models import Action, Engagement, StaleVersion
 from engagements.services import save_engagement
 from partners.models import Partner
 from roadmap.models import Pillar, ReportSummary
@@ -191,3 +191,61 @@ def test_concurrent_writers_of_one_month_keep_the_summaries_exact(engagement):
         marking="NU",
     )
     assert hadr.count == 15
+
+
+def wait_for_a_writer_to_wait(seconds=10):
+    """Until another connection of this database waits for a row lock (or `seconds` pass:
+    then the test's assertions say what happened)."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # Inside a transaction PostgreSQL shows one snapshot of the activity: a new one.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "method, path, data",
+    [
+        ("patch", "/api/v1/actions/{a}/", {"title": "Renamed"}),
+        ("delete", "/api/v1/actions/{a}/", None),
+        ("post", "/api/v1/engagements/{e}/actions/", {"title": "New", "due": "2030-02-01"}),
+    ],
+)
+def test_an_action_written_while_its_engagement_is_raised_waits_and_is_refused(
+    engagement, method, path, data
+):
+    """An NS analyst raises the engagement and holds the write open; an NU analyst's action
+    write has passed every check by then and reaches the claim on the engagement's row: it
+    waits for the raise to commit, then finds the engagement above its writer (404)."""
+    nu = make_user(Role.ANALYST, Marking.NU)
+    ns = make_user(Role.ANALYST, Marking.NS)
+    action = Action.objects.create(
+        engagement=engagement, title="Send minutes", owner=nu, due="2030-01-01", created_by=nu
+    )
+    claimed = threading.Event()
+
+    def raise_it():
+        with transaction.atomic():
+            save_engagement(ns, {"title": "Pulsar", "marking": "NS"}, engagement.pk, 1)
+            claimed.set()
+            waited = wait_for_a_writer_to_wait()
+        return waited
+
+    def write():
+        claimed.wait(10)
+        client = APIClient()
+        client.force_authenticate(nu)
+        url = path.format(a=action.pk, e=engagement.pk)
+        sent = {**data, "owner": nu.username} if method == "post" else data
+        return getattr(client, method)(url, sent, format="json").status_code
+
+    waited, status = run_together(raise_it, write)
+    assert (waited, status) == (True, 404)
+    assert list(Action.objects.values_list("title", flat=True)) == ["Send minutes"]

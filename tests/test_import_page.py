@@ -4,6 +4,8 @@ nothing). Partner names and other names work in the command too: one importer.""
 
 import csv
 import io
+import re
+import zipfile
 
 import pytest
 from django.core.management import call_command
@@ -123,7 +125,7 @@ def test_size_and_row_limits(client, analyst, settings, monkeypatch):
     monkeypatch.setattr("engagements.forms.IMPORT_MAX_BYTES", 1_000_000)
     monkeypatch.setattr("engagements.forms.IMPORT_MAX_ROWS", 1)
     response = client.post("/engagements/import/", {"file": csv_file([HEADER, GOOD, GOOD])})
-    assert "2 rows; the page takes up to 1 at once." in response.content.decode()
+    assert "more than 1 rows; the page takes up to 1 at once." in response.content.decode()
 
 
 def test_an_xlsx_file_is_previewed_too(client, analyst):
@@ -151,3 +153,106 @@ def test_the_command_takes_partner_names_and_other_names(tmp_path):
 
 def test_the_list_links_to_the_import_page(client, analyst):
     assert 'href="/engagements/import/"' in client.get("/engagements/").content.decode()
+
+
+# Imports that cannot take a worker (issue 21) -----------------------------------------
+
+
+def xlsx_declaring(dimension, rows=(HEADER, GOOD)):
+    """A small, valid XLSX file whose sheet declares `dimension` (say "A1:XFD180001"), as a
+    hand-made file can: openpyxl would pad every declared row to the declared width."""
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    written = io.BytesIO()
+    workbook.save(written)
+    source = zipfile.ZipFile(io.BytesIO(written.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(
+                    rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(), data
+                )
+            target.writestr(item, data)
+    upload = io.BytesIO(out.getvalue())
+    upload.name = "declared.xlsx"
+    return upload
+
+
+def test_a_sheet_declaring_more_rows_or_columns_than_the_page_takes_is_refused_unread(
+    client, analyst, monkeypatch
+):
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    def never(*args, **kwargs):
+        raise AssertionError("a row was built")
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "_cells_by_row", never)
+    for dimension, message in [
+        ("A1:XFD180001", "the sheet declares 16,384 columns"),
+        ("A1:N180001", "the sheet declares 180,000 rows below the header"),
+    ]:
+        upload = xlsx_declaring(dimension)
+        assert len(upload.getvalue()) < 10_000
+        response = client.post("/engagements/import/", {"file": upload})
+        assert response.status_code == 200
+        assert message in response.context["form"].errors["file"][0], dimension
+    assert not Engagement.objects.exists()
+
+
+def test_a_sheet_declaring_a_size_within_the_limits_is_read(client, analyst):
+    response = client.post("/engagements/import/", {"file": xlsx_declaring("A1:N2")})
+    assert response.context["lines"][0]["created"]["title"] == "Port visit"
+
+
+def test_an_overlong_cell_is_a_line_error_and_is_not_echoed(client, analyst):
+    title = "Pulsar" + "x" * 140_000
+    response = client.post(
+        "/engagements/import/", {"file": csv_file([HEADER, GOOD, [title, *GOOD[1:]]])}
+    )
+    assert response.status_code == 200
+    errors = response.context["result"].errors
+    assert errors == [(3, "title", "Longer than 20,000 characters.")]
+    assert "Pulsar" not in response.content.decode()
+    assert not Engagement.objects.exists()
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(client, analyst, monkeypatch):
+    from django.http import multipartparser
+
+    def never(*args, **kwargs):
+        raise AssertionError("the body was read")
+
+    monkeypatch.setattr(multipartparser.MultiPartParser, "parse", never)
+    big = io.BytesIO(b"title\n" + b"x" * 2_000_000)
+    big.name = "big.csv"
+    response = client.post("/engagements/import/", {"file": big})
+    assert response.status_code == 413
+    assert "takes up to" in response.content.decode()
+    # The API says it in JSON, for any body over the default limit.
+    response = client.post(
+        "/api/v1/engagements/", {"file": io.BytesIO(b"x" * 3_000_000)}, format="multipart"
+    )
+    assert response.status_code == 413
+
+
+def test_the_preview_costs_the_same_few_queries_a_row(client, analyst):
+    """Eight queries a row, whatever the number of rows (the preview used to read
+    back every row's partners and pillars, and refresh the report summaries per row)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def preview(count):
+        rows = [HEADER] + [[f"Visit {n}", *GOOD[1:]] for n in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post("/engagements/import/", {"file": csv_file(rows)})
+        assert len(response.context["result"].created) == count
+        return len(queries)
+
+    ten, thirty = preview(10), preview(30)
+    # A savepoint and its release; the engagement, its history row, its partners, pillars,
+    # facets and tips: one insert each.
+    assert (thirty - ten) / 20 == 8, (ten, thirty)
+    assert not Engagement.objects.exists()

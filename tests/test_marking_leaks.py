@@ -634,3 +634,206 @@ def test_counts_of_the_list_and_dashboard_leave_hidden_rows_out(client):
     assert client.get("/").context["upcoming_count"] == 1
     listed = client.get("/engagements/?status=planned&start_before=")
     assert listed.context["count"] == 1 and "1 engagement matches." in listed.content.decode()
+
+
+# An admin's reach ends at their clearance (issue 21) ------------------------------------
+
+
+def test_an_nu_admin_cannot_reach_an_account_cleared_above_them(client):
+    """No door of the user admin shows or changes an NS account for an NU admin: not the
+    list, the change page, the password page, the history or the delete page; a password
+    or an email sent anyway changes nothing."""
+    admin = make_user(Role.ADMIN, Marking.NU, username="curator")
+    secret = make_user(Role.ANALYST, Marking.NS, username="pulsar-analyst")
+    secret.email = "pulsar@example.org"
+    secret.save()
+    peer = make_user(Role.ANALYST, Marking.NU, username="open-analyst")
+    client.force_login(admin)
+    listing = client.get("/admin/accounts/user/").content.decode()
+    assert peer.username in listing and secret.username not in listing
+    assert secret.username not in client.get("/admin/accounts/user/?q=pulsar").content.decode()
+    base = f"/admin/accounts/user/{secret.pk}"
+    for door in ["change", "password", "history", "delete"]:
+        assert client.get(f"{base}/{door}/").status_code == 404, door
+    password = {"password1": "a-new-long-password-9", "password2": "a-new-long-password-9"}
+    assert client.post(f"{base}/password/", password).status_code == 404
+    changed = {
+        "username": secret.username,
+        "email": "attacker@example.org",
+        "clearance": "NU",
+        "is_active": "on",
+        "date_joined_0": "2025-01-01",
+        "date_joined_1": "00:00:00",
+    }
+    assert client.post(f"{base}/change/", changed).status_code == 404
+    assert client.post(f"{base}/delete/", {"post": "yes"}).status_code == 404
+    stored = User.objects.get(pk=secret.pk)
+    assert stored.check_password("a-long-test-password-1")
+    assert (stored.email, stored.clearance, stored.is_active) == ("pulsar@example.org", "NS", True)
+    # The bulk action works on the listed queryset only.
+    client.post(
+        "/admin/accounts/user/",
+        {"action": "delete_selected", "_selected_action": [secret.pk], "post": "yes"},
+    )
+    assert User.objects.filter(pk=secret.pk).exists()
+    # Within reach: the NU analyst's password page answers.
+    assert client.get(f"/admin/accounts/user/{peer.pk}/password/").status_code == 200
+
+
+def test_a_clearance_taken_down_takes_the_reach_down_at_once(client):
+    admin = make_user(Role.ADMIN, Marking.NS, username="lowered-admin")
+    secret = make_user(Role.MANAGER, Marking.NS, username="ns-manager")
+    client.force_login(admin)
+    assert client.get(f"/admin/accounts/user/{secret.pk}/change/").status_code == 200
+    admin.clearance = Marking.NU
+    admin.save()
+    assert client.get(f"/admin/accounts/user/{secret.pk}/change/").status_code == 404
+    assert secret.username not in client.get("/admin/accounts/user/").content.decode()
+
+
+def test_only_a_superuser_reaches_a_superuser(client):
+    admin = make_user(Role.ADMIN, Marking.NS)
+    root = User.objects.create_superuser("root", "root@example.org", "a-long-test-password-1")
+    root.clearance = Marking.NU
+    root.save()
+    client.force_login(admin)
+    assert client.get(f"/admin/accounts/user/{root.pk}/password/").status_code == 404
+
+
+def test_a_delete_confirmation_names_nothing_the_admin_may_not_see(client, marked):
+    """An NU analyst owns an action of an engagement that was later raised to NS, and
+    an NU admin's log names an engagement that is NS now. Deleting either account: the
+    confirmation names and counts neither, and the delete is refused."""
+    hidden, _ = marked
+    owner = make_user(Role.ANALYST, Marking.NU, username="nu-owner")
+    Action.objects.create(
+        engagement=hidden["NS"], title="Pulsar follow-up", owner=owner, due="2030-01-01"
+    )
+    admin = make_user(Role.ADMIN, Marking.NU, username="nu-admin")
+    client.force_login(admin)
+    page = client.get(f"/admin/accounts/user/{owner.pk}/delete/").content.decode()
+    assert_no_leak(page, hidden, "delete confirmation")
+    assert "Pulsar" not in page and "Action:" not in page and "Actions:" not in page
+    assert "above your clearance" in page
+    client.post(f"/admin/accounts/user/{owner.pk}/delete/", {"post": "yes"})
+    assert User.objects.filter(pk=owner.pk).exists()
+    # What the admin may see is still listed.
+    peer = make_user(Role.ANALYST, Marking.NU, username="nu-peer")
+    client.force_login(peer)
+    client.post("/saved-views/new/", {"name": "Mine", "query": ""})
+    client.force_login(admin)
+    page = client.get(f"/admin/accounts/user/{peer.pk}/delete/").content.decode()
+    assert "Saved view: Mine" in page and "above your clearance" not in page
+
+
+def test_recent_actions_show_only_what_the_admin_may_see_now(client):
+    """An NS admin edits an NS engagement and a sanitised one in the admin; another admin
+    lowers them to NU. Their "Recent actions" no longer names the NS engagement, and names
+    the sanitised one by its title now, not the NS title it had when they edited it."""
+    admin = make_user(Role.ADMIN, Marking.NS, username="ns-admin")
+    ns = make_engagement(title="Pulsar rehearsal", marking="NS")
+    released = make_engagement(title="Pulsar briefing", marking="NS")
+    client.force_login(admin)
+    for engagement in (ns, released):
+        url = f"/admin/engagements/engagement/{engagement.pk}/change/"
+        form = client.get(url).context["adminform"].form
+        data = {
+            name: value
+            for name, value in form.initial.items()
+            if value is not None and name in form.fields
+        }
+        data.update(
+            partners=["JPN"],
+            pillars=[Pillar.objects.get(code="dialogue").pk],
+            location="Harbour",
+            start_date="2025-06-01",
+        )
+        assert client.post(url, data).status_code == 302
+    assert "Pulsar rehearsal" in client.get("/admin/").content.decode()
+    save_engagement(
+        admin,
+        {"title": "Harbour briefing", "marking": "NU"},
+        released.pk,
+        Engagement.objects.get(pk=released.pk).version,
+    )
+    admin.clearance = Marking.NU
+    admin.save()
+    page = client.get("/admin/").content.decode()
+    assert "Pulsar" not in page
+    assert "Harbour briefing" in page
+
+
+# Records that hang on an engagement are written under its marking check --------------
+
+
+def _raised_meanwhile(monkeypatch):
+    """Between every check a door makes and the statement that writes, the engagement is
+    raised to NS: the claim on the engagement's row (`engagements.services.claim`) is the
+    last moment, so the raise is made just before it runs."""
+    from engagements import services
+
+    original = services.claim
+
+    def raise_then_claim(user, engagement_id, version=None):
+        Engagement.objects.filter(pk=engagement_id).update(marking=Marking.NS)
+        return original(user, engagement_id, version)
+
+    monkeypatch.setattr(services, "claim", raise_then_claim)
+
+
+def _stored(engagement):
+    return (
+        sorted(Action.objects.filter(engagement=engagement).values_list("title", "status")),
+        Review.objects.filter(engagement=engagement).count(),
+    )
+
+
+DOORS = [
+    # (who, method, url, data); {e} the engagement's id, {a} its action's id
+    ("analyst", "post", "/api/v1/engagements/{e}/actions/", {"title": "New", "due": "2030-01-01"}),
+    ("analyst", "patch", "/api/v1/actions/{a}/", {"title": "Renamed"}),
+    ("analyst", "patch", "/api/v1/actions/{a}/", {"status": "done"}),
+    ("analyst", "delete", "/api/v1/actions/{a}/", None),
+    ("analyst", "post", "/engagements/{e}/actions/", {"title": "New", "due": "2030-01-01"}),
+    ("analyst", "post", "/actions/", {"status": "done"}),
+    ("manager", "post", "/api/v1/engagements/{e}/reviews/", {"decision": "cleared"}),
+    ("manager", "post", "/engagements/{e}/reviews/", {"decision": "cleared"}),
+    ("admin", "post", "/admin/engagements/action/{a}/change/", {"title": "Renamed"}),
+    ("admin", "post", "/admin/engagements/action/{a}/delete/", {"post": "yes"}),
+]
+
+
+@pytest.mark.parametrize("who, method, url, data", DOORS)
+def test_a_record_on_an_engagement_raised_meanwhile_is_not_stored(
+    client, monkeypatch, who, method, url, data
+):
+    role = {"analyst": Role.ANALYST, "manager": Role.MANAGER, "admin": Role.ADMIN}[who]
+    writer = make_user(role, Marking.NU)
+    engagement = make_engagement(title="Open talks", status="planned", escalation_risk="high")
+    action = Action.objects.create(
+        engagement=engagement,
+        title="Send minutes",
+        owner=writer,
+        due="2030-01-01",
+        created_by=writer,
+    )
+    before = _stored(engagement)
+    url = url.format(e=engagement.pk, a=action.pk)
+    data = dict(data or {})
+    if "/actions/" in url and method == "post" and "title" in data:
+        data["owner"] = writer.username if url.startswith("/api/") else writer.pk
+    if url == "/actions/":
+        data["action"] = action.pk
+    if "/admin/" in url and "title" in data:
+        data.update(owner=writer.pk, due="2030-01-01", status="open")
+    _raised_meanwhile(monkeypatch)
+    client.force_login(writer)
+    if url.startswith("/api/"):
+        response = getattr(client, method)(url, data, content_type="application/json")
+        assert response.status_code == 404, response.content
+    else:
+        response = getattr(client, method)(url, data)
+        assert response.status_code == 302, response.status_code
+        page = client.get(response.url).content.decode()
+        assert "no longer visible to you" in page, page[:300]
+    assert _stored(engagement) == before

@@ -64,7 +64,13 @@ def tables(captured):
     return {name for query in captured for name in re.findall(r'FROM "(\w+)"', query["sql"])}
 
 
-AUTH_TABLES = {"django_session", "knox_authtoken", "accounts_user", "auth_group", "auth_permission"}
+AUTH_TABLES = {
+    "accounts_session",
+    "knox_authtoken",
+    "accounts_user",
+    "auth_group",
+    "auth_permission",
+}
 
 
 def test_a_read_request_reads_its_data_from_a_replica(live):
@@ -85,7 +91,9 @@ def test_who_is_signed_in_is_read_from_the_primary(live, client):
     client.force_login(make_user(Role.MANAGER, Marking.NU))
     with queries(replica()) as on_replica, queries(DEFAULT_DB_ALIAS) as on_primary:
         assert client.get("/engagements/").status_code == 200
-    assert {"django_session", "accounts_user", "auth_group"} <= tables(on_primary.captured_queries)
+    assert {"accounts_session", "accounts_user", "auth_group"} <= tables(
+        on_primary.captured_queries
+    )
     assert tables(on_primary.captured_queries) <= AUTH_TABLES
     assert not tables(on_replica.captured_queries) & AUTH_TABLES
     assert "engagements_engagement" in tables(on_replica.captured_queries)
