@@ -75,9 +75,7 @@ def main():
     call_command("load_reference_data", stdout=io.StringIO())
     have = Engagement.objects.count()
     if have < args.engagements:
-        call_command(
-            "seed_demo", engagements=args.engagements - have, seed=7, stdout=io.StringIO()
-        )
+        call_command("seed_demo", engagements=args.engagements - have, seed=7, stdout=io.StringIO())
     user = User.objects.filter(username="bench-importer").first() or create_user_with_role(
         "bench-importer", "a-long-bench-password-1", Role.ANALYST, Marking.NS
     )

@@ -183,6 +183,12 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     ) from None
 USE_I18N = True
 USE_TZ = True
+# One date format on every page (config/formats): the deployment's, ISO 8601 by default.
+# Links, form values and downloads always carry ISO dates, whatever this says.
+TRACKER_DATE_FORMAT = os.environ.get("DJANGO_DATE_FORMAT", "").strip() or "Y-m-d"
+FORMAT_MODULE_PATH = ["config.formats"]
+DATE_FORMAT = SHORT_DATE_FORMAT = TRACKER_DATE_FORMAT  # where no language is active
+DATETIME_FORMAT = SHORT_DATETIME_FORMAT = f"{TRACKER_DATE_FORMAT} H:i"
 
 # Mail (the weekly digest, `manage.py send_digest`): EMAIL_URL as dj-email-url reads it,
 # e.g. smtp://user:password@mail.example.org:587/?tls=True&_default_from_email=tracker@example.org

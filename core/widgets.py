@@ -36,6 +36,16 @@ def _choices(choices):
 
 
 class QuickSelectMixin:
+    """`option_data`: None, or a function of an option's object (a model choice) that
+    returns its `data-*` attributes, {"code": "VNM", "aliases": "Vietnam"} (the list's
+    type-to-filter box matches them)."""
+
+    option_data = None
+
+    def __init__(self, attrs=None, choices=(), option_data=None):
+        super().__init__(attrs, choices)
+        self.option_data = option_data
+
     def render(self, name, value, attrs=None, renderer=None):
         choices = _choices(self.choices)
         if any(isinstance(label, (list, tuple)) for _, label in choices):
@@ -46,17 +56,25 @@ class QuickSelectMixin:
         chosen = set(self.format_value(value))
         picked = False
         options = []
-        for option_value, label in choices:
-            option_value = "" if option_value is None else str(option_value)
+        for raw, label in choices:
+            option_value = "" if raw is None else str(raw)
             selected = option_value in chosen and (self.allow_multiple_selected or not picked)
             picked |= selected
             options.append(
-                f'<option value="{_escape(option_value)}"{" selected" if selected else ""}>'
-                f"{_escape(label)}</option>"
+                f'<option value="{_escape(option_value)}"{" selected" if selected else ""}'
+                f"{self._data(raw)}>{_escape(label)}</option>"
             )
         # Every value and label escaped above, the attributes by flatatt.
         return mark_safe(
             f'<select name="{_escape(name)}"{flatatt(attrs)}>{"".join(options)}</select>'
+        )
+
+    def _data(self, value):
+        instance = getattr(value, "instance", None)
+        if self.option_data is None or instance is None:
+            return ""
+        return "".join(
+            f' data-{name}="{_escape(text)}"' for name, text in self.option_data(instance).items()
         )
 
 

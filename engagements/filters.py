@@ -50,6 +50,11 @@ def partner_label(partner):
     return partner.name if partner.active else f"{partner.name} (inactive)"
 
 
+def partner_option_data(partner):
+    """What the partner filter's type-to-filter box matches besides the name."""
+    return {"code": partner.code, "aliases": "; ".join(partner.alias_list)}
+
+
 class EngagementFilterSet(FilterSet):
     # Relations are matched with EXISTS rather than joins: no duplicate rows, no DISTINCT,
     # and the indexed ordering keeps working on large tables.
@@ -148,7 +153,9 @@ class EngagementFilterSet(FilterSet):
 
     @classmethod
     def build_form_class(cls, form_class):
-        form_class.base_fields["partner"].label_from_instance = partner_label
+        field = form_class.base_fields["partner"]
+        field.label_from_instance = partner_label
+        field.widget.option_data = partner_option_data
         return form_class
 
     # The partner filters (partner, region, partner_kind, partner_active, rollup) are
@@ -181,12 +188,24 @@ class EngagementFilterSet(FilterSet):
         return queryset
 
     def filter_search(self, queryset, name, text):
+        """Title, summary, outcomes and location, or a partner whose name, code or another
+        name matches ("Hanoi", "Vietnam", "VNM"). The partners are looked up first (a few
+        hundred rows): a word that names none adds no condition on the links."""
         text = text.strip()
         if not text:
             return queryset
-        return queryset.filter(
-            Q(title__icontains=text) | Q(summary__icontains=text) | Q(outcomes__icontains=text)
+        matches = (
+            Q(title__icontains=text)
+            | Q(summary__icontains=text)
+            | Q(outcomes__icontains=text)
+            | Q(location__icontains=text)
         )
+        partners = list(Partner.objects.search(text).values_list("pk", flat=True))
+        if partners:
+            matches |= Exists(
+                EngagementPartner.objects.filter(engagement=OuterRef("pk"), partner__in=partners)
+            )
+        return queryset.filter(matches)
 
     def filter_through(self, queryset, name, value):
         """`name` is the many-to-many field (pillars, facets, tips)."""

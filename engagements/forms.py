@@ -43,6 +43,19 @@ class PartnerSelect(forms.SelectMultiple):
                 option["label"] += " – inactive"
         return option
 
+    def optgroups(self, name, value, attrs=None):
+        """The chosen partners first, in the order they were given (a failed save shows
+        them as they were entered), then the others in the list's order."""
+        given = {str(code): position for position, code in enumerate(value)}
+        groups = super().optgroups(name, value, attrs)
+
+        def place(group):
+            option = group[1][0]
+            code = str(option["value"])
+            return (0, given[code]) if option["selected"] and code in given else (1, group[2])
+
+        return sorted(groups, key=place)
+
 
 def offered_partners(engagement):
     """Active partners, and the partners the engagement already has (an inactive partner

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db import OperationalError, connections, transaction
 from django.db.models import Case, When
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,7 +23,7 @@ from accounts.choices import Role
 from core.db import local_settings
 from core.uploads import body_limit
 from engagements import conflicts
-from engagements.choices import ActionStatus, EngagementStatus
+from engagements.choices import ActionStatus, EngagementStatus, ReviewDecision
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import (
@@ -67,13 +68,18 @@ LIST_COUNT_LIMIT = 10_000
 LIST_COLUMNS = sorted({*TABLE_COLUMNS, *SORTABLE.values(), "version"})
 
 
+# The list's filters: given any of them, the list searches every date.
+LIST_FILTERS = frozenset(EngagementFilterSet.base_filters) - {"ordering"}
+
+
 def engagement_list(request):
-    """The engagement list. Opened without `start_before`, it shows engagements starting up
-    to today (newest first), so the first screen is recent work, not next year's plans; the
-    filter shows as a chip like any other, and removing it (`start_before=` empty) shows
-    every date."""
+    """The engagement list. Opened with no filter or search at all, it shows engagements
+    starting up to today (newest first), so the first screen is recent work, not next
+    year's plans; the filter shows as a chip like any other, and removing it
+    (`start_before=` empty) shows every date. Any filter or search given searches every
+    date: a plan logged a minute ago is found by its title."""
     params = request.GET
-    if "start_before" not in params:
+    if not any(name in params for name in LIST_FILTERS):
         params = params.copy()
         params["start_before"] = timezone.localdate().isoformat()
     filterset = EngagementFilterSet(
@@ -107,11 +113,15 @@ def engagement_list(request):
     filters = saved_views.clean_query(params.urlencode())
     data, directory = summaries.stamps()
     count = cached_count(request.user, filters, engagements, data)
+    # The panel shows what the person asked for: the default date is a chip, not a value
+    # in the form, so that a search sent from the panel searches every date.
+    shown = filterset if params is request.GET else EngagementFilterSet(request.GET)
     return render(
         request,
         "engagements/engagement_list.html",
         {
             "filterset": filterset,
+            "form": shown.form,
             "page": page,
             "rows": functools.partial(table_rows, page),  # drawn on a miss only
             "rows_key": (request.GET.urlencode(), [(e.pk, e.version) for e in page], directory),
@@ -120,7 +130,7 @@ def engagement_list(request):
             "chips": filter_chips(filterset, request.GET),
             "saved_views": saved_views.listed(request),
             "save_query": saved_views.clean_query(request.GET.urlencode()),
-            "filters_key": (filters, directory),
+            "filters_key": (saved_views.clean_query(request.GET.urlencode()), directory),
             "ordering": key,
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
@@ -356,8 +366,12 @@ def _confirm_import(request):
         context = {"form": ImportForm(), "name": pending["name"], "result": result}
         context["lines"] = by_line(rows, result)
         return render(request, "engagements/engagement_import.html", context)
-    messages.success(request, f"Imported {result.rows} engagements from {pending['name']}.")
-    return redirect("engagements:list")
+    messages.success(
+        request,
+        f"Imported {result.rows} engagements from {pending['name']}; they are listed first.",
+    )
+    # Every date (imports hold plans), the newest logged first.
+    return redirect(reverse("engagements:list") + "?start_before=&ordering=-id")
 
 
 def _gone(request):
@@ -397,6 +411,7 @@ def _int(value):
 
 
 UPCOMING_SHOWN = 15  # the dashboard's table; "15 of 45" links to all of them
+DUE_SOON_DAYS = 7  # the dashboard's "my actions": overdue, or due within this many days
 
 
 def dashboard(request):
@@ -431,21 +446,27 @@ def dashboard(request):
         "quarter_start": quarter_start,
         "today": today,
     }
+    # What needs the user comes first: their open actions overdue or due within a week.
+    mine = Action.objects.visible_to(request.user).filter(
+        owner=request.user, status=ActionStatus.OPEN
+    )
+    context["due_soon_end"] = today + datetime.timedelta(days=DUE_SOON_DAYS)
     context["my_actions"] = action_rows(
-        Action.objects.visible_to(request.user)
-        .filter(owner=request.user, status=ActionStatus.OPEN)
+        mine.filter(due__lte=context["due_soon_end"])
         .select_related("engagement", "owner")
         .order_by("due", "id")[:10],
         request.user,
         today,
     )
+    context["my_open_count"] = mine.count()
     if request.user.role in (Role.MANAGER, Role.ADMIN):
-        context["targets_behind"] = [
-            row for row in reports.plan(request.user)["targets"] if row["status"] == "behind"
-        ]
+        targets = reports.plan(request.user)["targets"]
+        context["active_targets"] = len(targets)
+        context["targets_behind"] = [row for row in targets if row["status"] == "behind"]
         context["unreviewed"] = reports.risks(
             request.user, today, today + datetime.timedelta(days=30), unreviewed=True
         )
+        context["review_decisions"] = ReviewDecision.choices
         context["coverage"] = reports.coverage(request.user)
         context["gaps"] = reports.gaps(request.user, limit=5)
         context["tip_board"] = reports.tip_board(request.user)
@@ -515,8 +536,11 @@ def review_create(request, pk):
         review = save_record(request.user, form.save(commit=False))
     except NotVisible:
         return _gone(request)
-    messages.success(request, f"Review recorded: {review.get_decision_display().lower()}.")
-    return redirect(engagement)
+    messages.success(
+        request,
+        f"Review of “{engagement.title}” recorded: {review.get_decision_display().lower()}.",
+    )
+    return _back(request, default=engagement)
 
 
 def action_list(request):
@@ -556,7 +580,12 @@ def _change_action_status(request, visible):
             messages.error(request, "Nothing saved: " + " ".join(error.messages))
         else:
             messages.success(request, f"“{action.title}” is {action.get_status_display().lower()}.")
+    return _back(request, default="actions")
+
+
+def _back(request, default):
+    """To the page a form came from (`next`, on this site only), else to `default`."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
-    return redirect("actions")
+    return redirect(default)

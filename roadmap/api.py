@@ -307,6 +307,9 @@ RISKS = inline_serializer(
         "title": serializers.CharField(),
         "start_date": serializers.DateField(),
         "partners": serializers.ListField(child=serializers.CharField()),
+        "partner_names": serializers.ListField(
+            child=serializers.CharField(), help_text="the partners' names, in that order"
+        ),
         "review": serializers.ChoiceField(ReviewDecision.values, allow_null=True),
     },
     many=True,

@@ -240,6 +240,14 @@ class TargetForm(forms.ModelForm):
             self.fields["partner"].widget = forms.HiddenInput()
 
 
+class TargetEditForm(forms.ModelForm):
+    """A target changed in its row of the plan or the profile: how many, how often, why."""
+
+    class Meta:
+        model = Target
+        fields = ["minimum", "months", "note"]
+
+
 class PlanForm(ReportForm):
     as_of = GapsForm.declared_fields["as_of"]  # each target's window ends there, as in gaps
     clean_as_of = GapsForm.clean_as_of

@@ -553,6 +553,7 @@ def risks(user, start_after=None, start_before=None, unreviewed=False):
             "title": engagement.title,
             "start_date": engagement.start_date,
             "partners": [link.partner.code for link in engagement.partner_links.all()],
+            "partner_names": [link.partner.name for link in engagement.partner_links.all()],
             "review": engagement.review,
         }
         for engagement in engagements

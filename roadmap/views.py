@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 
-from engagements.choices import EngagementStatus
+from engagements.choices import EngagementStatus, ReviewDecision
 from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.models import Engagement
 from engagements.tables import table_rows
@@ -14,6 +14,7 @@ from roadmap.forms import (
     CoverageForm,
     GapsForm,
     PlanForm,
+    TargetEditForm,
     TargetForm,
     TipStatusForm,
     TrendForm,
@@ -337,6 +338,8 @@ def target_form(request, partner=None):
         raise PermissionDenied("Only managers and admins set targets.")
     if not may_set:
         return None, False
+    if posted and "edit" in request.POST:
+        return None, _edit_target(request)
     if posted and "deactivate" in request.POST:
         if not request.user.has_perm("roadmap.change_target"):
             raise PermissionDenied("Only managers and admins change targets.")
@@ -354,10 +357,31 @@ def target_form(request, partner=None):
     return form, False
 
 
+def _edit_target(request):
+    """A target's minimum, months and note changed in its row (saved for its history)."""
+    if not request.user.has_perm("roadmap.change_target"):
+        raise PermissionDenied("Only managers and admins change targets.")
+    target = Target.objects.filter(pk=_int_or_none(request.POST["edit"]), active=True).first()
+    if target is None:
+        messages.error(request, "That target is no longer active: nothing changed.")
+        return True
+    form = TargetEditForm(request.POST, instance=target)
+    if form.is_valid():
+        messages.success(request, f"Target changed: {form.save()}.")
+    else:
+        problems = [
+            (f"{form.fields[name].label}: " if name in form.fields else "") + " ".join(errors)
+            for name, errors in form.errors.items()
+        ]
+        messages.error(request, f"Target not changed: {'; '.join(problems)}")
+    return True
+
+
 def _int_or_none(value):
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def risks_report(request):
     """Visible planned high-risk engagements, soonest first, with their review."""
-    return render(request, "roadmap/risks.html", {"risks": reports.risks(request.user)})
+    context = {"risks": reports.risks(request.user), "review_decisions": ReviewDecision.choices}
+    return render(request, "roadmap/risks.html", context)

@@ -271,13 +271,29 @@ def test_actions_page_query_count(client, cast, django_assert_num_queries):
         assert client.get("/actions/").status_code == 200
 
 
-def test_dashboard_shows_my_open_actions(client, cast):
+def test_dashboard_opens_on_my_actions_overdue_or_due_this_week(client, cast):
     engagement = make_engagement(title="Staff talks with Japan")
     action(engagement, cast["alice"], TODAY - DAY, title="Write the report")
+    action(engagement, cast["alice"], TODAY + 7 * DAY, title="Book the room")
+    action(engagement, cast["alice"], TODAY + 8 * DAY, title="Next month's visit")
     action(engagement, cast["alice"], TODAY, title="Already sent", status="done")
     action(engagement, cast["bob"], TODAY, title="Not mine")
     client.force_login(cast["alice"])
     page = client.get("/").content.decode()
-    panel = page[page.index("My open actions") :]
-    assert "Write the report" in panel and "overdue" in panel
-    assert "Already sent" not in panel and "Not mine" not in panel
+    needs_you = page[page.index('id="needs-you"') : page.index("Engagements per pillar")]
+    assert "Write the report" in needs_you and "overdue" in needs_you
+    assert "Book the room" in needs_you
+    assert "Next month's visit" not in needs_you
+    assert "Already sent" not in needs_you and "Not mine" not in needs_you
+    assert "All my open actions (3)" in needs_you
+    # Before the 15 plans of the month and the rest.
+    assert page.index('id="needs-you"') < page.index("Planned in the next 30 days")
+
+
+def test_my_actions_say_so_when_nothing_is_due(client, cast):
+    engagement = make_engagement()
+    action(engagement, cast["alice"], TODAY + 30 * DAY, title="Later")
+    client.force_login(cast["alice"])
+    page = client.get("/").content.decode()
+    assert "Nothing of yours is overdue or due in the next 7 days." in page
+    assert "All my open actions (1)" in page

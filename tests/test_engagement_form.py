@@ -215,3 +215,17 @@ def test_titles_sharing_only_a_partner_name_are_not_duplicates(
     )
     response = client.post("/engagements/new/", data)
     assert bool(response.status_code == 200 and response.context["duplicates"]) is duplicate
+
+
+def test_a_failed_save_gives_the_partners_back_in_the_order_they_were_entered(client, analyst):
+    """A multiple select sends its values in the order of its options: the form renders
+    the chosen partners first, in the order given, so the picker's chips come back as
+    entered (the picker sends them in that order)."""
+    data = form_data(partners=["KOR", "VNM", "AUS"], lead_partner="", pillars=[])
+    page = client.post("/engagements/new/", data).content.decode()
+    select = page[
+        page.index('name="partners"') : page.index("</select>", page.index('name="partners"'))
+    ]
+    chosen = re.findall(r'<option value="(\w+)"[^>]*selected', select)
+    assert chosen == ["KOR", "VNM", "AUS"]
+    assert select.index('value="AUS"') < select.index('value="BRN"')  # then the rest

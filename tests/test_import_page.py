@@ -71,7 +71,11 @@ def test_a_good_file_is_previewed_then_stored_on_confirmation(client, analyst):
 
     token = response.context["token"]
     response = client.post("/engagements/import/", {"token": token})
-    assert response.status_code == 302 and response.url == "/engagements/"
+    # Lands on the list, every date (the file's plans too), the newest logged first.
+    assert response.status_code == 302
+    assert response.url == "/engagements/?start_before=&ordering=-id"
+    listed = client.get(response.url).context["page"]
+    assert [e.title for e in listed] == ["Mekong flood drill", "Port visit"]
     stored = Engagement.objects.get(title="Mekong flood drill")
     assert [link.partner.code for link in stored.partner_links.all()] == ["VNM", "LAO", "JPN"]
     assert stored.created_by == analyst and stored.history.count() == 1

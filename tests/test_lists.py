@@ -129,6 +129,46 @@ def test_it_opens_on_work_up_to_today_newest_first(client, reader):
     assert everything.context["chips"] == []
 
 
+def test_any_filter_or_search_searches_every_date(client, reader):
+    """The default "up to today" is only for the list opened bare: a plan logged a minute
+    ago is found by a search, and the panel does not carry the default into the search."""
+    today = timezone.localdate()
+    planned = make_engagement(
+        title="Harbour pilot exchange",
+        status="planned",
+        start_date=today + datetime.timedelta(days=40),
+    )
+    client.force_login(reader)
+    bare = client.get("/engagements/")
+    assert planned.pk not in [e.pk for e in bare.context["page"]]
+    assert 'name="start_before" value=' not in bare.content.decode()  # a chip, not a value
+    found = client.get("/engagements/?search=harbour")
+    assert [e.pk for e in found.context["page"]] == [planned.pk]
+    assert [chip["name"] for chip in found.context["chips"]] == ["search"]
+    # As the panel sends it: every field, most of them empty.
+    sent = client.get("/engagements/?search=harbour&start_before=&kind=&page_size=50")
+    assert [e.pk for e in sent.context["page"]] == [planned.pk]
+    assert [e.pk for e in client.get("/engagements/?status=planned").context["page"]] == [
+        planned.pk
+    ]
+
+
+@pytest.mark.parametrize("word", ["Hanoi", "hanoi", "Vietnam", "Viet Nam", "VNM", "vnm"])
+def test_search_finds_the_location_and_a_partner_by_name_code_or_other_name(client, reader, word):
+    hanoi = make_engagement(title="Staff talks", partners=["VNM"], location="Hanoi")
+    make_engagement(title="Staff talks", partners=["JPN"], location="Tokyo")
+    client.force_login(reader)
+    assert [e.pk for e in client.get(f"/engagements/?search={word}").context["page"]] == [hanoi.pk]
+    api = client.get(f"/api/v1/engagements/?search={word}").json()["results"]
+    assert [row["id"] for row in api] == [hanoi.pk]
+
+
+def test_the_partner_filter_box_knows_codes_and_other_names(client, reader):
+    client.force_login(reader)
+    page = client.get("/engagements/").content.decode()
+    assert '<option value="VNM" data-code="VNM" data-aliases="Vietnam">Viet Nam</option>' in page
+
+
 def test_the_filter_panel_folds_away(client, reader):
     client.force_login(reader)
     html = client.get("/engagements/").content.decode()
@@ -205,7 +245,7 @@ def test_the_filter_panel_comes_from_the_cache_and_follows_every_change(client, 
     assert '"partners_partner"' not in drawn_from and '"roadmap_facet"' not in drawn_from
     # Other filters, another panel: what is chosen shows as chosen.
     page = client.get("/engagements/?partner=KOR&search=port").content.decode()
-    assert '<option value="KOR" selected>' in page and 'value="port"' in page
+    assert '<option value="KOR" selected data-code="KOR"' in page and 'value="port"' in page
     assert '<option value="KOR" selected>' not in client.get("/engagements/").content.decode()
 
     # Each change shows on the very next page, whoever made it (the data stamp moves).

@@ -228,7 +228,7 @@ def test_the_calendar_feed_the_brief_and_the_digest_hold_nothing_above_nu(client
     assert re.search(
         r"Economic Cooperation at least 1 every 6 months 3 since \S+ 1 to \S+ \S+ met", brief
     )
-    assert "Pulsar follow-up" in brief and "Operation Pulsar transit IDN concerns" in brief
+    assert "Pulsar follow-up" in brief and "Operation Pulsar transit Indonesia concerns" in brief
     assert "NATO SECRET" in brief
 
 

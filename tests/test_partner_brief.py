@@ -231,8 +231,8 @@ def test_it_holds_targets_open_actions_and_high_risk_plans(client, reader):
         assert absent not in actions
     # High-risk plans of Indonesia, soonest first, with their review.
     risks = text.split("Escalation review")[1]
-    assert f"{days(20).isoformat()} Cyber workshop IDN needs review" in risks
-    assert f"{days(50).isoformat()} Naval exercise JPN, IDN cleared" in risks
+    assert f"{days(20).isoformat()} Cyber workshop Indonesia needs review" in risks
+    assert f"{days(50).isoformat()} Naval exercise Japan; Indonesia cleared" in risks
     assert "Nebula" not in text and "Tokyo" not in text
     assert marking_lines(response) == ["NATO RESTRICTED"] * 2
 
@@ -244,7 +244,7 @@ def test_it_holds_targets_open_actions_and_high_risk_plans(client, reader):
     economic = section(text, "Targets and their status", "Upcoming").split("Economic")[1]
     assert f"{days(-400).isoformat()} planned" in economic
     assert "Nebula follow-up" in section(text, "Open follow-up actions", "Latest completed")
-    assert f"{days(10).isoformat()} Operation Nebula IDN needs review" in text
+    assert f"{days(10).isoformat()} Operation Nebula Indonesia needs review" in text
     assert marking_lines(response) == ["NATO CONFIDENTIAL"] * 2
 
 

@@ -23,6 +23,7 @@ import datetime
 import io
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from accounts.choices import Marking, Role
@@ -309,6 +310,44 @@ def test_manager_dashboard_shows_targets_behind(client, oracle):
     panel = panel[: panel.index("The whole plan")]
     # Today is long after the oracle's dates: every target with nothing since is behind.
     assert "Australia" in panel and "Japan" in panel
+
+
+def test_the_dashboard_tells_no_targets_from_none_behind(client, db):
+    client.force_login(make_user(Role.MANAGER, Marking.NU))
+    assert "No active targets yet: set them on the plan." in client.get("/").content.decode()
+    target("JPN", "dialogue", 1, 36)
+    make_engagement(partners=["JPN"], pillars=["dialogue"], start_date=timezone.localdate())
+    page = client.get("/").content.decode()
+    assert "None of the 1 active target is behind." in page
+    assert "No active targets" not in page
+
+
+@pytest.mark.parametrize("page", ["/reports/plan/", "/partners/JPN/"])
+def test_a_manager_changes_a_target_in_its_row(client, oracle, page):
+    jpn = oracle["jpn"]
+    client.force_login(make_user(Role.MANAGER, Marking.NS))
+    shown = client.get(page).content.decode()
+    assert f'name="edit" value="{jpn.pk}"' in shown
+    response = client.post(page, {"edit": jpn.pk, "minimum": 4, "months": 6, "note": "Raised."})
+    assert response.status_code == 302
+    jpn.refresh_from_db()
+    assert (jpn.minimum, jpn.months, jpn.note) == (4, 6, "Raised.")
+    assert jpn.history.count() == 2
+    assert "Target changed" in client.get(response.url).content.decode()
+    # Out of range: said, and nothing changed.
+    response = client.post(page, {"edit": jpn.pk, "minimum": 4, "months": 99, "note": ""})
+    jpn.refresh_from_db()
+    assert jpn.months == 6
+    assert "Target not changed" in client.get(response.url).content.decode()
+
+
+def test_analysts_cannot_change_a_target(client, oracle):
+    client.force_login(make_user(Role.ANALYST, Marking.NS))
+    assert 'name="edit"' not in client.get("/reports/plan/").content.decode()
+    response = client.post("/reports/plan/", {"edit": oracle["jpn"].pk, "minimum": 9, "months": 1})
+    assert response.status_code == 403
+    oracle["jpn"].refresh_from_db()
+    assert oracle["jpn"].minimum == 2
 
 
 def test_plan_and_profile_query_counts(client, oracle, django_assert_num_queries):

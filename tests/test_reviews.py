@@ -194,6 +194,7 @@ def test_risks_report_lists_visible_planned_high_risk_soonest_first(cast):
             "title": "Still planned",
             "start_date": (TODAY - 3 * DAY).isoformat(),
             "partners": ["JPN", "KOR"],
+            "partner_names": ["Japan", "Republic of Korea"],
             "review": None,
         },
         {
@@ -201,6 +202,7 @@ def test_risks_report_lists_visible_planned_high_risk_soonest_first(cast):
             "title": "Sooner",
             "start_date": (TODAY + 2 * DAY).isoformat(),
             "partners": ["JPN", "KOR"],
+            "partner_names": ["Japan", "Republic of Korea"],
             "review": None,
         },
         {
@@ -208,6 +210,7 @@ def test_risks_report_lists_visible_planned_high_risk_soonest_first(cast):
             "title": "Later",
             "start_date": (TODAY + 20 * DAY).isoformat(),
             "partners": ["KOR", "JPN"],
+            "partner_names": ["Republic of Korea", "Japan"],
             "review": "concerns",
         },
     ]
@@ -256,11 +259,45 @@ def test_manager_dashboard_shows_unreviewed_ones_of_the_next_30_days(client, cas
     Review.objects.create(engagement=reviewed, decision="cleared", by=cast["mona"])
     client.force_login(cast["mona"])
     page = client.get("/").content.decode()
-    panel = page[page.index("High-risk plans without a review") :]
+    panel = page[page.index("High-risk plans to review") : page.index("All high-risk plans")]
     assert "In thirty days" in panel
     assert "In thirty-one days" not in panel and "Reviewed one" not in panel
     client.force_login(cast["alice"])
-    assert "High-risk plans without a review" not in client.get("/").content.decode()
+    assert "High-risk plans to review" not in client.get("/").content.decode()
+
+
+def test_the_dashboard_says_when_no_plan_waits_for_a_review(client, cast):
+    client.force_login(cast["mona"])
+    page = client.get("/").content.decode()
+    assert "No high-risk plan of the next 30 days waits for a review." in page
+
+
+def test_a_manager_reviews_from_the_risks_page_and_comes_back_to_it(client, cast):
+    plan = risky(title="Strait transit", partners=["VNM", "JPN"])
+    client.force_login(cast["mona"])
+    page = client.get("/reports/risks/").content.decode()
+    assert "Viet Nam; Japan" in page  # names, as on every other page
+    assert f'action="/engagements/{plan.pk}/reviews/"' in page
+    response = client.post(
+        f"/engagements/{plan.pk}/reviews/",
+        {"decision": "concerns", "note": "Too close.", "next": "/reports/risks/"},
+    )
+    assert response.status_code == 302 and response.url == "/reports/risks/"
+    review = Review.objects.get(engagement=plan)
+    assert (review.decision, review.note, review.by) == ("concerns", "Too close.", cast["mona"])
+    assert (
+        "Review of “Strait transit” recorded: concerns."
+        in client.get(response.url).content.decode()
+    )
+    # Elsewhere than this site: back to the engagement.
+    response = client.post(
+        f"/engagements/{plan.pk}/reviews/", {"decision": "cleared", "next": "https://evil.example/"}
+    )
+    assert response.url == f"/engagements/{plan.pk}/"
+    # Analysts see the risks, without the form.
+    client.force_login(cast["alice"])
+    page = client.get("/reports/risks/").content.decode()
+    assert "Strait transit" in page and "/reviews/" not in page
 
 
 def test_page_query_counts_do_not_grow(client, cast, django_assert_num_queries):
