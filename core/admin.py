@@ -1,12 +1,15 @@
 """Admin pieces shared by the apps (they import from here, never from each other)."""
 
+from functools import update_wrapper
+
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import NestedObjects, quote, unquote
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import router
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -26,10 +29,40 @@ class AdminSite(admin.AdminSite):
     site_title = "Partnership Engagement Tracker"
     index_title = "Records and users"
 
+    def admin_view(self, view, cacheable=False):
+        """Django's, but someone signed in without staff rights gets the app's 403 page,
+        not the admin's second sign-in form."""
+        guarded = super().admin_view(view, cacheable)
+
+        def inner(request, *args, **kwargs):
+            if _signed_in_without_staff(request):
+                return _not_for_you(request)
+            return guarded(request, *args, **kwargs)
+
+        return update_wrapper(inner, guarded)
+
+    def login(self, request, extra_context=None):
+        """One sign-in page for the whole app (with its lockout): the admin's sends there."""
+        if _signed_in_without_staff(request):
+            return _not_for_you(request)
+        if request.user.is_authenticated:
+            return redirect(f"{self.name}:index")
+        return redirect_to_login(request.GET.get("next") or request.path.replace("login/", ""))
+
     def index(self, request, extra_context=None):
         entries = LogEntry.objects.filter(user=request.user).select_related("content_type")
         recent = gates.visible_log(request.user, entries[:RECENT_ACTIONS_READ])[:10]
         return super().index(request, {"recent_actions": recent, **(extra_context or {})})
+
+
+def _signed_in_without_staff(request):
+    user = request.user
+    return user.is_authenticated and user.is_active and not user.is_staff
+
+
+def _not_for_you(request):
+    message = "The admin is for admins. Ask one if something there needs changing."
+    return render(request, "403.html", {"exception": message}, status=403)
 
 
 class RestrictedAdmin(admin.ModelAdmin):

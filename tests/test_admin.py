@@ -1,9 +1,12 @@
+import re
+
 import pytest
 from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
 from accounts.choices import Marking, Role
+from accounts.models import User
 from roadmap.models import Tip, TipStatusUpdate
 from tests.factories import make_engagement, make_user
 
@@ -44,9 +47,60 @@ def test_every_admin_page_answers_for_an_admin(client, admin_user):
         assert any(
             url.startswith(f"/admin/{app}/{model}/") and url.endswith("/change/") for url in urls
         ), name
+    superusers_only = ("/admin/auth/", "/admin/knox/", "/admin/axes/")
     for url in urls:
         response = client.get(url)
-        assert response.status_code == 200, url
+        expected = 403 if url.startswith(superusers_only) else 200
+        assert response.status_code == expected, url
+    root = make_user(Role.ADMIN, Marking.NS, username="root")
+    root.is_superuser = True
+    root.save()
+    client.force_login(root)
+    for url in admin_urls(root):
+        assert client.get(url).status_code == 200, url
+
+
+def test_a_partner_curator_sees_what_they_need_and_nothing_else(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get("/admin/").content.decode()
+    for needed in ["Users", "Partners", "Memberships", "Engagements", "Targets", "Tips"]:
+        assert f">{needed}<" in page, needed
+    for machinery in ["Groups", "Auth tokens", "Access attempts", "Access logs", "Permissions"]:
+        assert machinery not in page, machinery
+    form = client.get("/admin/accounts/user/add/").context["adminform"].form
+    assert {"role", "clearance"} <= set(form.fields)
+    assert "groups" not in form.fields and "user_permissions" not in form.fields
+
+
+def test_a_user_is_added_with_a_role_and_a_clearance(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "newcomer",
+            "password1": "a-long-test-password-1",
+            "password2": "a-long-test-password-1",
+            "usable_password": "true",
+            "role": "manager",
+            "clearance": "NR",
+        },
+    )
+    assert response.status_code == 302
+    newcomer = User.objects.get(username="newcomer")
+    assert (newcomer.role, newcomer.clearance, newcomer.is_staff) == ("manager", "NR", False)
+    listing = client.get("/admin/accounts/user/").content.decode()
+    (row,) = re.findall(r"<tr>(?:(?!</tr>).)*>newcomer</a>(?:(?!</tr>).)*</tr>", listing, re.S)
+    assert ">manager</td>" in row and ">NATO Restricted</td>" in row
+    # Made an admin: staff; back to analyst: not.
+    change = f"/admin/accounts/user/{newcomer.pk}/change/"
+    data = {"username": "newcomer", "role": "admin", "clearance": "NR", "is_active": "on"}
+    assert client.post(change, data).status_code == 302
+    newcomer = User.objects.get(pk=newcomer.pk)
+    assert (newcomer.role, newcomer.is_staff) == ("admin", True)
+    assert client.post(change, {**data, "role": "analyst"}).status_code == 302
+    newcomer = User.objects.get(pk=newcomer.pk)
+    assert (newcomer.role, newcomer.is_staff) == ("analyst", False)
+    assert list(newcomer.groups.values_list("name", flat=True)) == ["analyst"]
 
 
 def test_admin_search_and_filters_answer(client, admin_user):
@@ -78,10 +132,18 @@ def test_staff_see_only_engagements_their_clearance_allows(client):
     assert [value for value, _ in marking_choices] == ["NU", "NR"]
 
 
-def test_analysts_are_kept_out_of_the_admin(client, analyst):
+def test_analysts_are_kept_out_of_the_admin_with_the_apps_403_page(client, analyst):
+    """Not Django's second sign-in form (CONTRACT: the app's 403 page)."""
     client.force_login(analyst)
-    response = client.get(reverse("admin:index"))
-    assert response.status_code == 302 and "/admin/login/" in response.url
+    for url in ["/admin/", "/admin/login/", "/admin/partners/partner/"]:
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "The admin is for admins" in response.content.decode()
+        assert 'name="password"' not in response.content.decode()
+    client.logout()
+    response = client.get("/admin/partners/partner/")
+    assert response.status_code == 302
+    assert client.get(response.url, follow=True).request["PATH_INFO"] == "/accounts/login/"
 
 
 def test_every_model_admin_reads_through_the_gate():

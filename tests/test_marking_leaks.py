@@ -529,10 +529,8 @@ def test_an_nu_admin_cannot_raise_a_clearance_or_a_role(client):
         data = {
             "username": target.username,
             "clearance": "NS",
+            "role": target.role,
             "is_active": "on",
-            "groups": [group.pk for group in target.groups.all()],
-            "date_joined_0": "2025-01-01",
-            "date_joined_1": "00:00:00",
         }
         response = client.post(url, data)
         assert response.status_code == 200
@@ -544,6 +542,7 @@ def test_an_nu_admin_cannot_raise_a_clearance_or_a_role(client):
             "password1": "a-long-test-password-1",
             "password2": "a-long-test-password-1",
             "usable_password": "true",
+            "role": "analyst",
             "clearance": "NC",
         },
     )
@@ -556,14 +555,9 @@ def test_an_nu_admin_cannot_raise_a_clearance_or_a_role(client):
     manager.user_permissions.add(Permission.objects.get(codename="change_user"))
     client.force_login(manager)
     url = f"/admin/accounts/user/{other.pk}/change/"
-    data = {
-        "username": other.username,
-        "clearance": "NU",
-        "is_active": "on",
-        "groups": [Group.objects.get(name="admin").pk],
-        "date_joined_0": "2025-01-01",
-        "date_joined_1": "00:00:00",
-    }
+    form = client.get(url).context["adminform"].form
+    assert [value for value, _ in form.fields["role"].choices] == ["", "analyst", "manager"]
+    data = {"username": other.username, "clearance": "NU", "role": "admin", "is_active": "on"}
     assert client.post(url, data).status_code == 200
     assert other.groups.get().name == "analyst"
 
