@@ -23,11 +23,31 @@ from rest_framework import serializers
 
 from engagements.api import EngagementSerializer
 from engagements.downloads import unquote
+from engagements.exports import EXPORT_FIELDS
 from partners.models import Partner
 from roadmap import summaries
 
 MANY_VALUED = ("partners", "pillars", "facets", "tips")
 IGNORED = ("id", "created_by", "created_at", "updated_at", "version")
+# The columns a file gives (the list's downloads have these and the ignored ones).
+COLUMNS = [name for name in EXPORT_FIELDS if name not in IGNORED]
+# The template's example row: names work where codes do.
+EXAMPLE = {
+    "title": "Maritime domain awareness staff talks",
+    "kind": "staff_talks",
+    "status": "planned",
+    "start_date": "2027-03-01",
+    "end_date": "2027-03-02",
+    "location": "Hanoi",
+    "partners": "Vietnam; JPN",
+    "pillars": "Shared Security Concerns",
+    "facets": "Maritime Security",
+    "tips": "1; 2",
+    "marking": "NU",
+    "escalation_risk": "low",
+    "summary": "Second round of staff talks on sharing a maritime picture.",
+    "outcomes": "",
+}
 FORMATS = (".csv", ".xlsx")
 
 
@@ -168,16 +188,18 @@ def _xlsx_rows(content, max_rows):
         raise ImportFileError(f"not a readable XLSX file ({error}).") from None
 
 
-def import_rows(rows, user, dry_run=False):
-    """Check every row and store them all, or none if any is bad (or on a dry run).
+def import_rows(rows, user, dry_run=False, valid_only=False):
+    """Check every row and store them all, or none if any is bad (or on a dry run); with
+    `valid_only`, store the good rows and report the others.
 
     Every row is written through the one write service inside one transaction, each in a
     savepoint: a rule only the write can check (such as one lead partner) is reported like
-    any other, and the transaction is rolled back unless every row was stored and this is
-    not a dry run. The result lists what was (or would be) created, row by row.
+    any other, and the transaction is rolled back unless every row was stored (or only the
+    good ones were asked for) and this is not a dry run. The result lists what was (or
+    would be) created, row by row.
     """
     result = ImportResult(rows=len(rows))
-    codes = partner_codes()
+    names = known_names()
     serializer = EngagementSerializer(context={"user": user, "known": {}})
     with transaction.atomic(), summaries.deferred_refresh(apply=not dry_run):
         for line, row in rows:
@@ -186,29 +208,45 @@ def import_rows(rows, user, dry_run=False):
                 message = f"Longer than {CELL_MAX_CHARS:,} characters."
                 result.errors += [(line, name, message) for name in too_long]
                 continue
-            if "partners" in row:
-                row = {**row, "partners": [codes.get(v.casefold(), v) for v in row["partners"]]}
+            row = {
+                name: [names[name].get(v.casefold(), v) for v in value] if name in names else value
+                for name, value in row.items()
+            }
             errors, stored = _store(serializer, row)
             for name, messages in errors.items():
                 result.errors += [(line, name, message) for message in messages]
             if stored is not None:
                 result.created.append(_summary(line, *stored))
-        if result.errors or dry_run:
+        if dry_run or (result.errors and not valid_only):
             transaction.set_rollback(True)
-    result.stored = not (result.errors or dry_run)
+    result.stored = not dry_run and (valid_only or not result.errors)
     return result
 
 
-def partner_codes():
-    """{code, name or other name, case-folded: code}; a name two partners share is left
-    out (the row then says no partner has it)."""
-    found = {}
-    for partner in Partner.objects.all():
-        for name in {partner.name, *partner.alias_list}:
-            key = name.casefold()
-            found[key] = None if found.get(key, partner.code) != partner.code else partner.code
-    found.update({code.casefold(): code for code in Partner.objects.values_list("code", flat=True)})
-    return {key: code for key, code in found.items() if code}
+def known_names():
+    """For each relation, {name, code or other name, case-folded: the code the API takes}:
+    partners by code, name or another name ("Vietnam", "Lao PDR"), pillars and facets by
+    code or name ("Emergency Response"), tips by number, code or title. A name two rows
+    share is left out (the row then says no such code exists)."""
+    from roadmap.models import Facet, Pillar, Tip
+
+    def table(rows):
+        found = {}
+        for value, names in rows:
+            for name in names:
+                key = str(name).casefold()
+                found[key] = None if found.get(key, value) != value else value
+        return {key: value for key, value in found.items() if value is not None}
+
+    return {
+        "partners": table(
+            (partner.code, [partner.code, partner.name, *partner.alias_list])
+            for partner in Partner.objects.all()
+        ),
+        "pillars": table((p.code, [p.code, p.name]) for p in Pillar.objects.all()),
+        "facets": table((f.code, [f.code, f.name]) for f in Facet.objects.all()),
+        "tips": table((str(t.number), [t.number, t.code, t.title]) for t in Tip.objects.all()),
+    }
 
 
 def _store(serializer, row):

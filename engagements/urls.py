@@ -1,12 +1,15 @@
 from django.urls import path
 
-from engagements import views
+from engagements import import_views, views
 
 app_name = "engagements"
 urlpatterns = [
     path("", views.engagement_list, name="list"),
     path("new/", views.engagement_create, name="create"),
-    path("import/", views.engagement_import, name="import"),
+    path("import/", import_views.engagement_import, name="import"),
+    path("import/template.<str:format>", import_views.import_template, name="import-template"),
+    path("import/codes/", import_views.import_codes, name="import-codes"),
+    path("import/problems.csv", import_views.import_errors, name="import-errors"),
     path("<int:pk>/", views.engagement_detail, name="detail"),
     path("<int:pk>/edit/", views.engagement_edit, name="edit"),
     path("<int:pk>/delete/", views.engagement_delete, name="delete"),

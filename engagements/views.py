@@ -1,7 +1,5 @@
-import base64
 import datetime
 import functools
-import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -11,9 +9,7 @@ from django.core.paginator import Paginator
 from django.db import OperationalError, connections, transaction
 from django.db.models import Case, When
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from psycopg.errors import QueryCanceled
@@ -21,7 +17,6 @@ from psycopg.errors import QueryCanceled
 from accounts import saved_views
 from accounts.choices import Role
 from core.db import local_settings
-from core.uploads import body_limit
 from engagements import conflicts
 from engagements.choices import ActionStatus, EngagementStatus, ReviewDecision
 from engagements.downloads import DOWNLOAD_FORMATS, download
@@ -36,12 +31,10 @@ from engagements.filters import (
 from engagements.forms import (
     ActionForm,
     EngagementForm,
-    ImportForm,
     ReviewForm,
     possible_duplicates,
 )
 from engagements.history import engagement_history, readable_history
-from engagements.importer import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, by_line, import_rows, read_table
 from engagements.models import Action, Engagement, StaleVersion
 from engagements.pagination import keyset_ordering, paginate
 from engagements.services import NotVisible, delete_engagement, save_record
@@ -316,62 +309,6 @@ def _resolve_conflict(request, engagement):
     if not form.is_valid():
         return _edit_page(request, form)
     return _save_edit(request, form, base_version)
-
-
-IMPORT_SESSION_KEY = "engagement_import"
-# The file and what a multipart body carries around it (boundaries, headers, the token).
-IMPORT_BODY_ALLOWANCE = 64 * 1024
-
-
-@body_limit(IMPORT_MAX_BYTES + IMPORT_BODY_ALLOWANCE)
-@permission_required("engagements.add_engagement", raise_exception=True)
-def engagement_import(request):
-    """Upload a file → a preview of every row (nothing stored) → confirm: all rows or none.
-
-    Between preview and confirm the file's bytes wait in the user's own session (one file
-    at a time, at most IMPORT_MAX_BYTES), under a random token the confirm form carries;
-    confirming checks every row again, as the rows are written.
-    """
-    if request.method == "POST" and "token" in request.POST:
-        return _confirm_import(request)
-    form = ImportForm(request.POST or None, request.FILES or None)
-    context = {"form": form}
-    if request.method == "POST" and form.is_valid():
-        name = form.cleaned_data["file"].name
-        result = import_rows(form.rows, request.user, dry_run=True)
-        request.session.pop(IMPORT_SESSION_KEY, None)
-        token = None
-        if not result.errors:
-            token = secrets.token_urlsafe(16)
-            request.session[IMPORT_SESSION_KEY] = {
-                "token": token,
-                "name": name,
-                "content": base64.b64encode(form.content).decode(),
-            }
-        context.update(name=name, result=result, lines=by_line(form.rows, result), token=token)
-    return render(request, "engagements/engagement_import.html", context)
-
-
-def _confirm_import(request):
-    pending = request.session.get(IMPORT_SESSION_KEY)
-    if not pending or not constant_time_compare(pending["token"], request.POST["token"]):
-        messages.error(request, "That file is no longer waiting to be imported: upload it again.")
-        return redirect("engagements:import")
-    del request.session[IMPORT_SESSION_KEY]
-    rows = read_table(
-        pending["name"], base64.b64decode(pending["content"]), max_rows=IMPORT_MAX_ROWS
-    )
-    result = import_rows(rows, request.user)
-    if result.errors:  # something changed since the preview: nothing was stored
-        context = {"form": ImportForm(), "name": pending["name"], "result": result}
-        context["lines"] = by_line(rows, result)
-        return render(request, "engagements/engagement_import.html", context)
-    messages.success(
-        request,
-        f"Imported {result.rows} engagements from {pending['name']}; they are listed first.",
-    )
-    # Every date (imports hold plans), the newest logged first.
-    return redirect(reverse("engagements:list") + "?start_before=&ordering=-id")
 
 
 def _gone(request):

@@ -46,6 +46,10 @@ EXPECTED_GET = {
     "engagements:list": PAGE,
     "engagements:create": PAGE,
     "engagements:import": PAGE,
+    "engagements:import-template": PAGE,
+    "engagements:import-codes": PAGE,
+    # The rows with problems of the user's own waiting file: none here.
+    "engagements:import-errors": answers(302, 404),
     "engagements:detail": PAGE,
     "engagements:edit": PAGE,
     # Analysts delete only their own: analyst_ns did not log it.
@@ -185,8 +189,8 @@ def url_for(name, pattern, objects):
         "pk": objects[owner].pk,
         "number": 1,
         "code": "security" if name.startswith("api:pillar") else "JPN",
-        "format": "json",
         "token": "0" * 64,
+        "format": "csv" if name == "engagements:import-template" else "json",
     }
     return reverse(name, kwargs={key: values[key] for key in params})
 

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 from django.core.management import call_command
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from accounts.choices import Marking, Role
 from engagements.models import Engagement
@@ -40,7 +40,7 @@ def test_a_file_with_bad_rows_shows_every_problem_and_stores_nothing(client, ana
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Nothing was imported: 3 problems in engagements.csv" in page
+    assert "Nothing imported yet: 3 problems in engagements.csv" in page
     lines = {row["line"]: row for row in response.context["lines"]}
     assert lines[3]["problems"] == [("partners", "No partner with code “ZZZ”.")]
     assert ("end_date", "The end date cannot be before the start date.") in lines[4]["problems"]
@@ -51,8 +51,33 @@ def test_a_file_with_bad_rows_shows_every_problem_and_stores_nothing(client, ana
         "Japan",
     ]
     assert "<strong>partners</strong>: No partner with code “ZZZ”." in page
-    assert 'name="token"' not in page  # nothing to confirm
+    # Not all of it (it has bad rows), only the valid one.
+    assert 'value="all"' not in page and "Import the 1 valid row" in page
     assert not Engagement.objects.exists()
+
+
+def test_the_valid_rows_are_imported_and_the_others_downloaded_with_their_problems(client, analyst):
+    response = client.post(
+        "/engagements/import/", {"file": csv_file([HEADER, GOOD, UNKNOWN_PARTNER, BAD_DATES])}
+    )
+    token = response.context["token"]
+    problems = client.get(f"/engagements/import/problems.csv?token={token}")
+    assert problems["Content-Disposition"] == 'attachment; filename="import-problems.csv"'
+    table = list(csv.reader(io.StringIO(b"".join(problems.streaming_content).decode())))
+    assert table[0] == [*HEADER, "errors"]
+    assert [row[0] for row in table[1:]] == ["Who?", "Bad dates"]
+    assert table[1][-1] == "partners: No partner with code “ZZZ”."
+    assert table[1][6] == "ZZZ"  # as the file had it, to be fixed and imported again
+    response = client.post("/engagements/import/", {"token": token, "rows": "valid"})
+    assert response.status_code == 302
+    assert list(Engagement.objects.values_list("title", flat=True)) == ["Port visit"]
+    page = client.get(response.url).content.decode()
+    assert "Imported 1 engagements from engagements.csv; 2 rows were not imported" in page
+    # The problems stay downloadable until another file replaces them; the import is done.
+    assert client.get(f"/engagements/import/problems.csv?token={token}").status_code == 200
+    again = client.post("/engagements/import/", {"token": token, "rows": "valid"}, follow=True)
+    assert "no longer waiting" in again.content.decode()
+    assert Engagement.objects.count() == 1
 
 
 def test_a_good_file_is_previewed_then_stored_on_confirmation(client, analyst):
@@ -260,3 +285,53 @@ def test_the_preview_costs_the_same_few_queries_a_row(client, analyst):
     # facets and tips: one insert each.
     assert (thirty - ten) / 20 == 8, (ten, thirty)
     assert not Engagement.objects.exists()
+
+
+def test_facets_pillars_and_tips_are_taken_by_name_as_partners_are(client, analyst):
+    row = [*GOOD]
+    row[HEADER.index("pillars")] = "shared security concerns"
+    row[HEADER.index("facets")] = "Maritime Security"
+    row[HEADER.index("tips")] = "Strengthen Existing Partnerships; capacity-building"
+    response = client.post("/engagements/import/", {"file": csv_file([HEADER, row])})
+    assert not response.context["result"].errors
+    client.post("/engagements/import/", {"token": response.context["token"], "rows": "all"})
+    stored = Engagement.objects.get()
+    assert [p.code for p in stored.pillars.all()] == ["security"]
+    assert [f.code for f in stored.facets.all()] == ["security.maritime"]
+    assert sorted(t.number for t in stored.tips.all()) == [1, 4]
+
+
+@pytest.mark.parametrize("format", ["csv", "xlsx"])
+def test_the_template_has_the_header_and_an_example_row_that_imports(client, analyst, format):
+    response = client.get(f"/engagements/import/template.{format}")
+    assert (
+        response["Content-Disposition"] == f'attachment; filename="engagements-template.{format}"'
+    )
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if format == "csv":
+        table = list(csv.reader(io.StringIO(content.decode())))
+    else:
+        table = [list(row) for row in load_workbook(io.BytesIO(content)).active.values]
+    assert table[0] == HEADER and len(table) == 2
+    upload = io.BytesIO(content)
+    upload.name = f"template.{format}"
+    preview = client.post("/engagements/import/", {"file": upload})
+    assert not preview.context["result"].errors
+    assert preview.context["lines"][0]["created"]["partners"] == ["Viet Nam", "Japan"]
+
+
+def test_the_codes_page_lists_every_code_and_name(client, analyst):
+    page = client.get("/engagements/import/codes/").content.decode()
+    for text in [
+        "<code>VNM</code>",
+        "Vietnam",
+        "<code>hadr.emergency-response</code>",
+        "Emergency Response",
+        "<code>avoid-provocation</code>",
+        "<code>staff_talks</code>",
+    ]:
+        assert text in page, text
+    assert "<code>NS</code>" not in page  # markings up to the reader's clearance (NR)
+    assert (
+        'href="/engagements/import/codes/"' in client.get("/engagements/import/").content.decode()
+    )
