@@ -112,6 +112,23 @@ class User(AbstractUser):
         return marking in visible_markings(self)
 
 
+class DefaultView(models.Model):
+    """The saved view (own or shared) a user's engagement list opens on."""
+
+    user = models.OneToOneField(
+        User, verbose_name="user", on_delete=models.CASCADE, related_name="default_view"
+    )
+    view = models.ForeignKey(
+        "SavedView", verbose_name="view", on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "default list view"
+
+    def __str__(self):
+        return f"{self.user}: {self.view}"
+
+
 class CalendarFeed(models.Model):
     """A user's private calendar address, `/calendar/<token>.ics` (no sign-in: the token
     is the key).
@@ -184,9 +201,15 @@ class CalendarFeed(models.Model):
         return feed.user
 
 
+class SavedViewQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """A user's own views and those shared with the team."""
+        return self.filter(models.Q(user=user) | models.Q(shared=True))
+
+
 class SavedView(models.Model):
     """A named engagement-list query (filters and sort) that a person finds again in the
-    navigation. Shareable by link: the link is the list's URL with `query`."""
+    navigation, shared with the team or not. The link is the list's URL with `query`."""
 
     user = models.ForeignKey(
         User, verbose_name="user", on_delete=models.CASCADE, related_name="saved_views"
@@ -195,7 +218,15 @@ class SavedView(models.Model):
     query = models.CharField(
         "query", max_length=2000, blank=True, help_text="The list's query string, without “?”."
     )
+    shared = models.BooleanField(
+        "shared with the team",
+        default=False,
+        help_text="Listed for everyone with a role, with its owner's name; each reader sees "
+        "the rows their own clearance allows.",
+    )
     created_at = models.DateTimeField("created at", auto_now_add=True)
+
+    objects = SavedViewQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]

@@ -13,4 +13,6 @@ saved_view_urlpatterns = [
     path("", saved_views.saved_view_list, name="list"),
     path("new/", saved_views.saved_view_create, name="create"),
     path("<int:pk>/delete/", saved_views.saved_view_delete, name="delete"),
+    path("<int:pk>/change/", saved_views.saved_view_update, name="update"),
+    path("default/", saved_views.saved_view_default, name="default"),
 ]

@@ -66,12 +66,17 @@ LIST_FILTERS = frozenset(EngagementFilterSet.base_filters) - {"ordering"}
 
 
 def engagement_list(request):
-    """The engagement list. Opened with no filter or search at all, it shows engagements
+    """The engagement list. Opened bare, it goes to the user's default view if they made
+    one (accounts.saved_views). Opened with no filter or search at all, it shows engagements
     starting up to today (newest first), so the first screen is recent work, not next
     year's plans; the filter shows as a chip like any other, and removing it
     (`start_before=` empty) shows every date. Any filter or search given searches every
     date: a plan logged a minute ago is found by its title."""
     params = request.GET
+    if not params:  # opened bare: on the user's default view, if they chose one
+        default = saved_views.default_address(request)
+        if default and default != request.path:
+            return redirect(default)
     if not any(name in params for name in LIST_FILTERS):
         params = params.copy()
         params["start_before"] = timezone.localdate().isoformat()

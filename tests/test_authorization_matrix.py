@@ -57,6 +57,8 @@ EXPECTED_GET = {
     "saved_views:list": PAGE,
     "saved_views:create": answers(302, 405),  # POST only
     "saved_views:delete": answers(302, 405),  # POST only
+    "saved_views:update": answers(302, 405),  # POST only
+    "saved_views:default": answers(302, 405),  # POST only
     "partners:list": PAGE,
     "partners:detail": PAGE,
     "partners:brief": PAGE,

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -224,6 +225,47 @@ def test_saved_views_query_count(client, reader, django_assert_num_queries):
     # the saved views
     with django_assert_num_queries(4):
         assert client.get("/saved-views/").status_code == 200
+
+
+def test_a_view_shared_with_the_team_is_listed_for_everyone_with_its_owner(client, reader):
+    colleague = make_user(Role.MANAGER, Marking.NS, username="colleague")
+    theirs = Client()
+    theirs.force_login(colleague)
+    theirs.post(
+        "/saved-views/new/", {"name": "Maritime plans", "query": "pillar=security", "shared": "on"}
+    )
+    theirs.post("/saved-views/new/", {"name": "Mine only", "query": "status=planned"})
+    client.force_login(reader)
+    page = client.get("/saved-views/").content.decode()
+    assert "Maritime plans" in page and "colleague" in page and "Mine only" not in page
+    assert "Maritime plans (colleague)" in [name for _, name, _ in client.session["saved_views"]]
+    # Only its owner renames, unshares or deletes it.
+    shared = SavedView.objects.get(name="Maritime plans")
+    assert client.post(f"/saved-views/{shared.pk}/change/", {"name": "Mine now"}).status_code == 404
+    assert client.post(f"/saved-views/{shared.pk}/delete/").status_code == 404
+    theirs.post(f"/saved-views/{shared.pk}/change/", {"name": "Sea lanes"})  # unshared
+    shared.refresh_from_db()
+    assert (shared.name, shared.shared) == ("Sea lanes", False)
+    assert "Sea lanes" not in client.get("/saved-views/").content.decode()
+
+
+def test_the_list_opens_on_the_default_view_until_it_is_cleared(client, reader):
+    colleague = make_user(Role.MANAGER, Marking.NS, username="colleague")
+    team = SavedView.objects.create(
+        user=colleague, name="Team plans", query="status=planned", shared=True
+    )
+    client.force_login(reader)
+    assert client.post("/saved-views/default/", {"view": team.pk}).status_code == 302
+    response = client.get("/engagements/")
+    assert response.status_code == 302 and response.url == "/engagements/?status=planned"
+    assert "your list opens here" in client.get("/saved-views/").content.decode()
+    # Any explicit query is answered as asked.
+    assert client.get("/engagements/?start_before=").status_code == 200
+    client.post("/saved-views/default/", {"view": ""})
+    assert client.get("/engagements/").status_code == 200
+    # Someone else's unshared view cannot be one's default.
+    private = SavedView.objects.create(user=colleague, name="Private", query="kind=exercise")
+    assert client.post("/saved-views/default/", {"view": private.pk}).status_code == 404
 
 
 def filter_options(client, name):
