@@ -7,8 +7,10 @@ from django.contrib.auth.models import Group
 from knox.admin import AuthTokenAdmin as BaseAuthTokenAdmin
 from knox.models import AuthToken
 
+from accounts.choices import Role
 from accounts.forms import ROLE_ORDER, AccountAddForm, AccountChangeForm
 from accounts.models import User
+from core import gates
 from core.admin import RestrictedAdmin
 
 
@@ -90,7 +92,19 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class GroupAdmin(SuperusersOnly, RestrictedAdmin, BaseGroupAdmin):
-    pass
+    """The role groups are kept in sync with their permissions after every `migrate`
+    (accounts.roles): read-only here, for everyone, since renaming one or taking its
+    permissions would take every member's access, also of accounts above the admin."""
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not _is_role(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not _is_role(obj)
+
+
+def _is_role(group):
+    return group is not None and group.name in Role.values
 
 
 admin.site.unregister(AuthToken)
@@ -105,12 +119,19 @@ class AuthTokenAdmin(SuperusersOnly, RestrictedAdmin, BaseAuthTokenAdmin):
         return False
 
 
-class OfAccountByName(SuperusersOnly, RestrictedAdmin):
-    """Records that name an account by its username (django-axes')."""
+def of_accounts_within_reach(records, user):
+    """Records that name an account by its username (django-axes'): those of accounts the
+    user may see, or of no account (a guessed name)."""
+    above = User.objects.exclude(pk__in=User.objects.visible_to(user).values("pk"))
+    return records.exclude(username__in=above.values("username"))
 
-    def get_queryset(self, request):
-        above = User.objects.exclude(pk__in=User.objects.visible_to(request.user).values("pk"))
-        return super().get_queryset(request).exclude(username__in=above.values("username"))
+
+for model in (AccessAttempt, AccessLog, AccessFailureLog):
+    gates.register(model, of_accounts_within_reach)
+
+
+class OfAccountByName(SuperusersOnly, RestrictedAdmin):
+    pass
 
 
 for model, base in [

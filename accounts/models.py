@@ -111,6 +111,10 @@ class User(AbstractUser):
     def may_see(self, marking):
         return marking in visible_markings(self)
 
+    def markings(self):
+        """The markings this user may see (`visible_markings`)."""
+        return visible_markings(self)
+
 
 class DefaultView(models.Model):
     """The saved view (own or shared) a user's engagement list opens on."""

@@ -6,11 +6,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import NestedObjects, quote, unquote
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import router
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
@@ -48,6 +49,35 @@ class AdminSite(admin.AdminSite):
         if request.user.is_authenticated:
             return redirect(f"{self.name}:index")
         return redirect_to_login(request.GET.get("next") or request.path.replace("login/", ""))
+
+    def get_urls(self):
+        """Django's, with "view on site" (`r/<content type>/<id>/`) through the gate: the
+        same 404 for what does not exist and what the admin may not see."""
+        gated = path(
+            "r/<int:content_type_id>/<path:object_id>/",
+            self.admin_view(self.view_on_site),
+            name="view_on_site",
+        )
+        return [
+            gated if getattr(url, "name", None) == "view_on_site" else url
+            for url in super().get_urls()
+        ]
+
+    def view_on_site(self, request, content_type_id, object_id):
+        try:
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+        except ContentType.DoesNotExist:
+            model = None
+        if model is None:
+            raise Http404("No such object.")
+        try:
+            found = gates.restrict(model._default_manager.filter(pk=object_id), request.user)
+            obj = found.first()
+        except (ValueError, ValidationError):
+            obj = None
+        if obj is None or not hasattr(obj, "get_absolute_url"):
+            raise Http404("No such object.")
+        return redirect(obj.get_absolute_url())
 
     def index(self, request, extra_context=None):
         entries = LogEntry.objects.filter(user=request.user).select_related("content_type")
@@ -134,7 +164,7 @@ class RestrictedAdmin(admin.ModelAdmin):
 
 HIDDEN_RECORDS = (
     "Records above your clearance: deleting this would change them too. Ask an admin "
-    "cleared to see them."
+    "cleared to see them (or, for an account, deactivate it instead)."
 )
 
 
@@ -149,6 +179,12 @@ def deleted_objects(objs, request, admin_site):
     collector.collect(objs)
     touched = [obj for instances in collector.model_objs.values() for obj in instances]
     concealed = gates.hidden([*touched, *collector.protected], request.user)
+    # Rows a delete would change rather than remove (their author set to none, say).
+    changed_hidden = any(
+        gates.any_hidden(batch, request.user)
+        for batches in collector.field_updates.values()
+        for batch in batches
+    )
     perms_needed = set()
 
     def describe(obj):  # as Django's: "Verbose name: <a href=change page>obj</a>"
@@ -182,7 +218,7 @@ def deleted_objects(objs, request, admin_site):
         if shown:
             model_count[model._meta.verbose_name_plural] = len(shown)
     protected = [describe(obj) for obj in collector.protected if obj not in concealed]
-    if concealed:
+    if concealed or changed_hidden:
         protected.append(HIDDEN_RECORDS)
     return to_delete, model_count, perms_needed, protected
 

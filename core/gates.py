@@ -2,11 +2,14 @@
 confirmations, "Recent actions") applies to objects it did not choose itself.
 
 A model says who may see its rows with a `visible_to(user)` method on its queryset
-(engagements by marking, users by the admin's reach, …). A model without one is gated by
-what it belongs to: a row that is deleted with a gated object (a required foreign key with
-`on_delete=CASCADE`: an engagement's partner links, a user's API tokens) is visible exactly
-when that object is. Everything else (pillars, partners, tips) is visible to everyone
-signed in with a role.
+(engagements by marking, users by the admin's reach, …). A model without one is gated,
+in this order: by its own `marking` field, if it has one (an engagement's history rows: each
+holds the marking of its version), up to the user's clearance; if it is the history of a
+gated model (django-simple-history's), like the rows it is the history of, as they are now;
+by what it belongs to: a row that is deleted with a gated object (a required foreign key
+with `on_delete=CASCADE`: an engagement's partner links, a user's API tokens) is visible
+exactly when that object is. A third-party model says it with `register()`. Everything
+else (pillars, partners, tips) is visible to everyone signed in with a role.
 
 Django's `LogEntry` points at its object through a content type and a text id; it is
 visible when its user is and its object exists and is visible now (see `visible_log`).
@@ -17,10 +20,31 @@ from functools import cache
 
 from django.contrib.admin.models import LogEntry
 from django.db import models
+from django.db.models import QuerySet
+
+# Gates of models that are not ours to change: {model: function(queryset, user)}.
+_registered = {}
+
+
+def register(model, gate):
+    """Gate `model`'s rows with `gate(queryset, user)` (for third-party models)."""
+    _registered[model] = gate
+    is_gated.cache_clear()
+    _owners.cache_clear()
 
 
 def _own_gate(model):
     return hasattr(model._default_manager.get_queryset(), "visible_to")
+
+
+def _marked(model):
+    return any(field.name == "marking" for field in model._meta.concrete_fields)
+
+
+def _history_of(model):
+    """The gated model `model` is the simple_history history of, or None."""
+    instance = getattr(model, "instance_type", None)
+    return instance if instance is not None and is_gated(instance) else None
 
 
 @cache
@@ -40,7 +64,14 @@ def _owners(model):
 @cache
 def is_gated(model):
     """Whether some rows of `model` may be hidden from someone."""
-    return model is LogEntry or _own_gate(model) or bool(_owners(model))
+    return (
+        model is LogEntry
+        or model in _registered
+        or _own_gate(model)
+        or _marked(model)
+        or _history_of(model) is not None
+        or bool(_owners(model))
+    )
 
 
 def restrict(queryset, user):
@@ -48,8 +79,21 @@ def restrict(queryset, user):
     model = queryset.model
     if model is LogEntry:
         return queryset.filter(pk__in=[entry.pk for entry in visible_log(user, queryset)])
+    if model in _registered:
+        return _registered[model](queryset, user)
     if _own_gate(model):
-        return queryset.visible_to(user)
+        if hasattr(queryset, "visible_to"):
+            return queryset.visible_to(user)
+        # A plain queryset of the model (Django's deletion collector makes those).
+        shown = model._default_manager.all().visible_to(user)
+        return queryset.filter(pk__in=shown.values("pk"))
+    if _marked(model):
+        markings = user.markings() if hasattr(user, "markings") else []
+        return queryset.filter(marking__in=markings)
+    instance = _history_of(model)
+    if instance is not None:
+        shown = restrict(instance._default_manager.all(), user)
+        return queryset.filter(**{f"{instance._meta.pk.attname}__in": shown.values("pk")})
     for field in _owners(model):
         owners = restrict(field.related_model._default_manager.all(), user)
         queryset = queryset.filter(**{f"{field.name}__in": owners.values("pk")})
@@ -74,6 +118,14 @@ def hidden(objects, user):
             continue
         hidden.update(obj for obj in instances if obj.pk not in shown)
     return hidden
+
+
+def any_hidden(batch, user):
+    """Whether `batch` (a queryset, or instances of one model) holds a row `user` may not
+    see; a queryset is counted, never loaded."""
+    if isinstance(batch, QuerySet):
+        return is_gated(batch.model) and batch.count() != restrict(batch, user).count()
+    return bool(hidden(list(batch), user))
 
 
 def visible_log(user, entries):

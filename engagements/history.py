@@ -11,6 +11,7 @@ restored whole.
 """
 
 from django.db import models
+from django.db.models import OuterRef, Subquery
 from django.dispatch import receiver
 from django.utils.text import capfirst
 from simple_history.signals import pre_create_historical_record
@@ -145,11 +146,19 @@ def engagement_history(engagement_id, user):
 
 
 def deleted_engagements(user):
-    """The last history row of each deleted engagement this user may see, newest first."""
+    """The last history row of each deleted engagement, if this user may see it, newest
+    first. Only the last deletion counts: an engagement deleted at NU, restored, raised to
+    NS and deleted again is an NS engagement's deletion, for NS readers only."""
     from engagements.models import Engagement
 
+    last = (
+        Engagement.history.filter(id=OuterRef("id"), history_type="-")
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
     return (
         Engagement.history.filter(history_type="-", marking__in=visible_markings(user))
+        .filter(history_id=Subquery(last))
         .exclude(id__in=Engagement.objects.values("id"))
         .select_related("history_user")
         .order_by("-history_date")

@@ -11,6 +11,7 @@ nothing.
 import csv
 import datetime
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -74,8 +75,15 @@ MAX_COLUMNS = 64
 # longer one is a line error, and its text is not carried into the preview.
 CELL_MAX_CHARS = 20_000
 # What an XLSX file's parts may expand to, by the sizes its archive declares (a zip bomb
-# of a few kilobytes can declare gigabytes of XML).
+# of a few kilobytes can declare gigabytes of XML; Python's zipfile reads no more than
+# declared): for the page, 32 times its upload limit (a real 1 MB file of text expands
+# about ten times), for the command 200 MB. openpyxl reads the whole table of shared
+# strings before any row, so for the page their number is capped too, at one per cell of
+# the largest sheet it takes: a 150 KB file of twenty million empty strings would hold a
+# worker for minutes.
 XLSX_MAX_EXPANDED_BYTES = 200_000_000
+PAGE_XLSX_MAX_EXPANDED_BYTES = 32 * IMPORT_MAX_BYTES
+SHARED_STRING = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
 
 TOO_LONG = object()  # stands for a cell over CELL_MAX_CHARS
 
@@ -153,15 +161,7 @@ def _csv_rows(content):
 
 
 def _xlsx_rows(content, max_rows):
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-        expanded = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise ImportFileError("not a readable XLSX file.") from None
-    if expanded > XLSX_MAX_EXPANDED_BYTES:
-        raise ImportFileError(
-            f"its parts expand to {expanded:,} bytes; at most {XLSX_MAX_EXPANDED_BYTES:,} are read."
-        )
+    _check_archive(content, max_rows)
     try:
         sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
         rows, columns = sheet.max_row, sheet.max_column  # as declared (None: not declared)
@@ -186,6 +186,34 @@ def _xlsx_rows(content, max_rows):
             yield [_cell(_text(value)) for value in values]
     except Exception as error:  # noqa: BLE001 - whatever a damaged sheet raises mid-way
         raise ImportFileError(f"not a readable XLSX file ({error}).") from None
+
+
+def _check_archive(content, max_rows):
+    """Refuse an XLSX file whose parts would expand beyond what a reader takes, or (for
+    the page, which takes `max_rows`) that holds more shared strings than cells."""
+    limit = XLSX_MAX_EXPANDED_BYTES if max_rows is None else PAGE_XLSX_MAX_EXPANDED_BYTES
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        members = archive.infolist()
+        expanded = sum(member.file_size for member in members)
+        if expanded > limit:
+            raise ImportFileError(
+                f"its parts expand to {expanded:,} bytes; at most {limit:,} are read."
+            )
+        if max_rows is None:
+            return
+        cells = (max_rows + 1) * MAX_COLUMNS
+        strings = sum(
+            len(SHARED_STRING.findall(archive.read(member)))
+            for member in members
+            if member.filename.endswith(".xml")
+        )
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise ImportFileError("not a readable XLSX file.") from None
+    if strings > cells:
+        raise ImportFileError(
+            f"it holds {strings:,} shared strings; the page reads up to {cells:,}."
+        )
 
 
 def import_rows(rows, user, dry_run=False, valid_only=False):

@@ -144,7 +144,7 @@ def test_an_admin_restores_a_deleted_engagement(client):
     assert restored.history.latest().history_user == admin
     analyst = make_user(Role.ANALYST, Marking.NS)
     client.force_login(analyst)
-    assert client.get("/admin/engagements/engagement/deleted/").status_code == 302
+    assert client.get("/admin/engagements/engagement/deleted/").status_code == 403  # not staff
 
 
 def test_partners_memberships_and_tip_statuses_keep_history():

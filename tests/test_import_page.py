@@ -335,3 +335,43 @@ def test_the_codes_page_lists_every_code_and_name(client, analyst):
     assert (
         'href="/engagements/import/codes/"' in client.get("/engagements/import/").content.decode()
     )
+
+
+def xlsx_with_shared_strings(table):
+    """A valid XLSX file (HEADER and GOOD) with a shared string table of `table` bytes
+    (openpyxl writes none of its own; Excel does)."""
+    upload = xlsx_declaring("A1:N2")
+    source = zipfile.ZipFile(io.BytesIO(upload.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item.filename))
+        target.writestr("xl/sharedStrings.xml", table)
+    bomb = io.BytesIO(out.getvalue())
+    bomb.name = "strings.xlsx"
+    return bomb
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        # Seventy thousand empty strings: more than one per cell the page reads.
+        (b'<sst xmlns="x">' + b"<si/>" * 70_000 + b"</sst>", "70,000 shared strings"),
+        (b'<x:sst xmlns:x="x">' + b"<x:si/>" * 70_000 + b"</x:sst>", "70,000 shared strings"),
+        # One string of 40 million characters: beyond what the page expands.
+        (b'<sst xmlns="x"><si><t>' + b"a" * 40_000_000 + b"</t></si></sst>", "expand to"),
+    ],
+)
+def test_a_shared_string_bomb_is_refused_before_openpyxl_reads_it(
+    client, analyst, monkeypatch, table, message
+):
+    import engagements.importer
+
+    def never(*args, **kwargs):
+        raise AssertionError("openpyxl read the file")
+
+    monkeypatch.setattr(engagements.importer, "load_workbook", never)
+    upload = xlsx_with_shared_strings(table)
+    assert len(upload.getvalue()) < 200_000
+    response = client.post("/engagements/import/", {"file": upload})
+    assert message in response.context["form"].errors["file"][0]

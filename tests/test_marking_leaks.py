@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -16,7 +17,7 @@ from accounts.choices import Marking, Role
 from accounts.models import User
 from engagements.forms import EngagementForm
 from engagements.models import Action, Engagement, Review
-from engagements.services import save_engagement
+from engagements.services import delete_engagement, save_engagement
 from partners.models import Partner
 from roadmap.models import Pillar, Target
 from tests.factories import api_client, make_engagement, make_user
@@ -615,7 +616,9 @@ def test_an_import_cannot_store_or_echo_above_the_importers_clearance(client):
     upload.name = "secret.csv"
     response = client.post("/engagements/import/", {"file": upload})
     assert "You cannot mark an engagement above your clearance" in response.content.decode()
-    assert "token" not in response.context or response.context["token"] is None
+    assert "Import the" not in response.content.decode()  # no valid row to import
+    client.post("/engagements/import/", {"token": response.context["token"], "rows": "valid"})
+    client.post("/engagements/import/", {"token": response.context["token"], "rows": "all"})
     assert not Engagement.objects.filter(title="Pulsar drill").exists()
 
 
@@ -831,3 +834,100 @@ def test_a_record_on_an_engagement_raised_meanwhile_is_not_stored(
         page = client.get(response.url).content.decode()
         assert "no longer visible to you" in page, page[:300]
     assert _stored(engagement) == before
+
+
+# Found by the second probe of issue 21 ------------------------------------------------
+
+
+def test_nobody_renames_a_role_or_takes_its_permissions_in_the_admin(client):
+    from django.contrib.auth.models import Group
+
+    manager_group = Group.objects.get(name="manager")
+    url = f"/admin/auth/group/{manager_group.pk}/change/"
+    client.force_login(make_user(Role.ADMIN, Marking.NU))
+    assert client.post(url, {"name": "renamed"}).status_code == 403
+    root = User.objects.create_superuser("root", "root@example.org", "a-long-test-password-1")
+    client.force_login(root)
+    assert client.get(url).status_code == 200  # readable, not changeable
+    assert client.post(url, {"name": "renamed"}).status_code == 403
+    assert (
+        client.post(f"/admin/auth/group/{manager_group.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert Group.objects.filter(name="manager").exists()
+
+
+def test_view_on_site_says_nothing_of_what_the_admin_may_not_see(client, marked):
+    from django.contrib.contenttypes.models import ContentType
+
+    hidden, visible = marked
+    engagement_type = ContentType.objects.get_for_model(Engagement).pk
+    client.force_login(make_user(Role.ADMIN, Marking.NU))
+    ns = client.get(f"/admin/r/{engagement_type}/{hidden['NS'].pk}/")
+    absent = client.get(f"/admin/r/{engagement_type}/999999/")
+    assert ns.status_code == absent.status_code == 404
+    assert "Pulsar" not in ns.content.decode()
+    shown = client.get(f"/admin/r/{engagement_type}/{visible.pk}/")
+    assert shown.status_code == 302 and shown.url == f"/engagements/{visible.pk}/"
+
+
+def test_deleting_an_account_that_would_change_hidden_records_is_refused(client):
+    """An NU analyst logged an engagement that was later raised to NS: deleting the
+    account would set that engagement's creator (and its history's author) to none."""
+    author = make_user(Role.ANALYST, Marking.NU, username="nu-author")
+    ns = make_user(Role.ANALYST, Marking.NS)
+    engagement = save_engagement(
+        author,
+        {
+            "title": "Open talks",
+            "kind": "staff_talks",
+            "status": "planned",
+            "start_date": datetime.date(2027, 1, 5),
+            "partners": [Partner.objects.get(code="JPN")],
+            "pillars": [Pillar.objects.get(code="dialogue")],
+        },
+    )
+    save_engagement(ns, {"title": "Pulsar talks", "marking": "NS"}, engagement.pk, 1)
+    client.force_login(make_user(Role.ADMIN, Marking.NU))
+    page = client.get(f"/admin/accounts/user/{author.pk}/delete/").content.decode()
+    assert "above your clearance" in page and "Pulsar" not in page
+    client.post(f"/admin/accounts/user/{author.pk}/delete/", {"post": "yes"})
+    assert User.objects.filter(pk=author.pk).exists()
+    assert Engagement.objects.get(pk=engagement.pk).created_by == author
+
+
+def test_only_the_last_deletion_decides_who_may_restore(client):
+    nu_author = make_user(Role.ANALYST, Marking.NU)
+    ns_admin = make_user(Role.ADMIN, Marking.NS)
+    engagement = make_engagement(title="Open talks", created_by=nu_author)
+    engagement.record_relations()
+    delete_engagement(nu_author, engagement.pk, 1)  # deleted at NU
+    theirs = Client()
+    theirs.force_login(ns_admin)
+    theirs.post("/admin/engagements/engagement/deleted/", {"id": engagement.pk})
+    restored = Engagement.objects.get(pk=engagement.pk)
+    save_engagement(
+        ns_admin, {"title": "Pulsar talks", "marking": "NS"}, restored.pk, restored.version
+    )
+    delete_engagement(ns_admin, restored.pk, restored.version + 1)  # deleted at NS
+    client.force_login(make_user(Role.ADMIN, Marking.NU))
+    page = client.get("/admin/engagements/engagement/deleted/").content.decode()
+    assert "Open talks" not in page and "Pulsar" not in page
+    client.post("/admin/engagements/engagement/deleted/", {"id": engagement.pk})
+    assert not Engagement.objects.filter(pk=engagement.pk).exists()
+
+
+def test_recent_actions_on_sign_in_records_of_a_hidden_account_are_gone(client):
+    from axes.models import AccessLog
+
+    admin = make_user(Role.ADMIN, Marking.NS, username="ns-root")
+    admin.is_superuser = True
+    admin.save()
+    ns = make_user(Role.ANALYST, Marking.NS, username="pulsar-analyst")
+    log = AccessLog.objects.create(username=ns.username, ip_address="10.0.0.1", user_agent="x")
+    client.force_login(admin)
+    client.post(f"/admin/axes/accesslog/{log.pk}/delete/", {"post": "yes"})
+    assert "pulsar-analyst" in client.get("/admin/").content.decode()
+    admin.clearance = Marking.NU
+    admin.save()
+    assert "pulsar-analyst" not in client.get("/admin/").content.decode()
