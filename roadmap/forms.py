@@ -28,13 +28,21 @@ class TipStatusForm(forms.ModelForm):
 ISO_DATE = ["%Y-%m-%d"]  # the API's date format, and what <input type="date"> sends
 MAX_PERIOD_MONTHS = reports.MAX_PERIOD_YEARS * 12
 
+# The same words never name two windows: coverage's months run to today (12 months up to
+# 2026-12-06 start on 2025-12-07); the trend's are calendar months, this one so far.
 PERIOD_PRESETS = {
-    "3m": "Last 3 months",
-    "6m": "Last 6 months",
-    "12m": "Last 12 months",
+    "3m": "Last 3 months, to today",
+    "6m": "Last 6 months, to today",
+    "12m": "Last 12 months, to today",
     "this_year": "This year",
     "last_year": "Last year",
     "custom": "Custom dates",
+}
+TREND_PRESETS = {
+    **PERIOD_PRESETS,
+    "3m": "Last 3 calendar months (this one so far)",
+    "6m": "Last 6 calendar months (this one so far)",
+    "12m": "Last 12 calendar months (this one so far)",
 }
 ANY_STATUS = "any"
 
@@ -76,6 +84,7 @@ class PeriodForm(ReportForm):
     months up to that end. A preset sets both ends itself, unless a date is given: a date
     given wins over the preset (the period is then custom)."""
 
+    presets = PERIOD_PRESETS
     period = forms.ChoiceField(label="Period", choices=list(PERIOD_PRESETS.items()), required=False)
     start = forms.DateField(
         label="From", required=False, input_formats=ISO_DATE, help_text="YYYY-MM-DD, inclusive"
@@ -166,6 +175,7 @@ class CoverageForm(PeriodForm):
 
 
 class TrendForm(PeriodForm):
+    presets = TREND_PRESETS
     interval = forms.ChoiceField(
         label="Interval", choices=[("month", "month"), ("quarter", "quarter")], required=False
     )

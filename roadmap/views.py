@@ -10,7 +10,6 @@ from engagements.tables import table_rows
 from partners.choices import PartnerKind, Region
 from roadmap import reports
 from roadmap.forms import (
-    PERIOD_PRESETS,
     CoverageForm,
     GapsForm,
     PlanForm,
@@ -150,7 +149,7 @@ def coverage_report(request):
             "data": data,
             "pillar_names": pillar_headings(),
             "preset": cleaned["period"],
-            "presets": PERIOD_PRESETS,
+            "presets": form.presets,
             "status": cleaned["status"],
             "kind": cleaned["kind"],
             "region": cleaned["region"],
@@ -191,7 +190,7 @@ def trend_report(request):
             "chart": trend_chart(data, names),
             "pillar_names": list(names.items()),
             "preset": cleaned["period"],
-            "presets": PERIOD_PRESETS,
+            "presets": form.presets,
             "status": cleaned["status"],
             "statuses": EngagementStatus.choices,
         },
@@ -231,27 +230,45 @@ def trend_chart(data, pillar_names, width=760, height=300):
     def y(value):
         return top + plot_h - plot_h * value / top_value
 
-    def points(values):
-        return " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+    # A period cut by the range (this month, so far) is not a fall: the line stops at the
+    # last whole period, and a dotted stretch leads to the partial one, marked as such.
+    count = len(periods)
+    cut_first = count > 1 and periods[0].get("partial", False)
+    cut_last = count > 1 and periods[-1].get("partial", False)
+    whole = range(1 if cut_first else 0, count - 1 if cut_last else count)
+    stretches = ([(0, 1)] if cut_first else []) + ([(count - 2, count - 1)] if cut_last else [])
+
+    def points(values, indexes):
+        return " ".join(f"{x(i):.1f},{y(values[i]):.1f}" for i in indexes)
+
+    def line(pillar, name, colour, values, dash):
+        return {
+            "pillar": pillar,
+            "name": name,
+            "colour": colour,
+            "points": points(values, whole),
+            "partial": [points(values, stretch) for stretch in stretches],
+            "dash": dash,
+        }
 
     lines = [
-        {
-            "pillar": pillar,
-            "name": pillar_names.get(pillar, pillar),
-            "colour": CHART_COLOURS[position % len(CHART_COLOURS)],
-            "points": points([p["counts"][pillar] for p in periods]),
-            "dash": "",
-        }
+        line(
+            pillar,
+            pillar_names.get(pillar, pillar),
+            CHART_COLOURS[position % len(CHART_COLOURS)],
+            [p["counts"][pillar] for p in periods],
+            "",
+        )
         for position, pillar in enumerate(data["pillars"])
     ]
     lines.append(
-        {
-            "pillar": "all",
-            "name": "All pillars (distinct engagements)",
-            "colour": ALL_PILLARS_COLOUR,
-            "points": points([p["total"] for p in periods]),
-            "dash": "6 4",
-        }
+        line(
+            "all",
+            "All pillars (distinct engagements)",
+            ALL_PILLARS_COLOUR,
+            [p["total"] for p in periods],
+            "6 4",
+        )
     )
     every = max(1, -(-len(periods) // 8))  # at most eight labels, so they never overlap
     return {
@@ -268,6 +285,11 @@ def trend_chart(data, pillar_names, width=760, height=300):
             {"x": f"{x(i):.1f}", "label": p["period"] if i % every == 0 else ""}
             for i, p in enumerate(periods)
         ],
+        "partial_marks": [
+            {"x": f"{x(i):.1f}", "label": "so far" if i == count - 1 else "part"}
+            for i in ([0] if cut_first else []) + ([count - 1] if cut_last else [])
+        ],
+        "top": top,
     }
 
 

@@ -1,6 +1,7 @@
 """Report pages as people read them (issue 12, items 9, 10 and 11): the trend's periods,
 chart and table, the period form, the heat map's colours and the dashboard's panels."""
 
+import calendar
 import datetime
 import re
 from pathlib import Path
@@ -82,6 +83,31 @@ def test_the_chart_names_pillars_and_has_grid_ticks_and_an_all_pillars_line(clie
     # On a phone it keeps its width and scrolls sideways.
     assert '<div class="chart-scroll" tabindex="0">' in html  # scrolls by keyboard too
     assert ".chart .chart-scroll svg { min-width: 640px;" in CSS.read_text()
+
+
+def test_the_current_month_so_far_is_drawn_as_partial_not_as_a_fall(client, reader):
+    """The last 12 calendar months end with this month so far: the lines stop at the last
+    whole month, a dotted stretch leads to this one, and the chart says "so far"."""
+    today = timezone.localdate()
+    html = client.get("/reports/trend/").content.decode()
+    chart = client.get("/reports/trend/").context["chart"]
+    partial = today.day < calendar.monthrange(today.year, today.month)[1]
+    if partial:
+        assert len(re.findall(r'data-series="all" data-partial="true"', html)) == 1
+        assert [mark["label"] for mark in chart["partial_marks"]] == ["so far"]
+        whole = chart["lines"][-1]["points"].split()
+        assert len(whole) == 11  # the eleven whole months; the twelfth is dotted
+        assert "dotted: a period cut by the range" in html
+    # A range of whole months has nothing partial.
+    html = client.get("/reports/trend/?start=2025-01-01&end=2025-06-30").content.decode()
+    assert 'data-partial="true"' not in html and "dotted:" not in html
+
+
+def test_coverage_and_trend_never_call_two_windows_by_one_name(client, reader):
+    coverage = client.get("/reports/coverage/").content.decode()
+    trend = client.get("/reports/trend/").content.decode()
+    assert "Last 12 months, to today" in coverage and "calendar months" not in coverage
+    assert "Last 12 calendar months (this one so far)" in trend and "to today" not in trend
 
 
 # The period form ---------------------------------------------------------------------
