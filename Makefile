@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint fmt serve clean venv screenshots
+.PHONY: run test lint fmt serve clean venv screenshots password demo-reset
 BIND ?= 127.0.0.1:8000
 WORKERS ?= 3
 # `make run PORT=8001` when 8000 is taken.
@@ -58,6 +58,16 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# A new password for a local account: `make password NAME=analyst`.
+password: $(STAMP)
+	$(BIN)/python manage.py changepassword $(NAME)
+
+# Start the local demo again: a new SQLite database, new demo accounts and passwords.
+demo-reset: $(STAMP)
+	@test -z "$$DATABASE_URL" || { echo "demo-reset is for the local SQLite database only."; exit 1; }
+	rm -f var/db.sqlite3
+	$(MAKE) run
 
 clean:
 	rm -rf $(VENV) var/db.sqlite3

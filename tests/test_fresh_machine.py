@@ -106,4 +106,24 @@ def test_bootstrap_demo_on_a_database_in_use_says_how_to_reset_a_password(refere
     make_user(username="someone")
     out = io.StringIO()
     call_command("bootstrap_demo", stdout=out)
-    assert "python manage.py changepassword NAME" in out.getvalue()
+    assert "make password NAME=analyst" in out.getvalue()
+    assert "make demo-reset" in out.getvalue()
+
+
+def test_the_make_targets_the_readme_names_exist():
+    """`make password` and `make demo-reset` (README, "Start here"), dry-run."""
+    for target in ("password NAME=analyst", "demo-reset"):
+        result = subprocess.run(
+            ["make", "-n", *target.split()],
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MAKEFLAGS": "", "DATABASE_URL": ""},
+        )
+        assert result.returncode == 0, result.stderr
+    assert "changepassword analyst" in subprocess.run(
+        ["make", "-n", "password", "NAME=analyst"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+    ).stdout

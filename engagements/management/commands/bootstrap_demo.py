@@ -27,9 +27,10 @@ class Command(BaseCommand):
     def handle(self, engagements, **options):
         if get_user_model().objects.exists():
             self.stdout.write(
-                "Database already has users: no demo data added. The demo passwords were "
-                "printed once, on the first run; to reset a password: "
-                "python manage.py changepassword NAME"
+                "Database already has users: no demo data added. Sign in at the address "
+                "below as analyst, manager or admin (their passwords were printed on the "
+                "first run). A new password: make password NAME=analyst. Fresh demo data: "
+                "make demo-reset."
             )
             return
         lines = []
@@ -43,5 +44,6 @@ class Command(BaseCommand):
             self.style.SUCCESS("Demo accounts (shown only this once):")
             + "\n"
             + "\n".join(lines)
-            + f"\n{Engagement.objects.count()} demo engagements loaded."
+            + f"\n{Engagement.objects.count()} demo engagements loaded. Sign in at the address "
+            "below as one of them: the dashboard shows what needs that role first."
         )
