@@ -34,6 +34,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import User, visible_markings  # noqa: E402
+from core.periods import last_months  # noqa: E402
 from engagements.models import Engagement, EngagementPartner  # noqa: E402
 from partners.models import Partner  # noqa: E402
 from roadmap import reports  # noqa: E402
@@ -132,7 +133,7 @@ def main():
 
     user = User.objects.get(username=args.user)
     function = getattr(reports, args.report).uncached
-    start, end = reports.last_months(12)
+    start, end = last_months(12)
     markings = list(visible_markings(user))
     sql = COVERAGE_SQL if args.report == "coverage" else TREND_SQL
     print(

@@ -16,6 +16,7 @@ from psycopg.errors import QueryCanceled
 
 from accounts import saved_views
 from accounts.choices import Role
+from core import periods
 from core.db import local_settings
 from engagements import conflicts
 from engagements.choices import ActionStatus, EngagementStatus, ReviewDecision
@@ -359,7 +360,7 @@ DUE_SOON_DAYS = 7  # the dashboard's "my actions": overdue, or due within this m
 def dashboard(request):
     today = timezone.localdate()
     month_start = today.replace(day=1)
-    quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    quarter_start = periods.quarter_start(today)
     visible = Engagement.objects.visible_to(request.user)
     not_cancelled = [EngagementStatus.PLANNED, EngagementStatus.COMPLETED]
     month = reports.trend(request.user, month_start, today, "month", status=not_cancelled)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from engagements.choices import EngagementStatus
 from partners.choices import PartnerKind, Region
 from partners.models import Partner
+from core.periods import interval_months, last_months, months_before, period_start
 from roadmap import reports
 from roadmap.models import Target, TipStatusUpdate
 
@@ -49,10 +50,10 @@ ANY_STATUS = "any"
 
 def months_up_to(months, end):
     """The first day of the `months` months up to and including `end` (as
-    `reports.last_months`), or the first day there is if they would begin before it."""
+    `core.periods.last_months`), or the first day there is if they would begin before it."""
     if end.year * 12 + end.month - 1 - months < datetime.MINYEAR * 12:
         return datetime.date.min
-    return reports.last_months(months, end)[0]
+    return last_months(months, end)[0]
 
 
 class ReportForm(forms.Form):
@@ -143,7 +144,7 @@ class PeriodForm(ReportForm):
             return datetime.date(today.year, 1, 1), today
         if preset == "last_year":
             return datetime.date(today.year - 1, 1, 1), datetime.date(today.year - 1, 12, 31)
-        return reports.last_months({"3m": 3, "6m": 6}.get(preset, 12), today)
+        return last_months({"3m": 3, "6m": 6}.get(preset, 12), today)
 
     def status_filter(self):
         """The status argument of a report function: None counts every status."""
@@ -191,9 +192,9 @@ class TrendForm(PeriodForm):
         months = {"3m": 3, "6m": 6, "12m": 12}.get(preset)
         if months:
             interval = self.cleaned_data.get("interval")
-            step = reports.interval_months(interval)
-            first = reports.period_start(end, interval)
-            start = reports.months_before(first, max(months, step) - step)
+            step = interval_months(interval)
+            first = period_start(end, interval)
+            start = months_before(first, max(months, step) - step)
         return start, end
 
     def report_arguments(self):

@@ -8,7 +8,6 @@ Each function runs a small, fixed number of queries whatever the number of partn
 engagements: the counting happens in the database.
 """
 
-import calendar
 import datetime
 import functools
 import hashlib
@@ -20,6 +19,14 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from accounts.models import visible_markings
+from core.periods import (
+    ONE_DAY,
+    interval_months,
+    last_months,
+    months_after,
+    period_last_day,
+    period_starts,
+)
 from engagements.choices import EngagementStatus
 from engagements.models import Engagement, EngagementPartner, Review
 from partners.models import Partner
@@ -113,25 +120,6 @@ def _wait_for(key, computing):
 MAX_PERIOD_YEARS = 50
 
 
-def months_before(day, months):
-    """The same day `months` calendar months earlier (clamped to the month's last day)."""
-    month_index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(month_index, 12)
-    if year < datetime.MINYEAR:
-        return datetime.date.min
-    last_day = calendar.monthrange(year, month + 1)[1]
-    return datetime.date(year, month + 1, min(day.day, last_day))
-
-
-def last_months(months, end=None):
-    """The inclusive period of `months` months that ends on `end` (default today).
-
-    Twelve months up to 2025-12-31 are 2025-01-01 … 2025-12-31.
-    """
-    end = end or timezone.localdate()
-    return months_before(end, months) + datetime.timedelta(days=1), end
-
-
 # Coverage ----------------------------------------------------------------------------
 
 
@@ -220,44 +208,6 @@ def period_label(day, interval):
     return f"{day.year}-{day.month:02d}"
 
 
-def interval_months(interval):
-    """How many months one period of the trend spans: 3 for "quarter", else 1."""
-    return 3 if interval == "quarter" else 1
-
-
-def period_start(day, interval):
-    """The first day of the month (or calendar quarter) that holds `day`."""
-    step = interval_months(interval)
-    return datetime.date(day.year, day.month - (day.month - 1) % step, 1)
-
-
-def period_starts(start, end, interval):
-    """The first day of every month (or quarter) that overlaps [start, end], in order."""
-    step = interval_months(interval)
-    current = period_start(start, interval)
-    while current is not None and current <= end:
-        yield current
-        current = _months_later(current, step)
-
-
-def _months_later(first_day, step):
-    """The first day `step` months after `first_day` (a first day), or None past the
-    calendar's last."""
-    index = first_day.year * 12 + first_day.month - 1 + step
-    if index // 12 > datetime.MAXYEAR:
-        return None
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-_ONE_DAY = datetime.timedelta(days=1)
-
-
-def _period_last_day(first_day, step):
-    """The last day of the `step` months beginning on `first_day`."""
-    following = _months_later(first_day, step)
-    return following - _ONE_DAY if following else datetime.date.max
-
-
 @cached_report
 def trend(user, start=None, end=None, interval="month", status=EngagementStatus.COMPLETED):
     """Distinct engagements per period and pillar, every period of the range included."""
@@ -278,7 +228,7 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
         # The days the period's numbers count (the rows behind them), and whether that is
         # only part of it (a range starting mid-month, the current month up to today).
         following = starts[position + 1] if position + 1 < len(starts) else None
-        covered = (max(first_day, start), following - _ONE_DAY if following else end)
+        covered = (max(first_day, start), following - ONE_DAY if following else end)
         periods.append(
             {
                 "period": period_label(first_day, interval),
@@ -286,7 +236,7 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
                 "total": counts.get((first_day, 0), 0),
                 "start": covered[0],
                 "end": covered[1],
-                "partial": covered != (first_day, _period_last_day(first_day, step)),
+                "partial": covered != (first_day, period_last_day(first_day, step)),
             }
         )
     return {
@@ -436,17 +386,6 @@ def roadmap_counts(user, months=12, as_of=None, status=EngagementStatus.COMPLETE
 
 
 # Engagement plan: targets ------------------------------------------------------------
-
-
-def months_after(day, months):
-    """The same day `months` calendar months later (clamped to the month's last day, and
-    to the calendar's last day)."""
-    month_index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(month_index, 12)
-    if year > datetime.MAXYEAR:
-        return datetime.date.max
-    last_day = calendar.monthrange(year, month + 1)[1]
-    return datetime.date(year, month + 1, min(day.day, last_day))
 
 
 STATUS_ORDER = {status: rank for rank, status in enumerate(TargetStatus.values)}

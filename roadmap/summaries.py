@@ -42,23 +42,12 @@ from django.db.models.functions import TruncMonth
 
 from accounts.models import visible_markings
 from core.db import local_settings
+from core.periods import ONE_DAY, month_of, months_between, next_month, previous_month
 from engagements.models import Engagement, EngagementPartner
 from partners.models import Membership, Partner
 from roadmap.models import ReportStamp, ReportSummary, SummaryMonth
 
 DAY, MONTH = ReportSummary.DAY, ReportSummary.MONTH
-
-
-def month_of(day):
-    return day.replace(day=1)
-
-
-def next_month(day):
-    index = day.year * 12 + day.month  # the month after, zero-based
-    year, month = divmod(index, 12)
-    if year > datetime.MAXYEAR:
-        return None
-    return datetime.date(year, month + 1, 1)
 
 
 def group_names(kind, region):
@@ -310,7 +299,7 @@ def rebuild(start=None, end=None):
             return
         first = month_of(max(start or span["first"], span["first"]))
         last = month_of(min(end or span["last"], span["last"]))
-        months = _months(first, last)
+        months = months_between(first, last)
         _lock_months(months)
         stale = ReportSummary.objects.all()
         if start is not None or end is not None:
@@ -509,7 +498,7 @@ def regroup(partner_ids, partners_before=None, membership_before=None, membershi
         span = engagements.aggregate(first=Min("start_date"), last=Max("start_date"))
         if span["first"] is None:
             return
-        _lock_months(_months(month_of(span["first"]), month_of(span["last"])))
+        _lock_months(months_between(month_of(span["first"]), month_of(span["last"])))
         with connection.cursor() as cursor:
             _drop_regroup_tables(cursor)
             cursor.execute(
@@ -751,15 +740,6 @@ def _drop_regroup_tables(cursor):
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _months(first, last):
-    """The first days of the months from `first` to `last` (first days), in order."""
-    months, current = [], first
-    while current is not None and current <= last:
-        months.append(current)
-        current = next_month(current)
-    return months
-
-
 def compute_all():
     """Every summary bucket as the engagement tables give it now (for check_summaries)."""
     return by_span(tally(load(Engagement.objects.all()), Directory()))
@@ -863,27 +843,18 @@ def pieces(start, end):
     months as month rows, the days of its partial months at either end as day rows."""
     first_whole = start if start.day == 1 else next_month(start)
     after_end = next_month(end)
-    last_whole = month_of(end) if after_end is None or end == after_end - _DAY else None
+    last_whole = month_of(end) if after_end is None or end == after_end - ONE_DAY else None
     if last_whole is None:
-        last_whole = _previous_month(month_of(end))
+        last_whole = previous_month(month_of(end))
     if first_whole is None or last_whole is None or first_whole > last_whole:
         return [(DAY, start, end)]
     ranges = []
     if start < first_whole:
-        ranges.append((DAY, start, first_whole - _DAY))
+        ranges.append((DAY, start, first_whole - ONE_DAY))
     ranges.append((MONTH, first_whole, last_whole))
     if month_of(end) != last_whole:
         ranges.append((DAY, month_of(end), end))
     return ranges
-
-
-_DAY = datetime.timedelta(days=1)
-
-
-def _previous_month(month):
-    if month.year == datetime.MINYEAR and month.month == 1:
-        return None
-    return month_of(month - _DAY)
 
 
 def _as_date(value):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from accounts.choices import Marking, Role
 from accounts.models import visible_markings
+from core.periods import last_months, period_starts
 from engagements.history import restore_engagement
 from engagements.models import Engagement
 from engagements.services import delete_engagement, save_engagement
@@ -117,7 +118,7 @@ def expected_coverage(user, start, end, status, rollup, kind=None):
 
 def expected_trend(user, start, end, status):
     periods = []
-    for first in reports.period_starts(start, end, "month"):
+    for first in period_starts(start, end, "month"):
         last = (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
         inside = [
             e
@@ -136,7 +137,7 @@ def expected_trend(user, start, end, status):
 
 
 def expected_gaps(user, months, as_of):
-    window_start, _ = reports.last_months(months, as_of)
+    window_start, _ = last_months(months, as_of)
     completed = [e for e in visible(user) if e["status"] == "completed" and e["start"] <= as_of]
     found = set()
     for code in Partner.objects.filter(active=True).values_list("code", flat=True):
@@ -151,8 +152,8 @@ def expected_gaps(user, months, as_of):
 
 
 def expected_tips(user, as_of):
-    year_start, _ = reports.last_months(12, as_of)
-    half_start, _ = reports.last_months(reports.EVIDENCE_MONTHS, as_of)
+    year_start, _ = last_months(12, as_of)
+    half_start, _ = last_months(reports.EVIDENCE_MONTHS, as_of)
     completed = [e for e in visible(user) if e["status"] == "completed" and e["start"] <= as_of]
     return {
         number: (
