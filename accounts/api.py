@@ -9,7 +9,7 @@ from rest_framework import serializers, status, views
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.response import Response
 
-from config.throttling import ScopedRateThrottle
+from core.throttling import ScopedRateThrottle
 
 
 class TokenView(views.APIView):

@@ -34,7 +34,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from accounts.choices import Marking, Role  # noqa: E402
 from accounts.models import User  # noqa: E402
 from accounts.roles import create_user_with_role  # noqa: E402
-from engagements.downloads import download  # noqa: E402
+from core.downloads import download  # noqa: E402
 from engagements.exports import EXPORT_FIELDS  # noqa: E402
 from engagements.models import Engagement  # noqa: E402
 

@@ -11,7 +11,7 @@ NO_ROLE = "Your account has no role yet. Ask an admin to give you one."
 class LoginRequiredMiddleware(BaseLoginRequired):
     """Every page needs a signed-in user with a role: anonymous users go to sign in, and
     a user without a role gets 403 on every page and download (signing out still works).
-    The API answers 401/403 itself (`config.permissions.HasRole`), so it is left to DRF."""
+    The API answers 401/403 itself (`core.permissions.HasRole`), so it is left to DRF."""
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.path_info.startswith("/api/"):

@@ -250,7 +250,7 @@ CONTENT_SECURITY_POLICY = {
 
 # Which client address counts (sign-in lockout and API rate limits): REMOTE_ADDR, unless
 # the deployment sits behind this many reverse proxies that append to X-Forwarded-For.
-# Anything else would let a client choose its own address (config/addresses.py).
+# Anything else would let a client choose its own address (core/addresses.py).
 TRUSTED_PROXIES = envint("DJANGO_TRUSTED_PROXIES", 0)
 
 # Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
@@ -266,7 +266,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 ADDRESS_FAILURE_LIMIT = envint("DJANGO_ADDRESS_FAILURE_LIMIT", 30)
 AXES_HANDLER = "accounts.lockout.LockoutHandler"
-AXES_CLIENT_IP_CALLABLE = "config.addresses.client_address"  # instead of django-ipware
+AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"  # instead of django-ipware
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
@@ -299,23 +299,23 @@ REST_FRAMEWORK = {
         "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.permissions.HasRole"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.HasRole"],
     # Our JSON parser answers any unparseable body 400 (deep nesting, 1e400, too large).
     "DEFAULT_PARSER_CLASSES": [
-        "config.api.JSONParser",
+        "core.api.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.AnonRateThrottle"],
-    "NUM_PROXIES": TRUSTED_PROXIES,  # config.throttling counts by config/addresses.py
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.AnonRateThrottle"],
+    "NUM_PROXIES": TRUSTED_PROXIES,  # core.throttling counts by core/addresses.py
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("DJANGO_API_ANON_RATE", "60/min"),
         "token": os.environ.get("DJANGO_API_TOKEN_RATE", "10/min"),
     },
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -333,7 +333,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Engagements, partners, the roadmap and its reports (see CONTRACT.md).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["config.permissions.HasRole"],  # no anonymous reading either
+    "SERVE_PERMISSIONS": ["core.permissions.HasRole"],  # no anonymous reading either
     "SWAGGER_UI_DIST": "SIDECAR",  # served by the app itself: no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

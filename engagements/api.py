@@ -11,9 +11,9 @@ from rest_framework import exceptions, generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.api import KeysetPagination
+from core.api import KeysetPagination
 from engagements.exports import EXPORT_FIELDS, with_relations
-from engagements.filters import ActionFilter, EngagementFilterSet
+from engagements.filters import SORTABLE, ActionFilter, EngagementFilterSet
 from engagements.history import engagement_history
 from engagements.models import Action, Engagement, Review
 from engagements.services import delete_engagement, delete_record, save_engagement, save_record
@@ -173,6 +173,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
     serializer_class = EngagementSerializer
     filterset_class = EngagementFilterSet
     pagination_class = KeysetPagination
+    sortable, default_ordering = SORTABLE, "-start_date"
     write_permissions = {
         "POST": "engagements.add_engagement",
         "PUT": "engagements.change_engagement",

@@ -7,8 +7,8 @@ from django.db import connection, connections, transaction
 from django.db.models import Prefetch
 
 from core.db import local_settings
+from core.downloads import FORMULA_STARTS
 from engagements.choices import API_FIELDS
-from engagements.downloads import FORMULA_STARTS
 from engagements.models import Engagement, EngagementPartner
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip

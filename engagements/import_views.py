@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
 from accounts.choices import Marking
+from core.downloads import DOWNLOAD_FORMATS, download
 from core.uploads import body_limit
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
-from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.forms import ImportForm
 from engagements.importer import (
     COLUMNS,

@@ -22,8 +22,8 @@ from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
 from rest_framework import serializers
 
+from core.downloads import unquote
 from engagements.api import EngagementSerializer
-from engagements.downloads import unquote
 from engagements.exports import EXPORT_FIELDS
 from partners.models import Partner
 from roadmap import summaries

@@ -9,6 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.choices import Marking
 from accounts.models import visible_markings
+from core.errors import StaleVersion  # noqa: F401 (raised by the write service; re-exported)
 from engagements.choices import (
     ActionStatus,
     EngagementKind,
@@ -18,11 +19,6 @@ from engagements.choices import (
     ReviewDecision,
 )
 from engagements.history import RelationSnapshot, relation_snapshot
-
-
-class StaleVersion(Exception):
-    """Someone else saved the engagement after the version this change started from."""
-
 
 # Long enough for a page of notes, short enough that one request cannot fill the disk.
 TEXT_MAX_LENGTH = 10_000

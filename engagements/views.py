@@ -18,9 +18,10 @@ from accounts import saved_views
 from accounts.choices import Role
 from core import periods
 from core.db import local_settings
+from core.downloads import DOWNLOAD_FORMATS, download
+from core.pagination import keyset_ordering, paginate
 from engagements import conflicts
 from engagements.choices import ActionStatus, EngagementStatus, ReviewDecision
-from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import (
     SORTABLE,
@@ -37,7 +38,6 @@ from engagements.forms import (
 )
 from engagements.history import engagement_history, readable_history
 from engagements.models import Action, Engagement, StaleVersion
-from engagements.pagination import keyset_ordering, paginate
 from engagements.services import NotVisible, delete_engagement, save_record
 from engagements.tables import TABLE_COLUMNS, table_rows
 from roadmap import reports, summaries

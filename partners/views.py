@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from accounts.choices import Marking
 from accounts.models import highest_marking
+from core.pagination import paginate
 from engagements.choices import ActionStatus, EngagementStatus
 from engagements.models import Action, Engagement
-from engagements.pagination import paginate
 from engagements.tables import table_rows
 from engagements.views import action_rows
 from partners.filters import PartnerFilterSet

@@ -4,10 +4,10 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils import timezone
 
+from core.periods import interval_months, last_months, months_before, period_start
 from engagements.choices import EngagementStatus
 from partners.choices import PartnerKind, Region
 from partners.models import Partner
-from core.periods import interval_months, last_months, months_before, period_start
 from roadmap import reports
 from roadmap.models import Target, TipStatusUpdate
 

@@ -3,8 +3,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 
+from core.downloads import DOWNLOAD_FORMATS, download
 from engagements.choices import EngagementStatus, ReviewDecision
-from engagements.downloads import DOWNLOAD_FORMATS, download
 from engagements.models import Engagement
 from engagements.tables import table_rows
 from partners.choices import PartnerKind, Region

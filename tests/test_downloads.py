@@ -202,7 +202,7 @@ def test_a_download_imports_back_unchanged(client, tmp_path, download):
     "text", ["=1+1", "+1", "-1", "@A1", "\tx", "\rx", "'=1", "''-1", "'", "'plain", "plain", ""]
 )
 def test_quoting_for_csv_is_undone_exactly(text):
-    from engagements.downloads import csv_text, unquote
+    from core.downloads import csv_text, unquote
 
     quoted = csv_text(text)
     assert not quoted.startswith(("=", "+", "-", "@", "\t", "\r"))

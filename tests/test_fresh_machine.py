@@ -121,9 +121,12 @@ def test_the_make_targets_the_readme_names_exist():
             env={**os.environ, "MAKEFLAGS": "", "DATABASE_URL": ""},
         )
         assert result.returncode == 0, result.stderr
-    assert "changepassword analyst" in subprocess.run(
-        ["make", "-n", "password", "NAME=analyst"],
-        cwd=Path(__file__).resolve().parent.parent,
-        capture_output=True,
-        text=True,
-    ).stdout
+    assert (
+        "changepassword analyst"
+        in subprocess.run(
+            ["make", "-n", "password", "NAME=analyst"],
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.choices import Marking
+from core.pagination import keyset_ordering, paginate
 from engagements.filters import SORTABLE, EngagementFilterSet, sort_column
 from engagements.models import Engagement
-from engagements.pagination import keyset_ordering, paginate
 from tests.factories import make_engagement
 
 pytestmark = pytest.mark.usefixtures("reference_data")

@@ -480,7 +480,7 @@ def test_a_download_never_streams_what_was_raised_while_it_runs(client, monkeypa
     snapshot on PostgreSQL), so an engagement raised to NS and rewritten after the download
     started reaches the NU reader at most as it was (NU), never with its NS text."""
     monkeypatch.setattr("engagements.exports.CHUNK", 1)
-    monkeypatch.setattr("engagements.downloads.CSV_BATCH", 1)
+    monkeypatch.setattr("core.downloads.CSV_BATCH", 1)
     nu = make_user(Role.ANALYST, Marking.NU)
     ns = make_user(Role.ANALYST, Marking.NS)
     today = timezone.localdate()

@@ -1,4 +1,4 @@
-"""Kept apart from config/api.py: DRF imports its permission classes while it is still
+"""Kept apart from core/api.py: DRF imports its permission classes while it is still
 loading its own views, so this module must import nothing but permissions."""
 
 from rest_framework import permissions

@@ -5,7 +5,7 @@ import codecs
 import math
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from rest_framework import exceptions, pagination, parsers
@@ -14,10 +14,8 @@ from rest_framework.utils import json
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from engagements.filters import SORTABLE, sort_column
-from engagements.models import StaleVersion
-from engagements.pagination import keyset_ordering, paginate
-from engagements.services import NotVisible
+from core.errors import StaleVersion
+from core.pagination import keyset_ordering, paginate
 
 
 class Conflict(exceptions.APIException):
@@ -36,7 +34,7 @@ def exception_handler(exc, context):
         )
     elif isinstance(exc, StaleVersion):
         exc = Conflict()
-    elif isinstance(exc, NotVisible):  # gone, or raised above the caller's clearance
+    elif isinstance(exc, ObjectDoesNotExist):  # gone, or raised above the caller's clearance
         exc = exceptions.NotFound()
     elif isinstance(exc, ProtectedError):
         exc = Conflict("Still referred to by other records; deactivate it instead.")
@@ -80,18 +78,21 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 class KeysetPagination(pagination.BasePagination):
-    """`{next, previous, results}` pages in an indexed order ending in id (newest
-    `start_date` first by default): page 10,000 costs what page 1 costs."""
+    """`{next, previous, results}` pages in an indexed order ending in id: page 10,000
+    costs what page 1 costs. The view says what may be sorted on (`sortable`: {name:
+    column}) and its order when none is asked for (`default_ordering`)."""
 
     page_size = 50
     max_page_size = 500
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        requested = request.query_params.get("ordering", "-start_date").split(",")[0]
-        if requested.lstrip("-") not in SORTABLE:
+        requested = request.query_params.get("ordering", view.default_ordering).split(",")[0]
+        name = requested.lstrip("-")
+        if name not in view.sortable:
             raise exceptions.ValidationError({"ordering": [f"Cannot sort by “{requested}”."]})
-        ordering = keyset_ordering(sort_column(requested))
+        descending = requested.startswith("-")
+        ordering = keyset_ordering(("-" if descending else "") + view.sortable[name])
         try:
             size = int(request.query_params.get("page_size", self.page_size))
         except ValueError:

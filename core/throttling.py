@@ -1,8 +1,8 @@
-"""DRF's rate limits, counting per client address as config/addresses.py defines it."""
+"""DRF's rate limits, counting per client address as core/addresses.py defines it."""
 
 from rest_framework import throttling
 
-from config.addresses import client_address
+from core.addresses import client_address
 
 
 class AnonRateThrottle(throttling.AnonRateThrottle):
