@@ -16,7 +16,6 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from core import gates
-from engagements.models import Engagement
 
 # What "Recent actions" reads to find the ten the admin may see now.
 RECENT_ACTIONS_READ = 100
@@ -250,10 +249,15 @@ class InUseByEngagementsMixin:
         super().delete_queryset(request, queryset)
 
 
+# What "in use" means: rows of this app refer to the object. Named, not imported: core
+# imports no app.
+IN_USE_BY = "engagements"
+
+
 def _engagement_links(obj):
     """A query per model of the engagements app that refers to `obj`, of any marking."""
     for relation in obj._meta.related_objects:
-        if relation.related_model._meta.app_label == "engagements":
+        if relation.related_model._meta.app_label == IN_USE_BY:
             yield relation.related_model._base_manager.filter(**{relation.field.name: obj})
 
 
@@ -263,10 +267,10 @@ def used_by_engagements(obj):
 
 
 def in_use_message(obj, user):
-    """ "Japan: in use by engagements (3 you can see)", counting only what `user` may see."""
-    visible = Engagement.objects.visible_to(user)
+    """ "Japan: in use by engagements (3 you can see)", counting only what `user` may see
+    (through the gate of each referring model)."""
     ids = set()
     for links in _engagement_links(obj):
-        engagement_ids = links.values("pk" if links.model is Engagement else "engagement")
-        ids.update(visible.filter(pk__in=engagement_ids).values_list("pk", flat=True))
+        column = "pk" if links.model._meta.model_name == "engagement" else "engagement"
+        ids.update(gates.restrict(links, user).values_list(column, flat=True))
     return f"{obj}: in use by engagements ({len(ids)} you can see)"
