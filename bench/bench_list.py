@@ -48,8 +48,8 @@ from accounts.choices import Marking, Role  # noqa: E402
 from accounts.models import User  # noqa: E402
 from accounts.roles import create_user_with_role  # noqa: E402
 from core.pagination import encode  # noqa: E402
+from engagements import summaries  # noqa: E402
 from engagements.models import Engagement  # noqa: E402
-from roadmap import summaries  # noqa: E402
 
 
 def page_request(client, url):

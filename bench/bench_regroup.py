@@ -27,10 +27,10 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
+from engagements import summaries  # noqa: E402
 from engagements.models import EngagementPartner  # noqa: E402
 from partners.choices import PartnerKind, Region  # noqa: E402
 from partners.models import Membership, Partner  # noqa: E402
-from roadmap import summaries  # noqa: E402
 
 
 class RolledBack(Exception):

@@ -23,9 +23,10 @@ from django.test import Client  # noqa: E402
 from accounts.choices import Marking, Role  # noqa: E402
 from accounts.models import User  # noqa: E402
 from accounts.roles import create_user_with_role  # noqa: E402
+from engagements import summaries  # noqa: E402
 from engagements.models import Engagement  # noqa: E402
 from engagements.services import save_engagement  # noqa: E402
-from roadmap import reports, summaries  # noqa: E402
+from roadmap import reports  # noqa: E402
 
 
 def timed(label, function, repeat=3):

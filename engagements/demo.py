@@ -14,11 +14,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.choices import Marking
+from engagements import summaries
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk, PartnerRole
 from engagements.models import Engagement, EngagementPartner
 from partners.choices import PartnerKind
 from partners.models import Partner
-from roadmap import summaries
 from roadmap.models import Pillar, Tip
 
 CHUNK = 5000

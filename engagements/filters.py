@@ -262,7 +262,7 @@ def with_partner(partners, rollup=False):
     """An engagement condition: one of its partners matches `partners` (a Q on Partner);
     with `rollup`, also a partner that was then a member of a matching organization: a
     membership with `joined` on or before the engagement's start date and `left` after it
-    or open (the rule of the coverage report's roll-up, roadmap/summaries.py)."""
+    or open (the rule of the coverage report's roll-up, engagements/summaries/)."""
     matching = Partner.objects.filter(partners).values("pk")
     condition = Exists(
         EngagementPartner.objects.filter(engagement=OuterRef("pk"), partner__in=matching)

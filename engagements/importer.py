@@ -23,10 +23,10 @@ from openpyxl.utils.escape import unescape
 from rest_framework import serializers
 
 from core.downloads import unquote
+from engagements import summaries
 from engagements.api import EngagementSerializer
 from engagements.exports import EXPORT_FIELDS
 from partners.models import Partner
-from roadmap import summaries
 
 MANY_VALUED = ("partners", "pillars", "facets", "tips")
 IGNORED = ("id", "created_by", "created_at", "updated_at", "version")

@@ -25,10 +25,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 
+from engagements import summaries
 from engagements.choices import PartnerRole
 from engagements.history import RELATION_FIELDS, TRACKED_FIELDS, snapshot
 from engagements.models import Engagement, StaleVersion, lead_first
-from roadmap import summaries
 
 RELATIONS = tuple(RELATION_FIELDS)  # partners, pillars, facets, tips
 # What a caller may set: the tracked fields but the relations. Everything else (id,
@@ -245,7 +245,7 @@ def _current_relations(engagement):
 
 
 def _slice(engagement):
-    """Where the engagement counts in the report summaries (see roadmap.summaries)."""
+    """Where the engagement counts in the report summaries (see engagements.summaries)."""
     return engagement.start_date, engagement.status, engagement.marking
 
 

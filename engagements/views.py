@@ -20,7 +20,7 @@ from core import periods
 from core.db import local_settings
 from core.downloads import DOWNLOAD_FORMATS, download
 from core.pagination import keyset_ordering, paginate
-from engagements import conflicts
+from engagements import conflicts, summaries
 from engagements.choices import ActionStatus, EngagementStatus, ReviewDecision
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import (
@@ -40,7 +40,7 @@ from engagements.history import engagement_history, readable_history
 from engagements.models import Action, Engagement, StaleVersion
 from engagements.services import NotVisible, delete_engagement, save_record
 from engagements.tables import TABLE_COLUMNS, table_rows
-from roadmap import reports, summaries
+from roadmap import reports
 from roadmap.models import Pillar
 
 PAGE_SIZES = (25, 50, 100, 250, 500)

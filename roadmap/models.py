@@ -130,7 +130,7 @@ class Challenge(models.Model):
 class ReportSummary(models.Model):
     """How many engagements count under one dimension in one day or one month, with one
     status and one marking, and the newest start date among them. Kept exact on every
-    write by `roadmap.summaries`; reports read whole months, and the days of partial
+    write by `engagements.summaries`; reports read whole months, and the days of partial
     months, from here (see that module)."""
 
     DAY, MONTH = "day", "month"

@@ -27,10 +27,10 @@ from core.periods import (
     period_last_day,
     period_starts,
 )
+from engagements import summaries
 from engagements.choices import EngagementStatus
 from engagements.models import Engagement, EngagementPartner, Review
 from partners.models import Partner
-from roadmap import summaries
 from roadmap.choices import TargetStatus, TipStatus
 from roadmap.models import Facet, Pillar, Target, Tip, TipStatusUpdate
 
@@ -42,7 +42,7 @@ REPORT_CACHE_SECONDS = 600
 def data_stamp():
     """A counter that grows inside every transaction that changes what a report counts
     (engagements, partners, memberships, tip statuses, the roadmap): see
-    `roadmap.summaries.bump_stamp`. One primary-key lookup."""
+    `engagements.summaries.bump_stamp`. One primary-key lookup."""
     return summaries.stamp()
 
 

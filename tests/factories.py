@@ -7,10 +7,10 @@ from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
 from accounts.roles import create_user_with_role
+from engagements import summaries
 from engagements.choices import EngagementKind, EngagementStatus, PartnerRole
 from engagements.models import Engagement, EngagementPartner
 from partners.models import Partner
-from roadmap import summaries
 from roadmap.models import Facet, Pillar, Tip
 
 PASSWORD = "a-long-test-password-1"

@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 
+from engagements import summaries
 from partners.models import Membership, Partner
-from roadmap import summaries
 from tests.factories import make_engagement
 
 pytestmark = pytest.mark.usefixtures("reference_data")

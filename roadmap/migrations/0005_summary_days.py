@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 def rebuild(apps, schema_editor):
-    from roadmap import summaries
+    from engagements import summaries
 
     if apps.get_model("engagements", "Engagement").objects.exists():
         summaries.rebuild()

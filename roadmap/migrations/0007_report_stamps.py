@@ -7,7 +7,7 @@ from django.db import migrations
 
 def make_stamps(apps, schema_editor):
     ReportStamp = apps.get_model("roadmap", "ReportStamp")
-    for pk in (1, 2):  # roadmap.summaries.DATA_STAMP, DIRECTORY_STAMP
+    for pk in (1, 2):  # engagements.summaries.DATA_STAMP, DIRECTORY_STAMP
         ReportStamp.objects.get_or_create(pk=pk, defaults={"value": 0})
 
 

@@ -16,8 +16,8 @@ from django.db.models.signals import (
 )
 from django.dispatch import receiver
 
+from engagements import summaries
 from partners.models import Membership, Partner
-from roadmap import summaries
 from roadmap.models import Facet, Pillar, Tip, TipStatusUpdate
 
 # A partner's rows and groups depend on these; a membership's rollups on all of its fields.

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from roadmap import summaries
+from engagements import summaries
 
 
 class Command(BaseCommand):

@@ -1,0 +1,67 @@
+"""Report summaries kept exact on every write, so that a report reads summaries, not rows.
+
+Counting a year of engagements from the engagement tables takes seconds at a million
+rows, however clever the query; adding up summaries takes milliseconds. A summary row
+(`ReportSummary`) holds, for one day or one month (`span`), one status and one marking,
+how many engagements count under one *dimension* (kind, ref, pillar) and the newest start
+date among them:
+
+- `partner` (ref: partner id): engagements that include the partner (coverage cells and
+  row totals, gaps);
+- `rollup` (partner id): that include it or a state that was its member on the start date;
+- `group` (group name): with at least one active partner in the group (coverage totals);
+- `rollup-group` (group name): the same over rolled-up rows;
+- `all` (""): every engagement (trend, roadmap counts);
+- `tip`, `facet` (tip or facet id, pillar 0): that advance the tip, touch the facet.
+
+Pillar 0 means "whatever its pillars": each engagement counts once there, so totals are
+distinct counts. Groups are `active`, `kind:<kind>`, `region:<region>` and
+`kind:<kind>/region:<region>`, the partner filters of the coverage report.
+
+Keeping them exact: the one write service calls `refresh_slices()` in the transaction
+that writes an engagement, for the (day, status, marking) slices the engagement left and
+entered; each is recomputed from the engagement tables (a few dozen engagements at a
+million), and its month's rows are added up again from its days, under a lock on the
+month, so concurrent writers take turns and each sees the other. Partner and membership
+changes, which move engagements between rows and groups, add the difference they make to
+the summaries of those engagements (`regroup()`); `seed_demo` recomputes every month
+(`rebuild()`). `manage.py check_summaries` recomputes everything and reports differences.
+
+Reading (`read()`): a period's whole months come from the month rows and the days of its
+partial months from the day rows: at most two queries, whatever the number of engagements.
+
+The package, by kind of work: `spec` (what is counted: the dimensions, the directory,
+counting in Python), `stamps` (the counters that date cached reports), `refresh` (after a
+write), `rebuild` (everything at once, in SQL), `regroup` (after a partner or membership
+change), `read` (for the reports). The models are `roadmap.models.ReportSummary`,
+`ReportStamp` and `SummaryMonth`.
+"""
+
+from engagements.summaries.read import pieces, read, read_windows
+from engagements.summaries.rebuild import analyze, compute_all, rebuild, stored_all
+from engagements.summaries.refresh import deferred_refresh, refresh_slices
+from engagements.summaries.regroup import regroup
+from engagements.summaries.spec import DAY, MONTH, group_name, group_names
+from engagements.summaries.stamps import DATA_STAMP, DIRECTORY_STAMP, bump_stamp, stamp, stamps
+
+__all__ = [
+    "DATA_STAMP",
+    "DAY",
+    "DIRECTORY_STAMP",
+    "MONTH",
+    "analyze",
+    "bump_stamp",
+    "compute_all",
+    "deferred_refresh",
+    "group_name",
+    "group_names",
+    "pieces",
+    "read",
+    "read_windows",
+    "rebuild",
+    "refresh_slices",
+    "regroup",
+    "stamp",
+    "stamps",
+    "stored_all",
+]

@@ -1,0 +1,33 @@
+"""The counters that date what is cached: a report computed under a stamp is stale once
+a write that moves it commits."""
+
+from django.db.models import F
+
+from roadmap.models import ReportStamp
+
+# Rows of ReportStamp. DATA grows with everything a report counts. DIRECTORY grows only
+# with the names and options pages draw from the partner directory and the roadmap
+# (partners, pillars, facets, tips): what depends on those alone (the engagement list's
+# filter panel and its rows, cached at their versions) stays cached while engagements are
+# written.
+DATA_STAMP, DIRECTORY_STAMP = 1, 2
+
+
+def bump_stamp(row=DATA_STAMP):
+    """Inside the writing transaction: what was cached under the stamp is stale once it
+    commits."""
+    updated = ReportStamp.objects.filter(pk=row).update(value=F("value") + 1)
+    if not updated:
+        ReportStamp.objects.bulk_create([ReportStamp(pk=row, value=1)], ignore_conflicts=True)
+
+
+def stamp():
+    return ReportStamp.objects.filter(pk=DATA_STAMP).values_list("value", flat=True).first() or 0
+
+
+def stamps():
+    """(the data stamp, the directory stamp), in one query."""
+    values = dict(
+        ReportStamp.objects.filter(pk__in=[DATA_STAMP, DIRECTORY_STAMP]).values_list("pk", "value")
+    )
+    return values.get(DATA_STAMP, 0), values.get(DIRECTORY_STAMP, 0)
