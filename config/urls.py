@@ -1,5 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -52,6 +55,12 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("", dashboard, name="dashboard"),
+    # Browsers ask for it at the root; resolved per request (the static manifest's name).
+    path(
+        "favicon.ico",
+        login_not_required(lambda request: redirect(static("favicon.ico"))),
+        name="favicon",
+    ),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),

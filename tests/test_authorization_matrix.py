@@ -40,6 +40,7 @@ API = answers(401, 200)
 # GET on every named URL. The engagement used is marked NU and was logged by analyst_nu.
 EXPECTED_GET = {
     "dashboard": PAGE,
+    "favicon": answers(302, 302, no_role=302),  # to the static file, for everyone
     "login": answers(200, 200, no_role=200),
     "logout": answers(302, 405, no_role=405),  # sign-out is a POST
     "password_change": PAGE,

@@ -160,13 +160,14 @@ def test_table_rows_show_what_the_models_say(client, analyst_ns):
         html = client.get(url).content.decode()
         title = "Talks &lt;with&gt; &amp; &quot;quotes&quot;"
         assert f'<a href="{lead_first.get_absolute_url()}">{title}</a>' in html, url
-        assert "<td>High-level dialogue</td>" in html
+        assert '<td data-label="Kind">High-level dialogue</td>' in html
         assert '<span class="status status-planned">Planned</span>' in html
         korea = '<a class="chip" href="/partners/KOR/" title="KOR, lead">Republic of Korea</a>'
         japan = '<a class="chip" href="/partners/JPN/" title="JPN, participant">Japan</a>'
-        assert f"<td>{korea} {japan}</td>" in html, url
+        assert f'<td data-label="Partners">{korea} {japan}</td>' in html, url
         assert (
-            '<td><span class="chip pillar-dialogue">Enhanced Dialogue and Cooperation</span> '
+            '<td data-label="Pillars"><span class="chip pillar-dialogue">'
+            "Enhanced Dialogue and Cooperation</span> "
             '<span class="chip pillar-hadr">Humanitarian Assistance and Disaster Relief</span></td>'
         ) in html, url
         assert '<span class="badge marking-NU" title="Marking">NU</span>' in html

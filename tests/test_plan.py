@@ -322,20 +322,20 @@ def test_the_dashboard_tells_no_targets_from_none_behind(client, db):
     assert "No active targets" not in page
 
 
-@pytest.mark.parametrize("page", ["/reports/plan/", "/partners/JPN/"])
-def test_a_manager_changes_a_target_in_its_row(client, oracle, page):
+@pytest.mark.parametrize("url", ["/reports/plan/", "/partners/JPN/"])
+def test_a_manager_changes_a_target_in_its_row(client, oracle, url):
     jpn = oracle["jpn"]
     client.force_login(make_user(Role.MANAGER, Marking.NS))
-    shown = client.get(page).content.decode()
+    shown = client.get(url).content.decode()
     assert f'name="edit" value="{jpn.pk}"' in shown
-    response = client.post(page, {"edit": jpn.pk, "minimum": 4, "months": 6, "note": "Raised."})
+    response = client.post(url, {"edit": jpn.pk, "minimum": 4, "months": 6, "note": "Raised."})
     assert response.status_code == 302
     jpn.refresh_from_db()
     assert (jpn.minimum, jpn.months, jpn.note) == (4, 6, "Raised.")
     assert jpn.history.count() == 2
     assert "Target changed" in client.get(response.url).content.decode()
     # Out of range: said, and nothing changed.
-    response = client.post(page, {"edit": jpn.pk, "minimum": 4, "months": 99, "note": ""})
+    response = client.post(url, {"edit": jpn.pk, "minimum": 4, "months": 99, "note": ""})
     jpn.refresh_from_db()
     assert jpn.months == 6
     assert "Target not changed" in client.get(response.url).content.decode()

@@ -32,6 +32,9 @@
     const observers = form.querySelector("select[name=observers]");
     const help = document.getElementById(select.id + "_helptext");
     const fallback = form.querySelector("[data-partner-roles-fallback]");
+    // The chips follow the order the partners were entered in: after a failed save the
+    // server lists the chosen options first, in that order (see the submit handler below).
+    const entered = [...select.selectedOptions].map((option) => option.value);
 
     const picker = new TomSelect(select, {
       searchField: ["text", "code", "aliases"],
@@ -39,6 +42,11 @@
       closeAfterSelect: false,
       clearAfterSelect: true,
       refreshThrottle: 0, // Enter right after typing picks from the narrowed list
+      // Not on focus: Tom Select's focus() calls its focus handler again a moment later
+      // (setTimeout), and that handler opened the list, so an Esc pressed in between was
+      // undone and the list covered the pillars below it. The list opens on typing, on ↓
+      // and on a click (below); its focus handler now only refreshes it.
+      openOnFocus: false,
       maxOptions: null,
       placeholder: "Type a partner’s name or code…",
       render: {
@@ -52,6 +60,13 @@
       },
     });
     picker.wrapper.classList.add("partner-picker");
+    if (picker.items.join("\n") !== entered.join("\n")) picker.setValue(entered, true);
+    // A click on a closed list opens it (a click on an open one closes it: Tom Select's own).
+    let wasOpen = false;
+    picker.hook("before", "onClick", () => { wasOpen = picker.isOpen; });
+    picker.hook("after", "onClick", () => {
+      if (!wasOpen && !picker.isOpen && document.activeElement === picker.control_input) picker.open();
+    });
     // The native list stays in the form (it is what is submitted) but out of reach: the
     // picker's own input, which the label now names, is what people and screen readers use.
     select.setAttribute("tabindex", "-1");
@@ -122,6 +137,15 @@
       setRole(code, "participant", lead, observers);
       render();
       status.textContent = `Removed ${picker.options[code] ? picker.options[code].text : code}.`;
+    });
+    // A <select multiple> submits its chosen options in the order of the list: move them to
+    // its top, in the chips' order, so that the server gets the partners as entered.
+    form.addEventListener("submit", () => {
+      const chosen = picker.items
+        .map((code) => select.querySelector(`option[value="${CSS.escape(code)}"]`))
+        .filter(Boolean);
+      select.prepend(...chosen);
+      for (const option of chosen) option.selected = true;
     });
     // The lead and observer lists are now the chips' role choices; keep them visible only
     // when the server has something to say about them.

@@ -1,4 +1,5 @@
-"""axe-core over every page, for each role, on a desktop and a phone.
+"""axe-core over every page, for each role, on a desktop and a phone; and no page wider
+than a phone.
 
 axe-core comes from npm (vendored in tests/e2e/vendor/axe-core with its licence) and is
 evaluated in the page through the DevTools protocol, which the pages' Content Security
@@ -151,7 +152,64 @@ def test_no_serious_or_critical_violation_on_any_page(live_server, browser, some
     assert not found, report
 
 
+# Whether the page is wider than the window and, if so, the elements that stick out: each
+# one lies beyond the window's right edge while its parent does not (so the first to stick
+# out, not its contents), and no scrolling box of its own hides it.
+WIDER_THAN_THE_WINDOW = """() => {
+  const width = window.innerWidth;
+  if (document.documentElement.scrollWidth <= width) return null;
+  const beyond = (element) => element.getBoundingClientRect().right > width + 0.5;
+  const clipped = (element) => {
+    for (let box = element.parentElement; box; box = box.parentElement) {
+      if (getComputedStyle(box).overflowX !== "visible" && !beyond(box)) return true;
+    }
+    return false;
+  };
+  const name = (element) => element.tagName.toLowerCase() + (element.id ? "#" + element.id : "")
+    + [...element.classList].map((c) => "." + c).join("");
+  const path = (element) => {
+    const names = [];
+    for (let e = element; e && e !== document.body; e = e.parentElement) names.unshift(name(e));
+    return names.slice(-4).join(" > ");
+  };
+  const sticking = [...document.body.querySelectorAll("*")].filter((element) =>
+    beyond(element) && !(element.parentElement && element.parentElement !== document.body
+      && beyond(element.parentElement)) && !clipped(element));
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width,
+          offenders: sticking.slice(0, 5).map((element) => path(element) + " (right edge at "
+            + Math.round(element.getBoundingClientRect().right) + "px)")};
+}"""
+
+
+@pytest.mark.parametrize("role", [Role.ANALYST, Role.MANAGER, Role.ADMIN])
+def test_no_page_is_wider_than_a_phone(live_server, browser, some_data, role):
+    """At 390 px nothing scrolls the page sideways: a wide table scrolls in its own box,
+    lists turn into cards, the navigation folds into "Menu"."""
+    user = make_user(role, Marking.NS, username=f"phone-{role}")
+    if role == Role.ADMIN:
+        user.is_staff = True
+        user.save()
+    width, height = WIDTHS["phone"]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    sign_in(context, user, live_server)
+    page = context.new_page()
+    wider = {}
+    for url in ["/accounts/password/", *pages(role, some_data)]:
+        page.goto(live_server.url + url)
+        found = page.evaluate(WIDER_THAN_THE_WINDOW)
+        if found:
+            wider[url] = found
+    context.close()
+    report = "\n".join(
+        f"{url}: {found['scrollWidth']} px wide in a {found['innerWidth']} px window; "
+        f"sticking out: {'; '.join(found['offenders']) or 'nothing found'}"
+        for url, found in wider.items()
+    )
+    assert not wider, report
+
+
 def test_the_sign_in_page_has_no_serious_violation(live_server, page):
     for width, height in WIDTHS.values():
         page.set_viewport_size({"width": width, "height": height})
         assert violations_on(page, f"{live_server.url}/accounts/login/") == []
+        assert page.evaluate(WIDER_THAN_THE_WINDOW) is None

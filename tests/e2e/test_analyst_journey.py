@@ -33,12 +33,22 @@ def test_analyst_logs_finds_edits_and_sees_it_on_the_partner(live_server, page):
     page.get_by_label("Status").select_option("completed")
     page.get_by_label("Start date").fill("2025-09-15")
     page.get_by_label("Location").fill("Manila")
-    # The partner picker: type to narrow the list, Enter adds; a role on each chip.
-    page.get_by_role("combobox", name="Partners").fill("phil")
+    # The partner picker: type to narrow the list, Enter adds; a role on each chip. Each
+    # step waits for the widget's state (the match highlighted, the chip there, the list
+    # closed), never for time.
+    picker = page.get_by_role("combobox", name="Partners")
+    chips = page.get_by_role("list", name="Chosen partners").get_by_role("listitem")
+    picker.fill("phil")
+    expect(page.locator(".ts-dropdown .option.active")).to_contain_text("Philippines (PHL)")
     page.keyboard.press("Enter")
+    expect(chips).to_have_count(1)
     page.keyboard.type("JPN")
+    expect(page.locator(".ts-dropdown .option.active")).to_contain_text("Japan (JPN)")
     page.keyboard.press("Enter")
-    page.keyboard.press("Escape")  # closes the list of matches
+    expect(chips).to_have_count(2)
+    page.keyboard.press("Escape")  # closes the list of matches, for good
+    expect(picker).to_have_attribute("aria-expanded", "false")
+    expect(page.locator(".partner-picker .ts-dropdown")).to_be_hidden()
     page.get_by_role("combobox", name="Role of Philippines (PHL)").select_option("lead")
     page.get_by_label("Shared Security Concerns", exact=True).check()
     page.get_by_label("Maritime Security", exact=True).check()

@@ -52,6 +52,7 @@ def test_partners_are_picked_with_the_keyboard_only(live_server, page):
 
     # Tab to the first chip's role and make Viet Nam the lead with the arrow keys.
     page.keyboard.press("Escape")
+    expect(picker).to_have_attribute("aria-expanded", "false")
     page.keyboard.press("Tab")
     role = page.get_by_role("combobox", name="Role of Viet Nam (VNM)")
     expect(role).to_be_focused()
@@ -75,7 +76,9 @@ def test_partners_are_picked_with_the_keyboard_only(live_server, page):
     expect(chips.get_by_role("listitem")).to_have_count(1)
     picker.focus()
     page.keyboard.type("Japan")
+    expect(page.locator(".ts-dropdown .option.active")).to_contain_text("Japan (JPN)")
     page.keyboard.press("Enter")
+    expect(chips.get_by_role("listitem")).to_have_count(2)
     page.get_by_role("combobox", name="Role of Japan (JPN)").select_option("observer")
 
     page.get_by_label("Title").fill("Mekong flood response coordination with a long title")
@@ -189,12 +192,13 @@ def test_an_import_in_the_browser(live_server, page):
 
     upload("bad.csv", header + good + bad)
     problems = page.locator("#import-problems")
-    expect(problems).to_contain_text("Nothing was imported: 1 problem in bad.csv")
+    expect(problems).to_contain_text("Nothing imported yet: 1 problem in bad.csv")
     expect(problems).to_be_focused()
     bad_row = page.locator("tr.bad")
     expect(bad_row).to_contain_text("3")
     expect(bad_row).to_contain_text("partners: No partner with code “Atlantis”.")
-    expect(page.get_by_role("button", name=re.compile("^Import"))).to_have_count(0)
+    # The valid row may be imported alone; this journey fixes the file instead.
+    expect(page.get_by_role("button", name="Import the 1 valid row")).to_be_visible()
     assert not Engagement.objects.exists()
 
     second = "Port visit,other,planned,2026-01-10,JPN,security,NU,medium\n"
@@ -203,7 +207,7 @@ def test_an_import_in_the_browser(live_server, page):
     expect(page.locator("tr.good").first).to_contain_text("Viet Nam, Lao People's Democratic")
     assert not Engagement.objects.exists()
     page.get_by_role("button", name="Import 2 engagements").click()
-    expect(page.get_by_text("Imported 2 engagements from good.csv.")).to_be_visible()
+    expect(page.get_by_text("Imported 2 engagements from good.csv")).to_be_visible()
     assert set(Engagement.objects.values_list("title", flat=True)) == {
         "Mekong flood drill",
         "Port visit",
