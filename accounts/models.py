@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.db.models import CharField, Max, Value
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
+from django.utils.module_loading import import_string
 
 from accounts.choices import Marking, Role
 
@@ -273,6 +274,4 @@ class Session(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from accounts.sessions import SessionStore
-
-        return SessionStore
+        return import_string(f"{settings.SESSION_ENGINE}.SessionStore")

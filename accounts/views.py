@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
-from accounts import calendar
 from accounts.models import CalendarFeed
+from reports import calendar
 
 
 def calendar_index(request):

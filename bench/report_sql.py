@@ -37,7 +37,7 @@ from accounts.models import User, visible_markings  # noqa: E402
 from core.periods import last_months  # noqa: E402
 from engagements.models import Engagement, EngagementPartner  # noqa: E402
 from partners.models import Partner  # noqa: E402
-from roadmap import reports  # noqa: E402
+from reports import queries as reports  # noqa: E402
 from roadmap.models import Pillar  # noqa: E402
 
 ENGAGEMENTS = Engagement._meta.db_table

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "partners",
     "roadmap",
     "engagements",
+    "reports",
 ]
 
 MIDDLEWARE = [

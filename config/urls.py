@@ -16,10 +16,11 @@ from engagements.api import (
     EngagementReviewsView,
     EngagementViewSet,
 )
-from engagements.views import action_list, dashboard
+from engagements.views import action_list
 from partners.api import PartnerViewSet
+from reports import urls as report_urls
+from reports.views import dashboard
 from roadmap import api as roadmap_api
-from roadmap.urls import report_urlpatterns
 
 router = DefaultRouter()
 router.register("pillars", roadmap_api.PillarViewSet, basename="pillar")
@@ -33,11 +34,7 @@ api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("tips/<int:number>/status/", roadmap_api.TipStatusView.as_view(), name="tip-status"),
-    path("reports/coverage/", roadmap_api.CoverageReportView.as_view(), name="report-coverage"),
-    path("reports/trend/", roadmap_api.TrendReportView.as_view(), name="report-trend"),
-    path("reports/gaps/", roadmap_api.GapsReportView.as_view(), name="report-gaps"),
-    path("reports/plan/", roadmap_api.PlanReportView.as_view(), name="report-plan"),
-    path("reports/risks/", roadmap_api.RisksReportView.as_view(), name="report-risks"),
+    *report_urls.api_urlpatterns,
     path(
         "engagements/<int:pk>/actions/",
         EngagementActionsView.as_view(),
@@ -70,7 +67,7 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("roadmap/", include("roadmap.urls")),
     path("calendar/", include((calendar_urlpatterns, "calendar"))),
-    path("reports/", include((report_urlpatterns, "reports"))),
+    path("reports/", include("reports.urls")),
     path("api/v1/", include((api_urlpatterns, "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,18 @@
 """The base of the project's FilterSets."""
 
 import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CodeMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Repeatable `?partner=JPN&partner=KOR`: any of these codes."""
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CodeChoiceFilter(django_filters.ModelChoiceFilter):
+    """One object by its code."""
 
 
 class FilterSet(django_filters.FilterSet):

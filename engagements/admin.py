@@ -7,9 +7,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin import RestrictedAdmin
 from engagements.forms import EngagementForm
-from engagements.history import deleted_engagements, restore_engagement
+from engagements.history import deleted_engagements
 from engagements.models import Action, Engagement, Review, StaleVersion
-from engagements.services import delete_engagement, delete_record, save_record
+from engagements.services import (
+    delete_engagement,
+    delete_record,
+    restore_engagement,
+    save_record,
+)
 
 
 @admin.register(Engagement)
@@ -86,7 +91,7 @@ class EngagementAdmin(RestrictedAdmin):
             raise PermissionDenied
         if request.method == "POST":
             try:
-                engagement = restore_engagement(int(request.POST.get("id", 0)), request.user)
+                engagement = restore_engagement(request.user, int(request.POST.get("id", 0)))
             except (LookupError, ValueError):
                 messages.error(request, "That engagement cannot be restored.")
             except ValidationError as error:

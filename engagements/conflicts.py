@@ -15,15 +15,14 @@ from types import SimpleNamespace
 
 from accounts.models import visible_markings
 from engagements.choices import PartnerRole
-from engagements.history import (
+from engagements.history import Names, field_label
+from engagements.models import Engagement
+from engagements.snapshots import (
     RELATION_FIELDS,
     SNAPSHOT_FIELDS,
     TRACKED_FIELDS,
-    Names,
-    field_label,
     relation_snapshot,
 )
-from engagements.models import Engagement
 
 SCALARS = [name for name in TRACKED_FIELDS if name not in RELATION_FIELDS]
 # The form fields that carry a tracked field (the partners' roles ride with the partners).

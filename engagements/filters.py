@@ -4,28 +4,15 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from accounts.choices import Marking
-from core.filters import FilterSet
+from core.filters import CodeMultipleChoiceFilter, FilterSet
 from core.widgets import QuickSelect, QuickSelectMultiple
 from engagements.choices import ActionStatus, EngagementKind, EngagementStatus, EscalationRisk
 from engagements.models import Action, Engagement, EngagementPartner
 from partners.choices import PartnerKind, Region
 from partners.models import Membership, Partner
 from roadmap.models import Facet, Pillar, Tip
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class CodeMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
-    """Repeatable `?partner=JPN&partner=KOR`: any of these codes."""
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class CodeChoiceFilter(django_filters.ModelChoiceFilter):
-    """One object by its code."""
-
 
 # `ordering` names → the column sorted on: a marking sorts by its rank (NU < NR < NC < NS).
 SORTABLE = {

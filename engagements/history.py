@@ -1,92 +1,16 @@
-"""Change history of engagements: who changed what, from what to what.
-
-django-simple-history keeps a row per save and delete. Its rows cannot see the
-many-to-many relations (they are written after the engagement's own row), so each
-historical row also keeps a snapshot of the relations as codes. The write service knows
-the relations it is about to store and hands them to the row (`_relations_snapshot`);
-any other save reads them from the database when the row is made, and
-`Engagement.record_relations()` brings the newest row up to date after relations set by
-hand. A deleted engagement's last row keeps the snapshot of the row before, so it can be
-restored whole.
+"""Change history of engagements, as readers see it: who changed what, from what to what,
+redacted above the reader's clearance; deleted engagements and bringing one back.
+(The rows' snapshots of the relations: engagements/snapshots.py.)
 """
 
-from django.db import models
 from django.db.models import OuterRef, Subquery
-from django.dispatch import receiver
 from django.utils.text import capfirst
-from simple_history.signals import pre_create_historical_record
 
 from accounts.models import visible_markings
-from engagements.choices import API_FIELDS
+from engagements.models import Engagement
+from engagements.snapshots import RELATION_FIELDS, TRACKED_FIELDS
 
-# What a change can touch: the contract's fields but those every save sets by itself.
-TRACKED_FIELDS = [
-    name
-    for name in API_FIELDS
-    if name not in ("id", "created_by", "created_at", "updated_at", "version")
-]
-RELATION_FIELDS = {
-    "partners": "partner_codes",
-    "pillars": "pillar_codes",
-    "facets": "facet_codes",
-    "tips": "tip_numbers",
-}
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
-
-
-class RelationSnapshot(models.Model):
-    """Fields added to HistoricalEngagement: the relations at that point, as codes."""
-
-    partner_codes = models.JSONField(default=list)
-    partner_roles = models.JSONField(default=dict)  # {code: role}, to restore faithfully
-    pillar_codes = models.JSONField(default=list)
-    facet_codes = models.JSONField(default=list)
-    tip_numbers = models.JSONField(default=list)
-
-    class Meta:
-        abstract = True
-
-
-SNAPSHOT_FIELDS = ["partner_codes", "partner_roles", "pillar_codes", "facet_codes", "tip_numbers"]
-
-
-def snapshot(partners, roles, pillars, facets, tips):
-    """The relations as a history row keeps them: `partners` in their stored order (the
-    lead first) with `roles` ({partner pk: role}), the others' codes sorted."""
-    return {
-        "partner_codes": [partner.code for partner in partners],
-        "partner_roles": {partner.code: roles[partner.pk] for partner in partners},
-        "pillar_codes": sorted(pillar.code for pillar in pillars),
-        "facet_codes": sorted(facet.code for facet in facets),
-        "tip_numbers": sorted(tip.number for tip in tips),
-    }
-
-
-def relation_snapshot(engagement):
-    """The snapshot of the relations as the database holds them now."""
-    links = list(engagement.partner_links.select_related("partner").order_by("id"))
-    return snapshot(
-        [link.partner for link in links],
-        {link.partner_id: link.role for link in links},
-        engagement.pillars.only("code"),
-        engagement.facets.only("code"),
-        engagement.tips.only("number"),
-    )
-
-
-@receiver(pre_create_historical_record)
-def snapshot_relations(sender, instance, history_instance, **kwargs):
-    if sender._meta.label != "engagements.HistoricalEngagement":
-        return
-    if history_instance.history_type == "-":
-        previous = (
-            sender.objects.filter(id=instance.pk).order_by("-history_date", "-history_id").first()
-        )
-        values = {name: getattr(previous, name) for name in SNAPSHOT_FIELDS} if previous else {}
-    else:
-        values = getattr(instance, "_relations_snapshot", None) or relation_snapshot(instance)
-    for name, value in values.items():
-        setattr(history_instance, name, value)
 
 
 def _value(record, field):
@@ -104,8 +28,6 @@ def engagement_history(engagement_id, user):
     None and the entry says `redacted`. (An NS title rewritten and lowered to NU must not
     reach an NU reader through the history.)
     """
-    from engagements.models import Engagement
-
     allowed = set(visible_markings(user))
     records = list(
         Engagement.history.filter(id=engagement_id)
@@ -149,8 +71,6 @@ def deleted_engagements(user):
     """The last history row of each deleted engagement, if this user may see it, newest
     first. Only the last deletion counts: an engagement deleted at NU, restored, raised to
     NS and deleted again is an NS engagement's deletion, for NS readers only."""
-    from engagements.models import Engagement
-
     last = (
         Engagement.history.filter(id=OuterRef("id"), history_type="-")
         .order_by("-history_date", "-history_id")
@@ -165,25 +85,12 @@ def deleted_engagements(user):
     )
 
 
-def restore_engagement(engagement_id, user):
-    """Bring a deleted engagement this user may see back, as it was when deleted, through
-    the one write service (see `engagements.services.restore_engagement`)."""
-    from engagements import services
-
-    record = deleted_engagements(user).filter(id=engagement_id).first()
-    if record is None:
-        raise LookupError(engagement_id)
-    return services.restore_engagement(user, record)
-
-
 # Reading the history (and the edit-conflict screen): the API keeps field names and codes
 # (the contract); pages show labels and names. Display only: redaction happens before.
 
 
 def field_label(field):
     """ "Escalation risk" for `escalation_risk`: the model field's verbose name."""
-    from engagements.models import Engagement
-
     return capfirst(Engagement._meta.get_field(field).verbose_name)
 
 
@@ -207,8 +114,6 @@ class Names:
     def value(self, field, value):
         """A stored value as a person reads it: a choice's label, a code's name (None, a
         redacted value, stays None)."""
-        from engagements.models import Engagement
-
         if value is None:
             return None
         if field in self.codes:

@@ -18,7 +18,7 @@ from engagements.choices import (
     PartnerRole,
     ReviewDecision,
 )
-from engagements.history import RelationSnapshot, relation_snapshot
+from engagements.snapshots import RelationSnapshot, relation_snapshot
 
 # Long enough for a page of notes, short enough that one request cannot fill the disk.
 TEXT_MAX_LENGTH = 10_000

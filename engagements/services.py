@@ -27,8 +27,11 @@ from django.db.models import F
 
 from engagements import summaries
 from engagements.choices import PartnerRole
-from engagements.history import RELATION_FIELDS, TRACKED_FIELDS, snapshot
+from engagements.history import deleted_engagements
 from engagements.models import Engagement, StaleVersion, lead_first
+from engagements.snapshots import RELATION_FIELDS, TRACKED_FIELDS, snapshot
+from partners.models import Partner
+from roadmap.models import Facet, Pillar, Tip
 
 RELATIONS = tuple(RELATION_FIELDS)  # partners, pillars, facets, tips
 # What a caller may set: the tracked fields but the relations. Everything else (id,
@@ -74,13 +77,15 @@ def delete_engagement(user, engagement_id, version):
         return engagement
 
 
-def restore_engagement(user, record):
-    """Bring back a deleted engagement from its last history row, under its old id, with
-    its creator and `created_at`, the version going on from where it stopped (so copies
-    read before the delete stay stale)."""
-    from partners.models import Partner
-    from roadmap.models import Facet, Pillar, Tip
-
+def restore_engagement(user, engagement_id):
+    """Bring back a deleted engagement this user may see (`history.deleted_engagements`)
+    from its last history row, under its old id, with its creator and `created_at`, the
+    version going on from where it stopped (so copies read before the delete stay stale).
+    Raises LookupError when there is no such deleted engagement, ValidationError when it
+    breaks a rule now."""
+    record = deleted_engagements(user).filter(id=engagement_id).first()
+    if record is None:
+        raise LookupError(engagement_id)
     partners = Partner.objects.in_bulk(record.partner_codes, field_name="code")
     data = {name: getattr(record, name) for name in WRITABLE}
     data.update(

@@ -1,4 +1,3 @@
-import datetime
 import functools
 
 from django.contrib import messages
@@ -15,13 +14,13 @@ from django.views.decorators.http import require_POST
 from psycopg.errors import QueryCanceled
 
 from accounts import saved_views
-from accounts.choices import Role
-from core import periods
+from accounts.models import visible_markings
+from core.cache import result_key as cache_key
 from core.db import local_settings
 from core.downloads import DOWNLOAD_FORMATS, download
 from core.pagination import keyset_ordering, paginate
 from engagements import conflicts, summaries
-from engagements.choices import ActionStatus, EngagementStatus, ReviewDecision
+from engagements.choices import ActionStatus
 from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
 from engagements.filters import (
     SORTABLE,
@@ -40,8 +39,6 @@ from engagements.history import engagement_history, readable_history
 from engagements.models import Action, Engagement, StaleVersion
 from engagements.services import NotVisible, delete_engagement, save_record
 from engagements.tables import TABLE_COLUMNS, table_rows
-from roadmap import reports
-from roadmap.models import Pillar
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
 
@@ -169,8 +166,8 @@ LIST_COUNT_CACHE_SECONDS = 600
 
 def cached_count(user, filters, engagements, stamp):
     """`bounded_count(engagements)`, counted once per reader's clearance, filters, day and
-    data stamp (the report cache's key), then from the cache."""
-    key = reports.report_key("engagement_list_count", user, (filters,), {}, stamp=stamp)
+    data stamp (core.cache's key, as the reports'), then from the cache."""
+    key = cache_key("engagement_list_count", visible_markings(user), (filters,), {}, stamp)
     cached = cache.get(key)  # (count,): None is a count given up, not a miss
     if cached is None:
         cached = (bounded_count(engagements),)
@@ -351,70 +348,6 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-UPCOMING_SHOWN = 15  # the dashboard's table; "15 of 45" links to all of them
-DUE_SOON_DAYS = 7  # the dashboard's "my actions": overdue, or due within this many days
-
-
-def dashboard(request):
-    today = timezone.localdate()
-    month_start = today.replace(day=1)
-    quarter_start = periods.quarter_start(today)
-    visible = Engagement.objects.visible_to(request.user)
-    not_cancelled = [EngagementStatus.PLANNED, EngagementStatus.COMPLETED]
-    month = reports.trend(request.user, month_start, today, "month", status=not_cancelled)
-    quarter = reports.trend(request.user, quarter_start, today, "quarter", status=not_cancelled)
-    pillar_names = dict(Pillar.objects.order_by("order").values_list("code", "name"))
-    upcoming_end = today + datetime.timedelta(days=30)
-    upcoming = visible.filter(status="planned", start_date__range=(today, upcoming_end))
-    context = {
-        "recent": table_rows(
-            visible.filter(created_by=request.user).order_by("-created_at", "-id")[:8]
-        ),
-        "upcoming": table_rows(upcoming.order_by("start_date", "id")[:UPCOMING_SHOWN]),
-        "upcoming_count": upcoming.count(),
-        "upcoming_end": upcoming_end,
-        "per_pillar": [
-            (
-                code,
-                pillar_names[code],
-                month["periods"][0]["counts"][code],
-                quarter["periods"][0]["counts"][code],
-            )
-            for code in month["pillars"]
-        ],
-        "counted_statuses": not_cancelled,
-        "month_start": month_start,
-        "quarter_start": quarter_start,
-        "today": today,
-    }
-    # What needs the user comes first: their open actions overdue or due within a week.
-    mine = Action.objects.visible_to(request.user).filter(
-        owner=request.user, status=ActionStatus.OPEN
-    )
-    context["due_soon_end"] = today + datetime.timedelta(days=DUE_SOON_DAYS)
-    context["my_actions"] = action_rows(
-        mine.filter(due__lte=context["due_soon_end"])
-        .select_related("engagement", "owner")
-        .order_by("due", "id")[:10],
-        request.user,
-        today,
-    )
-    context["my_open_count"] = mine.count()
-    if request.user.role in (Role.MANAGER, Role.ADMIN):
-        targets = reports.plan(request.user)["targets"]
-        context["active_targets"] = len(targets)
-        context["targets_behind"] = [row for row in targets if row["status"] == "behind"]
-        context["unreviewed"] = reports.risks(
-            request.user, today, today + datetime.timedelta(days=30), unreviewed=True
-        )
-        context["review_decisions"] = ReviewDecision.choices
-        context["coverage"] = reports.coverage(request.user)
-        context["gaps"] = reports.gaps(request.user, limit=5)
-        context["tip_board"] = reports.tip_board(request.user)
-        context["pillar_names"] = list(pillar_names.items())
-    return render(request, "dashboard.html", context)
 
 
 # Follow-up actions and escalation reviews ------------------------------------------------

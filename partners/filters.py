@@ -5,8 +5,7 @@ from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from core.filters import FilterSet
-from engagements.filters import CodeChoiceFilter
+from core.filters import CodeChoiceFilter, FilterSet
 from partners.choices import PartnerKind, Region
 from partners.models import Membership, Partner
 

@@ -13,8 +13,8 @@ from engagements.tables import table_rows
 from engagements.views import action_rows
 from partners.filters import PartnerFilterSet
 from partners.models import Membership, Partner
-from roadmap import reports
-from roadmap.digest import plan_drawn_on
+from reports import queries
+from reports.digest import plan_drawn_on
 from roadmap.models import Pillar
 from roadmap.views import target_form
 
@@ -29,7 +29,7 @@ def partner_list(request):
 
 
 def coverage_cells(coverage):
-    """(pillar, cell) for the one row of `reports.coverage(..., partner_code=...)`."""
+    """(pillar, cell) for the one row of `queries.coverage(..., partner_code=...)`."""
     pillars = {pillar.code: pillar for pillar in Pillar.objects.order_by("order")}
     return [(pillars[code], cell) for code, cell in coverage["rows"][0]["cells"].items()]
 
@@ -44,7 +44,7 @@ def partner_detail(request, code):
         page = paginate(timeline, ["-start_date", "-id"], 25, request.GET.get("cursor"))
     except ValidationError:
         page = paginate(timeline, ["-start_date", "-id"], 25)
-    coverage = reports.coverage(request.user, partner_code=partner.code)
+    coverage = queries.coverage(request.user, partner_code=partner.code)
     return render(
         request,
         "partners/partner_detail.html",
@@ -55,7 +55,7 @@ def partner_detail(request, code):
             "page": page,
             "rows": table_rows(page),
             "coverage": coverage,
-            "plan": reports.plan(request.user, partner_code=partner.code),
+            "plan": queries.plan(request.user, partner_code=partner.code),
             "target_form": new_target,
             "coverage_cells": coverage_cells(coverage),
         },
@@ -74,8 +74,8 @@ def partner_brief(request, code):
     partner = get_object_or_404(Partner, code=code)
     user, today = request.user, timezone.localdate()
     visible = Engagement.objects.visible_to(user).filter(partner_links__partner=partner)
-    coverage = reports.coverage(user, partner_code=partner.code)
-    gaps = reports.gaps(user)
+    coverage = queries.coverage(user, partner_code=partner.code)
+    gaps = queries.gaps(user)
     partner_gaps = [gap for gap in gaps["gaps"] if gap["partner"] == partner.code]
     upcoming = table_rows(
         visible.filter(status=EngagementStatus.PLANNED, start_date__gte=today).order_by(
@@ -87,14 +87,14 @@ def partner_brief(request, code):
             :BRIEF_LATEST
         ]
     )
-    plan = reports.plan(user, as_of=today, partner_code=partner.code)
+    plan = queries.plan(user, as_of=today, partner_code=partner.code)
     actions = list(
         Action.objects.visible_to(user)
         .filter(status=ActionStatus.OPEN, engagement__partner_links__partner=partner)
         .select_related("engagement", "owner")
         .order_by("due", "id")
     )
-    risks = [risk for risk in reports.risks(user) if partner.code in risk["partners"]]
+    risks = [risk for risk in queries.risks(user) if partner.code in risk["partners"]]
 
     # What the numbers and lists above draw on: the engagements listed (with those of the
     # open actions and the high-risk plans), the completed ones counted in the coverage

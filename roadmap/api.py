@@ -1,24 +1,14 @@
-from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
-    extend_schema,
     extend_schema_field,
-    inline_serializer,
 )
-from rest_framework import generics, serializers, views, viewsets
-from rest_framework.response import Response
+from rest_framework import generics, serializers, viewsets
 
-from engagements.choices import ReviewDecision
 from partners.models import Partner
-from roadmap import reports
-from roadmap.choices import TargetStatus
 from roadmap.filters import TargetFilterSet
-from roadmap.forms import CoverageForm, GapsForm, PlanForm, TrendForm
 from roadmap.models import Facet, Pillar, Target, Tip, TipStatusUpdate
 
 
@@ -105,120 +95,6 @@ class TipStatusView(generics.ListCreateAPIView):
         serializer.save(tip=self.get_tip(), created_by=self.request.user)
 
 
-# Reports: the parameters are checked by the report's form (roadmap/forms.py, shared with
-# the pages and downloads), the numbers come from roadmap/reports.py.
-
-
-def _schema_type(field):
-    if isinstance(field, forms.DateField):
-        return OpenApiTypes.DATE
-    if isinstance(field, forms.IntegerField):
-        return {"type": "integer", "minimum": field.min_value, "maximum": field.max_value}
-    return str
-
-
-def form_parameters(form_class):
-    """The form's fields as documented query parameters."""
-    return [
-        OpenApiParameter(
-            name,
-            type=_schema_type(field),
-            enum=[value for value, _ in field.choices]
-            if isinstance(field, forms.ChoiceField)
-            else None,
-            description=field.help_text,
-        )
-        for name, field in form_class.base_fields.items()
-    ]
-
-
-def _parameters(form_class, request):
-    form = form_class(request.query_params)
-    if not form.is_valid():
-        raise serializers.ValidationError(form.error_dict())
-    return form
-
-
-CELL = inline_serializer(
-    "CoverageCell",
-    {"count": serializers.IntegerField(), "last": serializers.DateField(allow_null=True)},
-)
-COVERAGE = inline_serializer(
-    "Coverage",
-    {
-        "start": serializers.DateField(),
-        "end": serializers.DateField(),
-        "status": serializers.CharField(allow_null=True),
-        "rollup": serializers.BooleanField(),
-        "pillars": serializers.ListField(child=serializers.CharField()),
-        "rows": inline_serializer(
-            "CoverageRow",
-            {
-                "partner": serializers.CharField(),
-                "name": serializers.CharField(),
-                "cells": serializers.DictField(child=CELL),
-                "total": serializers.IntegerField(),
-            },
-            many=True,
-        ),
-        "totals": serializers.DictField(child=serializers.IntegerField()),
-        "total": serializers.IntegerField(),
-        "max_count": serializers.IntegerField(),
-    },
-)
-TREND = inline_serializer(
-    "Trend",
-    {
-        "start": serializers.DateField(),
-        "end": serializers.DateField(),
-        "interval": serializers.CharField(),
-        "status": serializers.CharField(allow_null=True),
-        "pillars": serializers.ListField(child=serializers.CharField()),
-        "periods": inline_serializer(
-            "TrendPeriod",
-            {
-                "period": serializers.CharField(),
-                "counts": serializers.DictField(child=serializers.IntegerField()),
-                "total": serializers.IntegerField(),
-            },
-            many=True,
-        ),
-    },
-)
-GAP = inline_serializer(
-    "Gap",
-    {
-        "partner": serializers.CharField(),
-        "partner_name": serializers.CharField(),
-        "pillar": serializers.CharField(),
-        "pillar_name": serializers.CharField(),
-        "last": serializers.DateField(allow_null=True),
-    },
-    many=True,
-)
-
-
-class CoverageReportView(views.APIView):
-    @extend_schema(parameters=form_parameters(CoverageForm), responses=COVERAGE)
-    def get(self, request):
-        form = _parameters(CoverageForm, request)
-        return Response(reports.coverage(request.user, **form.report_arguments()))
-
-
-class TrendReportView(views.APIView):
-    @extend_schema(parameters=form_parameters(TrendForm), responses=TREND)
-    def get(self, request):
-        form = _parameters(TrendForm, request)
-        return Response(reports.trend(request.user, **form.report_arguments()))
-
-
-class GapsReportView(views.APIView):
-    @extend_schema(parameters=form_parameters(GapsForm), responses=GAP)
-    def get(self, request):
-        form = _parameters(GapsForm, request)
-        return Response(reports.gaps(request.user, **form.report_arguments())["gaps"])
-
-
 # Engagement plan ---------------------------------------------------------------------
 
 
@@ -272,52 +148,3 @@ class TargetViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
-
-
-PLAN = inline_serializer(
-    "PlanEntry",
-    {
-        "target": serializers.IntegerField(),
-        "partner": serializers.CharField(),
-        "pillar": serializers.CharField(),
-        "minimum": serializers.IntegerField(),
-        "months": serializers.IntegerField(),
-        "done": serializers.IntegerField(),
-        "planned": serializers.IntegerField(),
-        "last": serializers.DateField(allow_null=True),
-        "status": serializers.ChoiceField(TargetStatus.values),
-    },
-    many=True,
-)
-PLAN_FIELDS = list(PLAN.child.fields)
-
-
-class PlanReportView(views.APIView):
-    @extend_schema(parameters=form_parameters(PlanForm), responses=PLAN)
-    def get(self, request):
-        form = _parameters(PlanForm, request)
-        rows = reports.plan(request.user, **form.report_arguments())["targets"]
-        return Response([{name: row[name] for name in PLAN_FIELDS} for row in rows])
-
-
-RISKS = inline_serializer(
-    "Risk",
-    {
-        "engagement": serializers.IntegerField(),
-        "title": serializers.CharField(),
-        "start_date": serializers.DateField(),
-        "partners": serializers.ListField(child=serializers.CharField()),
-        "partner_names": serializers.ListField(
-            child=serializers.CharField(), help_text="the partners' names, in that order"
-        ),
-        "review": serializers.ChoiceField(ReviewDecision.values, allow_null=True),
-    },
-    many=True,
-)
-
-
-class RisksReportView(views.APIView):
-    @extend_schema(responses=RISKS)
-    def get(self, request):
-        """Visible planned high-risk engagements, soonest first, with their review."""
-        return Response(reports.risks(request.user))

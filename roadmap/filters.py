@@ -2,8 +2,7 @@
 
 import django_filters
 
-from core.filters import FilterSet
-from engagements.filters import CodeChoiceFilter
+from core.filters import CodeChoiceFilter, FilterSet
 from partners.models import Partner
 from roadmap.models import Pillar, Target
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts.choices import Marking, Role
 from partners.models import Partner
-from roadmap import reports
+from reports import queries as reports
 from tests.factories import api_client, make_engagement, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts.choices import Marking, Role
 from engagements.models import Engagement
 from partners.models import Partner
-from roadmap import reports
+from reports import queries as reports
 from roadmap.models import TipStatusUpdate
 from tests.factories import PASSWORD, make_engagement, make_user
 

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from accounts.choices import Marking, Role
-from engagements.history import TRACKED_FIELDS
 from engagements.models import Engagement
 from engagements.services import save_engagement
+from engagements.snapshots import TRACKED_FIELDS
 from partners.models import Partner
 from roadmap.models import Pillar
 from tests.factories import make_user

@@ -20,7 +20,7 @@ from accounts.choices import Marking, Role
 from accounts.models import User
 from engagements.models import Action, Review
 from partners.models import Partner
-from roadmap import digest
+from reports import digest
 from roadmap.models import Pillar, Target, Tip, TipStatusUpdate
 from tests.factories import make_engagement, make_user
 

@@ -28,7 +28,7 @@ from openpyxl import load_workbook
 
 from accounts.choices import Marking, Role
 from partners.models import Partner
-from roadmap import reports
+from reports import queries as reports
 from roadmap.models import Pillar, Target
 from tests.factories import api_client, make_engagement, make_partner, make_user
 

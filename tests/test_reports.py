@@ -13,10 +13,11 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from accounts.choices import Marking, Role
+from core import cache as shared
 from core import periods
 from engagements.services import delete_engagement, save_engagement
 from partners.models import Partner
-from roadmap import reports
+from reports import queries as reports
 from roadmap.models import Tip, TipStatusUpdate
 from tests.factories import make_engagement, make_partner, make_user
 
@@ -428,12 +429,12 @@ def test_a_worker_that_stops_without_an_answer_is_not_waited_for(oracle, monkeyp
     key, worker = _another_worker_computing(manager, lambda key: cache.delete(key + ":computing"))
     began = time.monotonic()
     assert reports.coverage(manager, start=START, end=END) == answer
-    assert time.monotonic() - began < reports.REPORT_WAIT_SECONDS
+    assert time.monotonic() - began < shared.WAIT_SECONDS
     assert cache.get(key) == answer
     worker.join()
     # One that never answers (hung, its mark still there) is waited for a bounded time,
     # and its mark is left to it.
-    monkeypatch.setattr(reports, "REPORT_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(shared, "WAIT_SECONDS", 0.3)
     cache.clear()
     key, worker = _another_worker_computing(manager, lambda key: None)
     assert reports.coverage(manager, start=START, end=END) == answer

@@ -14,7 +14,7 @@ from django.core.cache import cache, caches
 
 from accounts.choices import Marking, Role
 from engagements.services import save_engagement
-from roadmap import reports
+from reports import queries as reports
 from tests.factories import make_engagement, make_user
 
 pytestmark = [

@@ -16,11 +16,10 @@ from hypothesis import strategies as st
 from accounts.choices import Marking, Role
 from accounts.models import visible_markings
 from core.periods import last_months, period_starts
-from engagements.history import restore_engagement
 from engagements.models import Engagement
-from engagements.services import delete_engagement, save_engagement
+from engagements.services import delete_engagement, restore_engagement, save_engagement
 from partners.models import Membership, Partner
-from roadmap import reports
+from reports import queries as reports
 from roadmap.models import Facet, Pillar, ReportSummary, Tip
 from tests.factories import make_engagement, make_user
 
@@ -248,7 +247,7 @@ def apply(operation, writer, made, deleted):
         deleted.append(pk)
     elif name == "restore" and deleted:
         pk = deleted.pop(args[0] % len(deleted))
-        made.append(restore_engagement(pk, writer).pk)
+        made.append(restore_engagement(writer, pk).pk)
     elif name in ("joined", "left"):
         membership = Membership.objects.get(member__code="TLS", organization__code="ASEAN")
         if name == "joined":

@@ -233,9 +233,9 @@ def test_restore_keeps_the_creator_and_the_moment_of_creation(writer):
         created_at=datetime.datetime(2024, 1, 2, 3, 4, tzinfo=datetime.UTC)
     )
     delete_engagement(writer, engagement.pk, version=1)
-    from engagements.history import restore_engagement
+    from engagements.services import restore_engagement
 
-    restored = restore_engagement(engagement.pk, writer)
+    restored = restore_engagement(writer, engagement.pk)
     restored.refresh_from_db()
     assert restored.created_by == author
     assert restored.created_at == datetime.datetime(2024, 1, 2, 3, 4, tzinfo=datetime.UTC)

@@ -1,7 +1,7 @@
 """The weekly digest (`manage.py send_digest`): one email per active manager and admin
 with an email address, of what needs attention, each through that recipient's clearance.
 
-Every number and row comes from `roadmap/reports.py`, called with the recipient (so the
+Every number and row comes from `reports/queries.py`, called with the recipient (so the
 reports' visibility rule and their cache per clearance apply); nothing is counted here.
 """
 
@@ -18,7 +18,7 @@ from accounts.choices import Marking, Role
 from accounts.models import highest_marking
 from engagements.choices import EngagementStatus
 from engagements.models import Action, Engagement
-from roadmap import reports
+from reports import queries
 from roadmap.choices import TargetStatus
 
 GAP_LIMIT = 25  # the stalest gaps a digest lists; the rest are a link to the gaps report
@@ -41,18 +41,18 @@ def recipients():
 def digest_for(user, as_of=None):
     """The content of `user`'s digest, or None when it has nothing to read."""
     as_of = as_of or timezone.localdate()
-    gaps = reports.gaps(user, as_of=as_of)
+    gaps = queries.gaps(user, as_of=as_of)
     overdue = list(overdue_actions(user, as_of)[: ACTION_LIMIT + 1])
     sections = {
         "targets_behind": [
             row
-            for row in reports.plan(user, as_of=as_of)["targets"]
+            for row in queries.plan(user, as_of=as_of)["targets"]
             if row["status"] == TargetStatus.BEHIND
         ],
         "gaps": gaps["gaps"][:GAP_LIMIT],
         "overdue_actions": overdue[:ACTION_LIMIT],
-        "flagged_tips": [tip for tip in reports.tip_board(user, as_of=as_of) if tip["flags"]],
-        "unreviewed_risks": reports.risks(
+        "flagged_tips": [tip for tip in queries.tip_board(user, as_of=as_of) if tip["flags"]],
+        "unreviewed_risks": queries.risks(
             user, as_of, as_of + datetime.timedelta(days=RISK_DAYS), unreviewed=True
         ),
     }
@@ -87,7 +87,7 @@ def overdue_actions(user, as_of):
 
 
 def plan_drawn_on(rows, as_of):
-    """What rows of `reports.plan(..., as_of=as_of)` draw on, as a condition on
+    """What rows of `queries.plan(..., as_of=as_of)` draw on, as a condition on
     engagements: for each target, the completed engagements with its partner and pillar
     counted in its window or setting its `last` date, and the planned ones counted.
     (Also the partner brief's, for its targets.)"""
@@ -133,9 +133,9 @@ def message_for(user, as_of=None, connection=None):
     subject = f"{context['marking_line']} · Engagement tracker digest, {context['as_of']:%Y-%m-%d}"
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string("roadmap/digest_email.txt", context),
+        body=render_to_string("reports/digest_email.txt", context),
         to=[user.email],
         connection=connection,
     )
-    message.attach_alternative(render_to_string("roadmap/digest_email.html", context), "text/html")
+    message.attach_alternative(render_to_string("reports/digest_email.html", context), "text/html")
     return message

@@ -10,15 +10,12 @@ engagements: the counting happens in the database.
 
 import datetime
 import functools
-import hashlib
-import secrets
-import time
 
-from django.core.cache import cache
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from accounts.models import visible_markings
+from core import cache
 from core.periods import (
     ONE_DAY,
     interval_months,
@@ -35,40 +32,15 @@ from roadmap.choices import TargetStatus, TipStatus
 from roadmap.models import Facet, Pillar, Target, Tip, TipStatusUpdate
 
 # Report results are kept for this long at most, per clearance and parameters, and only
-# while nothing they depend on has changed (see `data_stamp`).
+# while nothing they depend on has changed (see `report_key`).
 REPORT_CACHE_SECONDS = 600
 
 
-def data_stamp():
-    """A counter that grows inside every transaction that changes what a report counts
-    (engagements, partners, memberships, tip statuses, the roadmap): see
-    `engagements.summaries.bump_stamp`. One primary-key lookup."""
-    return summaries.stamp()
-
-
-# After a write moves the stamp, every worker asking for a report misses the cache at once.
-# One of them computes it (it holds "<key>:computing" for at most this long) while the
-# others wait for its answer, polling the cache, instead of all computing the same report.
-REPORT_COMPUTE_LOCK_SECONDS = 60
-# A waiting worker gives up after this long and computes the report itself.
-REPORT_WAIT_SECONDS = 10
-REPORT_POLL_SECONDS = 0.05
-
-
 def report_key(name, user, args, kwargs, stamp=None):
-    """The cache key of one report for one reader: the markings the reader may see (all
-    that decides visibility), the arguments, today's date (default periods move with it)
-    and the data stamp (read here unless given), so a cached number is never one that a
-    fresh computation would not give."""
-    key_parts = (
-        name,
-        tuple(visible_markings(user)),
-        args,
-        sorted(kwargs.items()),
-        timezone.localdate(),
-        data_stamp() if stamp is None else stamp,
-    )
-    return "report:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()
+    """The cache key of one report for one reader (core.cache.result_key): the data stamp
+    is read here unless given."""
+    stamp = summaries.stamp() if stamp is None else stamp
+    return cache.result_key(name, visible_markings(user), args, kwargs, stamp)
 
 
 def cached_report(function):
@@ -78,42 +50,11 @@ def cached_report(function):
     @functools.wraps(function)
     def report(user, *args, **kwargs):
         key = report_key(function.__name__, user, args, kwargs)
-        result = cache.get(key)
-        if result is not None:
-            return result
-        computing, token = key + ":computing", secrets.token_hex(8)
-        leading = cache.add(computing, token, REPORT_COMPUTE_LOCK_SECONDS)
-        if not leading:
-            result = _wait_for(key, computing)
-            if result is not None:
-                return result
-        try:
-            result = function(user, *args, **kwargs)
-            cache.set(key, result, REPORT_CACHE_SECONDS)
-        finally:
-            # Its own mark only: one that outlived REPORT_COMPUTE_LOCK_SECONDS may be
-            # another worker's by now.
-            if leading and cache.get(computing) == token:
-                cache.delete(computing)
-        return result
+        compute = functools.partial(function, user, *args, **kwargs)
+        return cache.computed_once(key, compute, REPORT_CACHE_SECONDS)
 
     report.uncached = function
     return report
-
-
-def _wait_for(key, computing):
-    """The report another worker is computing, once it is in the cache; None if that
-    worker stopped (its mark is gone with no answer) or took longer than
-    REPORT_WAIT_SECONDS."""
-    deadline = time.monotonic() + REPORT_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        time.sleep(REPORT_POLL_SECONDS)
-        result = cache.get(key)
-        if result is not None:
-            return result
-        if cache.get(computing) is None:  # done just now, or stopped with no answer
-            return cache.get(key)
-    return None
 
 
 # The longest period a report covers: longer ones are refused (roadmap/forms.py).

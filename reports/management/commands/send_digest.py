@@ -3,7 +3,7 @@ import smtplib
 from django.core.mail import get_connection
 from django.core.management.base import BaseCommand, CommandError
 
-from roadmap import digest
+from reports import digest
 
 
 class Command(BaseCommand):

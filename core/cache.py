@@ -1,0 +1,65 @@
+"""Results kept in the shared cache under keys that change whenever what they depend on
+does, and computed once when many workers ask for the same missing one.
+
+A key names the result, the markings its reader may see (all that decides visibility),
+its arguments, today's date (default periods move with it) and a data stamp (a counter
+that moves with every write that changes what is counted): a cached result is never one
+that a fresh computation would not give.
+"""
+
+import hashlib
+import secrets
+import time
+
+from django.core.cache import cache
+from django.utils import timezone
+
+# After a write moves the stamp, every worker asking for a result misses the cache at
+# once. One of them computes it (it holds "<key>:computing" for at most this long) while
+# the others wait for its answer, polling the cache, instead of all computing it.
+COMPUTE_LOCK_SECONDS = 60
+# A waiting worker gives up after this long and computes the result itself.
+WAIT_SECONDS = 10
+POLL_SECONDS = 0.05
+
+
+def result_key(name, markings, args, kwargs, stamp):
+    parts = (name, tuple(markings), args, sorted(kwargs.items()), timezone.localdate(), stamp)
+    return "report:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def computed_once(key, compute, seconds):
+    """The cached value under `key`, or `compute()`'s, cached for `seconds`; of several
+    workers missing it together, one computes and the others wait for its answer."""
+    result = cache.get(key)
+    if result is not None:
+        return result
+    computing, token = key + ":computing", secrets.token_hex(8)
+    leading = cache.add(computing, token, COMPUTE_LOCK_SECONDS)
+    if not leading:
+        result = _wait_for(key, computing)
+        if result is not None:
+            return result
+    try:
+        result = compute()
+        cache.set(key, result, seconds)
+    finally:
+        # Its own mark only: one that outlived COMPUTE_LOCK_SECONDS may be another
+        # worker's by now.
+        if leading and cache.get(computing) == token:
+            cache.delete(computing)
+    return result
+
+
+def _wait_for(key, computing):
+    """The result another worker is computing, once it is in the cache; None if that
+    worker stopped (its mark is gone with no answer) or took longer than WAIT_SECONDS."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        result = cache.get(key)
+        if result is not None:
+            return result
+        if cache.get(computing) is None:  # done just now, or stopped with no answer
+            return cache.get(key)
+    return None

@@ -1,0 +1,86 @@
+"""What each history row of an engagement keeps of its relations.
+
+django-simple-history keeps a row per save and delete. Its rows cannot see the
+many-to-many relations (they are written after the engagement's own row), so each
+historical row also keeps a snapshot of the relations as codes. The write service knows
+the relations it is about to store and hands them to the row (`_relations_snapshot`);
+any other save reads them from the database when the row is made, and
+`Engagement.record_relations()` brings the newest row up to date after relations set by
+hand. A deleted engagement's last row keeps the snapshot of the row before, so it can be
+restored whole. (Kept apart from engagements/history.py, which reads the rows: the model
+is built on this.)
+"""
+
+from django.db import models
+from django.dispatch import receiver
+from simple_history.signals import pre_create_historical_record
+
+from engagements.choices import API_FIELDS
+
+# What a change can touch: the contract's fields but those every save sets by itself.
+TRACKED_FIELDS = [
+    name
+    for name in API_FIELDS
+    if name not in ("id", "created_by", "created_at", "updated_at", "version")
+]
+RELATION_FIELDS = {
+    "partners": "partner_codes",
+    "pillars": "pillar_codes",
+    "facets": "facet_codes",
+    "tips": "tip_numbers",
+}
+
+
+class RelationSnapshot(models.Model):
+    """Fields added to HistoricalEngagement: the relations at that point, as codes."""
+
+    partner_codes = models.JSONField(default=list)
+    partner_roles = models.JSONField(default=dict)  # {code: role}, to restore faithfully
+    pillar_codes = models.JSONField(default=list)
+    facet_codes = models.JSONField(default=list)
+    tip_numbers = models.JSONField(default=list)
+
+    class Meta:
+        abstract = True
+
+
+SNAPSHOT_FIELDS = ["partner_codes", "partner_roles", "pillar_codes", "facet_codes", "tip_numbers"]
+
+
+def snapshot(partners, roles, pillars, facets, tips):
+    """The relations as a history row keeps them: `partners` in their stored order (the
+    lead first) with `roles` ({partner pk: role}), the others' codes sorted."""
+    return {
+        "partner_codes": [partner.code for partner in partners],
+        "partner_roles": {partner.code: roles[partner.pk] for partner in partners},
+        "pillar_codes": sorted(pillar.code for pillar in pillars),
+        "facet_codes": sorted(facet.code for facet in facets),
+        "tip_numbers": sorted(tip.number for tip in tips),
+    }
+
+
+def relation_snapshot(engagement):
+    """The snapshot of the relations as the database holds them now."""
+    links = list(engagement.partner_links.select_related("partner").order_by("id"))
+    return snapshot(
+        [link.partner for link in links],
+        {link.partner_id: link.role for link in links},
+        engagement.pillars.only("code"),
+        engagement.facets.only("code"),
+        engagement.tips.only("number"),
+    )
+
+
+@receiver(pre_create_historical_record)
+def snapshot_relations(sender, instance, history_instance, **kwargs):
+    if sender._meta.label != "engagements.HistoricalEngagement":
+        return
+    if history_instance.history_type == "-":
+        previous = (
+            sender.objects.filter(id=instance.pk).order_by("-history_date", "-history_id").first()
+        )
+        values = {name: getattr(previous, name) for name in SNAPSHOT_FIELDS} if previous else {}
+    else:
+        values = getattr(instance, "_relations_snapshot", None) or relation_snapshot(instance)
+    for name, value in values.items():
+        setattr(history_instance, name, value)

@@ -1,0 +1,201 @@
+"""The reports over the API: each a `ReportAPIView`, its parameters checked by the report's
+form (reports/forms.py, shared with the pages and downloads), its numbers from
+`reports.queries`, its answer's shape declared here for the OpenAPI schema."""
+
+from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers, views
+from rest_framework.response import Response
+
+from engagements.choices import ReviewDecision
+from reports import queries
+from reports.forms import CoverageForm, GapsForm, PlanForm, TrendForm
+from roadmap.choices import TargetStatus
+
+
+def _schema_type(field):
+    if isinstance(field, forms.DateField):
+        return OpenApiTypes.DATE
+    if isinstance(field, forms.IntegerField):
+        return {"type": "integer", "minimum": field.min_value, "maximum": field.max_value}
+    return str
+
+
+def form_parameters(form_class):
+    """The form's fields as documented query parameters."""
+    return [
+        OpenApiParameter(
+            name,
+            type=_schema_type(field),
+            enum=[value for value, _ in field.choices]
+            if isinstance(field, forms.ChoiceField)
+            else None,
+            description=field.help_text,
+        )
+        for name, field in form_class.base_fields.items()
+    ]
+
+
+CELL = inline_serializer(
+    "CoverageCell",
+    {"count": serializers.IntegerField(), "last": serializers.DateField(allow_null=True)},
+)
+COVERAGE = inline_serializer(
+    "Coverage",
+    {
+        "start": serializers.DateField(),
+        "end": serializers.DateField(),
+        "status": serializers.CharField(allow_null=True),
+        "rollup": serializers.BooleanField(),
+        "pillars": serializers.ListField(child=serializers.CharField()),
+        "rows": inline_serializer(
+            "CoverageRow",
+            {
+                "partner": serializers.CharField(),
+                "name": serializers.CharField(),
+                "cells": serializers.DictField(child=CELL),
+                "total": serializers.IntegerField(),
+            },
+            many=True,
+        ),
+        "totals": serializers.DictField(child=serializers.IntegerField()),
+        "total": serializers.IntegerField(),
+        "max_count": serializers.IntegerField(),
+    },
+)
+TREND = inline_serializer(
+    "Trend",
+    {
+        "start": serializers.DateField(),
+        "end": serializers.DateField(),
+        "interval": serializers.CharField(),
+        "status": serializers.CharField(allow_null=True),
+        "pillars": serializers.ListField(child=serializers.CharField()),
+        "periods": inline_serializer(
+            "TrendPeriod",
+            {
+                "period": serializers.CharField(),
+                "counts": serializers.DictField(child=serializers.IntegerField()),
+                "total": serializers.IntegerField(),
+            },
+            many=True,
+        ),
+    },
+)
+GAP = inline_serializer(
+    "Gap",
+    {
+        "partner": serializers.CharField(),
+        "partner_name": serializers.CharField(),
+        "pillar": serializers.CharField(),
+        "pillar_name": serializers.CharField(),
+        "last": serializers.DateField(allow_null=True),
+    },
+    many=True,
+)
+
+
+PLAN = inline_serializer(
+    "PlanEntry",
+    {
+        "target": serializers.IntegerField(),
+        "partner": serializers.CharField(),
+        "pillar": serializers.CharField(),
+        "minimum": serializers.IntegerField(),
+        "months": serializers.IntegerField(),
+        "done": serializers.IntegerField(),
+        "planned": serializers.IntegerField(),
+        "last": serializers.DateField(allow_null=True),
+        "status": serializers.ChoiceField(TargetStatus.values),
+    },
+    many=True,
+)
+PLAN_FIELDS = list(PLAN.child.fields)
+
+
+RISKS = inline_serializer(
+    "Risk",
+    {
+        "engagement": serializers.IntegerField(),
+        "title": serializers.CharField(),
+        "start_date": serializers.DateField(),
+        "partners": serializers.ListField(child=serializers.CharField()),
+        "partner_names": serializers.ListField(
+            child=serializers.CharField(), help_text="the partners' names, in that order"
+        ),
+        "review": serializers.ChoiceField(ReviewDecision.values, allow_null=True),
+    },
+    many=True,
+)
+
+
+class ReportAPIView(views.APIView):
+    """GET a report: `form` (None: no parameters) reads the query, `report(user,
+    arguments)` answers. A concrete report sets both and its schema."""
+
+    form = None
+
+    def report(self, user, arguments):
+        raise NotImplementedError
+
+    def get(self, request):
+        arguments = {}
+        if self.form is not None:
+            form = self.form(request.query_params)
+            if not form.is_valid():
+                raise serializers.ValidationError(form.error_dict())
+            arguments = form.report_arguments()
+        return Response(self.report(request.user, arguments))
+
+
+def documented(form, responses):
+    """The OpenAPI description of a report's GET: its form's fields, its answer's shape."""
+    parameters = form_parameters(form) if form is not None else []
+    return extend_schema_view(get=extend_schema(parameters=parameters, responses=responses))
+
+
+@documented(CoverageForm, COVERAGE)
+class CoverageReportView(ReportAPIView):
+    form = CoverageForm
+
+    def report(self, user, arguments):
+        return queries.coverage(user, **arguments)
+
+
+@documented(TrendForm, TREND)
+class TrendReportView(ReportAPIView):
+    form = TrendForm
+
+    def report(self, user, arguments):
+        return queries.trend(user, **arguments)
+
+
+@documented(GapsForm, GAP)
+class GapsReportView(ReportAPIView):
+    form = GapsForm
+
+    def report(self, user, arguments):
+        return queries.gaps(user, **arguments)["gaps"]
+
+
+@documented(PlanForm, PLAN)
+class PlanReportView(ReportAPIView):
+    form = PlanForm
+
+    def report(self, user, arguments):
+        targets = queries.plan(user, **arguments)["targets"]
+        return [{name: row[name] for name in PLAN_FIELDS} for row in targets]
+
+
+@documented(None, RISKS)
+class RisksReportView(ReportAPIView):
+    """Visible planned high-risk engagements, soonest first, with their review."""
+
+    def report(self, user, arguments):
+        return queries.risks(user)
