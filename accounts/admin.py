@@ -122,7 +122,7 @@ class AuthTokenAdmin(SuperusersOnly, RestrictedAdmin, BaseAuthTokenAdmin):
 def of_accounts_within_reach(records, user):
     """Records that name an account by its username (django-axes'): those of accounts the
     user may see, or of no account (a guessed name)."""
-    above = User.objects.exclude(pk__in=User.objects.visible_to(user).values("pk"))
+    above = User.objects.exclude(pk__in=User.objects.restrict(user).values("pk"))
     return records.exclude(username__in=above.values("username"))
 
 

@@ -20,7 +20,7 @@ def check_grant(
 ):
     """No admin may give anyone, themselves included, a clearance or a role above their
     own. (Accounts cleared above the admin are out of its reach altogether:
-    `User.objects.visible_to`.)"""
+    `User.objects.restrict`.)"""
     errors = {}
     if clearance and clearance != initial_clearance and not granter.may_see(clearance):
         errors["clearance"] = [f"You cannot give a clearance above your own ({granter.clearance})."]

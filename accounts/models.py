@@ -18,11 +18,24 @@ from accounts.choices import Marking, Role
 def visible_markings(user):
     """The markings a user may see: up to its clearance; none at all for an anonymous or
     inactive user or one without a role (taking someone's role away takes their access).
-    `Engagement.objects.visible_to` and everything else marked (history rows, report cache
+    `Engagement.objects.restrict` and everything else marked (history rows, report cache
     keys, the write service's claim) apply this one rule."""
     if user is None or not user.is_authenticated or not user.is_active or not user.role:
         return []
     return Marking.up_to(user.clearance)
+
+
+class MarkedQuerySet(models.QuerySet):
+    """Rows that carry a `marking` (engagements, their history, the report summaries):
+    `restrict(user)` keeps those within the user's clearance (`visible_markings`)."""
+
+    def restrict(self, user, action="view"):
+        markings = visible_markings(user)
+        return self.filter(marking__in=markings) if markings else self.none()
+
+    def visible_to(self, user):
+        """What `user` may see: `restrict(user, "view")`."""
+        return self.restrict(user, "view")
 
 
 def users_who_may_see(marking):
@@ -46,7 +59,7 @@ class Access(NamedTuple):
 
 
 class UserQuerySet(models.QuerySet):
-    def visible_to(self, user):
+    def restrict(self, user, action="view"):
         """The accounts `user` may see and manage: those cleared at or below its own
         clearance, and superusers only to superusers. Every door of the user admin (its
         list, change, password, activation, role, clearance and delete pages, its history
@@ -111,10 +124,6 @@ class User(AbstractUser):
 
     def may_see(self, marking):
         return marking in visible_markings(self)
-
-    def markings(self):
-        """The markings this user may see (`visible_markings`)."""
-        return visible_markings(self)
 
 
 class DefaultView(models.Model):

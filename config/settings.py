@@ -6,6 +6,7 @@ others listed there.
 """
 
 import datetime
+import hashlib
 import os
 import zoneinfo
 from pathlib import Path
@@ -139,6 +140,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # One cache for every app server when DJANGO_CACHE_URL names a Redis server
 # (redis://host:6379/0): reports computed on one machine serve all of them, and API rate
 # limits count across machines. Without it each process keeps its own (local memory).
+# What is cached (report numbers, table rows, filter panels) is keyed by the code that made
+# it too: a deploy that changes the code or a template starts afresh at once, on every
+# app server, instead of serving old fragments until they expire.
+APPS_WITH_CODE = ["accounts", "config", "core", "engagements", "partners", "reports", "roadmap"]
+
+
+def code_version():
+    digest = hashlib.sha256()
+    for folder in [*APPS_WITH_CODE, "templates"]:
+        for path in sorted((BASE_DIR / folder).rglob("*")):
+            if path.suffix in (".py", ".html", ".txt") and "migrations" not in path.parts:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+CODE_VERSION = code_version()
 CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "").strip()
 if CACHE_URL:
     if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -149,10 +166,16 @@ if CACHE_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
+            "KEY_PREFIX": CODE_VERSION,
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_PREFIX": CODE_VERSION,
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -1,10 +1,9 @@
 """Which rows a user may see, for any model: the one rule the admin's chrome (lists, delete
 confirmations, "Recent actions") applies to objects it did not choose itself.
 
-A model says who may see its rows with a `visible_to(user)` method on its queryset
-(engagements by marking, users by the admin's reach, …). A model without one is gated,
-in this order: by its own `marking` field, if it has one (an engagement's history rows: each
-holds the marking of its version), up to the user's clearance; if it is the history of a
+A model says who may see its rows with a `restrict(user, action)` method on its queryset
+(engagements and their history rows by marking, users by the admin's reach, …). A model
+without one is gated, in this order: if it is the history of a
 gated model (django-simple-history's), like the rows it is the history of, as they are now;
 by what it belongs to: a row that is deleted with a gated object (a required foreign key
 with `on_delete=CASCADE`: an engagement's partner links, a user's API tokens) is visible
@@ -34,11 +33,7 @@ def register(model, gate):
 
 
 def _own_gate(model):
-    return hasattr(model._default_manager.get_queryset(), "visible_to")
-
-
-def _marked(model):
-    return any(field.name == "marking" for field in model._meta.concrete_fields)
+    return hasattr(model._default_manager.get_queryset(), "restrict")
 
 
 def _history_of(model):
@@ -68,7 +63,6 @@ def is_gated(model):
         model is LogEntry
         or model in _registered
         or _own_gate(model)
-        or _marked(model)
         or _history_of(model) is not None
         or bool(_owners(model))
     )
@@ -83,13 +77,10 @@ def restrict(queryset, user):
         return _registered[model](queryset, user)
     if _own_gate(model):
         if hasattr(queryset, "visible_to"):
-            return queryset.visible_to(user)
+            return queryset.restrict(user)
         # A plain queryset of the model (Django's deletion collector makes those).
-        shown = model._default_manager.all().visible_to(user)
+        shown = model._default_manager.all().restrict(user)
         return queryset.filter(pk__in=shown.values("pk"))
-    if _marked(model):
-        markings = user.markings() if hasattr(user, "markings") else []
-        return queryset.filter(marking__in=markings)
     instance = _history_of(model)
     if instance is not None:
         shown = restrict(instance._default_manager.all(), user)

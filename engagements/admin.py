@@ -45,10 +45,8 @@ class EngagementAdmin(RestrictedAdmin):
         return WriterForm
 
     def get_fields(self, request, obj=None):
-        fields = ["title", "kind", "status", "start_date", "end_date", "location"]
-        fields += ["partners", "lead_partner", "observers", "pillars", "facets", "tips"]
-        fields += ["marking", "escalation_risk", "summary", "outcomes", "version"]
-        return fields + (self.readonly_fields if obj else [])
+        # The form's fields in its order (engagements/fields.py), then who and when.
+        return EngagementForm.field_order + (self.readonly_fields if obj else [])
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # Someone else saved first (the base class answers the other races).

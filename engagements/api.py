@@ -182,7 +182,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
     }
 
     def get_queryset(self):
-        return with_relations(Engagement.objects.visible_to(self.request.user)).annotate(
+        return with_relations(Engagement.objects.restrict(self.request.user)).annotate(
             review=Review.objects.newest_decision()
         )
 
@@ -215,7 +215,7 @@ class EngagementViewSet(viewsets.ModelViewSet):
         """Delete the engagement at the version you read (`version` or If-Match); a stale
         version is 409 and nothing is deleted."""
         engagement = self.get_object()
-        if not engagement.can_be_deleted_by(request.user):  # before asking for a version
+        if not engagement.allows(request.user, "delete"):  # before asking for a version
             raise exceptions.PermissionDenied("Analysts may delete only engagements they logged.")
         version = self._version_sent(request)
         delete_engagement(request.user, engagement.pk, version)
@@ -277,7 +277,7 @@ class OfEngagement:
 
     def get_engagement(self):
         return get_object_or_404(
-            Engagement.objects.visible_to(self.request.user), pk=self.kwargs["pk"]
+            Engagement.objects.restrict(self.request.user), pk=self.kwargs["pk"]
         )
 
 
@@ -291,8 +291,9 @@ class EngagementActionsView(OfEngagement, generics.ListCreateAPIView):
 
     def get_queryset(self):
         return (
-            self.get_engagement()
-            .actions.select_related("owner", "created_by")
+            Action.objects.restrict(self.request.user)
+            .filter(engagement=self.get_engagement())
+            .select_related("owner", "created_by")
             .order_by("due", "id")
         )
 
@@ -323,7 +324,7 @@ class ActionViewSet(
 
     def get_queryset(self):
         return (
-            Action.objects.visible_to(self.request.user)
+            Action.objects.restrict(self.request.user)
             .select_related("owner", "created_by", "engagement")
             .order_by("due", "id")
         )
@@ -333,11 +334,11 @@ class ActionViewSet(
         calls this from get_object(), ahead of validation): one who may not gets 403,
         never a 400 about what it sent."""
         super().check_object_permissions(request, action)
-        if request.method == "PATCH" and not action.can_be_changed_by(request.user):
+        if request.method == "PATCH" and not action.allows(request.user, "change"):
             raise exceptions.PermissionDenied(
                 "Its owner, its engagement's editors, managers and admins change an action."
             )
-        if request.method == "DELETE" and not action.can_be_deleted_by(request.user):
+        if request.method == "DELETE" and not action.allows(request.user, "delete"):
             raise exceptions.PermissionDenied(
                 "Managers and admins delete actions; analysts those they created."
             )
@@ -368,7 +369,12 @@ class EngagementReviewsView(OfEngagement, generics.ListCreateAPIView):
     write_permissions = {"POST": "engagements.add_review"}
 
     def get_queryset(self):
-        return self.get_engagement().reviews.select_related("by").order_by("-at", "-id")
+        return (
+            Review.objects.restrict(self.request.user)
+            .filter(engagement=self.get_engagement())
+            .select_related("by")
+            .order_by("-at", "-id")
+        )
 
     def perform_create(self, serializer):
         serializer.save(engagement=self.get_engagement(), by=self.request.user)

@@ -1,6 +1,7 @@
 from django.db import models
 
 from accounts.choices import Marking  # noqa: F401  (engagements are marked on this scale)
+from engagements.fields import API_FIELDS  # noqa: F401 (until exports.py reads fields.py)
 
 
 class EngagementKind(models.TextChoices):
@@ -32,31 +33,6 @@ class PartnerRole(models.TextChoices):
     LEAD = "lead", "Lead"
     PARTICIPANT = "participant", "Participant"
     OBSERVER = "observer", "Observer"
-
-
-# An engagement's fields as the contract names them, in order: the API, the downloads and
-# the imports all use exactly these.
-API_FIELDS = [
-    "id",
-    "title",
-    "kind",
-    "status",
-    "start_date",
-    "end_date",
-    "location",
-    "partners",
-    "pillars",
-    "facets",
-    "tips",
-    "marking",
-    "escalation_risk",
-    "summary",
-    "outcomes",
-    "created_by",
-    "created_at",
-    "updated_at",
-    "version",
-]
 
 
 class ActionStatus(models.TextChoices):

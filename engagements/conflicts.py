@@ -7,13 +7,12 @@ a field both changed differently, or whose original is unknown, the person must 
 The picked values are saved through the one write service on top of the version the
 screen showed, so a save made meanwhile is a new conflict, never a silent overwrite.
 
-Only versions the reader may see are shown: "theirs" comes through `visible_to()` (the
+Only versions the reader may see are shown: "theirs" comes through `restrict()` (the
 view's job), the original only if its history row is marked within the reader's clearance.
 """
 
 from types import SimpleNamespace
 
-from accounts.models import visible_markings
 from engagements.choices import PartnerRole
 from engagements.history import Names, field_label
 from engagements.models import Engagement
@@ -74,7 +73,7 @@ def original_record(engagement_id, version, user):
         .order_by("-history_date", "-history_id")
         .first()
     )
-    return record if record is not None and record.marking in visible_markings(user) else None
+    return record if record is not None and user.may_see(record.marking) else None
 
 
 def last_saved(engagement):

@@ -9,11 +9,15 @@ from django.db.models import Q
 from accounts.choices import Marking
 from accounts.models import users_who_may_see
 from engagements.choices import PartnerRole
+from engagements.fields import NAMES
 from engagements.importer import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, ImportFileError, read_table
 from engagements.models import Action, Engagement, Review
 from engagements.services import WRITABLE, save_engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
+
+# The form's own fields for the partners (the picker fills in all three).
+PARTNER_FIELDS = {"partners": ["partners", "lead_partner", "observers"]}
 
 PARTNER_HELP = (
     "Every partner taking part. Ctrl/⌘-click (keyboard: Ctrl+↓ to move, Ctrl+Space to pick) "
@@ -112,28 +116,16 @@ class EngagementForm(ErrorSummaryMixin, forms.ModelForm):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     # The page's order, which the error summary follows.
+    # The fields in the spec's order (engagements/fields.py), the partners as the form's
+    # three lists, then the version the edit started from.
     field_order = [
-        *("title", "kind", "status", "start_date", "end_date", "location"),
-        *("partners", "lead_partner", "observers"),
+        *(name for field in NAMES for name in PARTNER_FIELDS.get(field, [field])),
+        "version",
     ]
 
     class Meta:
         model = Engagement
-        fields = [
-            "title",
-            "kind",
-            "status",
-            "start_date",
-            "end_date",
-            "location",
-            "pillars",
-            "facets",
-            "tips",
-            "marking",
-            "escalation_risk",
-            "summary",
-            "outcomes",
-        ]
+        fields = [name for name in NAMES if name != "partners"]  # partners: the form's own
         widgets = {
             "start_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
             "end_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
@@ -289,7 +281,7 @@ def possible_duplicates(user, partners, start_date, end_date, title, kind):
     end_date = end_date or start_date
     slack = datetime.timedelta(days=DUPLICATE_DAYS)
     candidates = (
-        Engagement.objects.visible_to(user)
+        Engagement.objects.restrict(user)
         .filter(partner_links__partner__in=partners, start_date__lte=end_date + slack)
         .filter(
             Q(end_date__gte=start_date - slack)

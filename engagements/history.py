@@ -6,7 +6,6 @@ redacted above the reader's clearance; deleted engagements and bringing one back
 from django.db.models import OuterRef, Subquery
 from django.utils.text import capfirst
 
-from accounts.models import visible_markings
 from engagements.models import Engagement
 from engagements.snapshots import RELATION_FIELDS, TRACKED_FIELDS
 
@@ -28,7 +27,6 @@ def engagement_history(engagement_id, user):
     None and the entry says `redacted`. (An NS title rewritten and lowered to NU must not
     reach an NU reader through the history.)
     """
-    allowed = set(visible_markings(user))
     records = list(
         Engagement.history.filter(id=engagement_id)
         .select_related("history_user")
@@ -48,9 +46,9 @@ def engagement_history(engagement_id, user):
                     continue
                 if old == new:
                     continue
-                if record.marking not in allowed:
+                if not user.may_see(record.marking):
                     new, redacted = None, True
-                if old is not None and previous.marking not in allowed:
+                if old is not None and not user.may_see(previous.marking):
                     old, redacted = None, True
                 changes[field] = [old, new]
         entries.append(
@@ -77,7 +75,8 @@ def deleted_engagements(user):
         .values("history_id")[:1]
     )
     return (
-        Engagement.history.filter(history_type="-", marking__in=visible_markings(user))
+        Engagement.history.filter(history_type="-")
+        .restrict(user)
         .filter(history_id=Subquery(last))
         .exclude(id__in=Engagement.objects.values("id"))
         .select_related("history_user")

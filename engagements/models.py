@@ -5,10 +5,11 @@ from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
 from accounts.choices import Marking
-from accounts.models import visible_markings
+from accounts.models import MarkedQuerySet
 from core.errors import StaleVersion  # noqa: F401 (raised by the write service; re-exported)
 from engagements.choices import (
     ActionStatus,
@@ -24,14 +25,31 @@ from engagements.snapshots import RelationSnapshot, relation_snapshot
 TEXT_MAX_LENGTH = 10_000
 
 
-class EngagementQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """The one place that decides which engagements a user may see: marking ≤ clearance.
+class MarkedHistoricalQuerySet(HistoricalQuerySet, MarkedQuerySet):
+    """An engagement's history rows, each marked as the version it holds."""
 
-        Every page, download, report and API answer starts from this queryset.
-        """
-        markings = visible_markings(user)
-        return self.filter(marking__in=markings) if markings else self.none()
+
+class EngagementQuerySet(MarkedQuerySet):
+    """Engagements; `restrict(user, action)` is their one gate (NetBox's restricted
+    queryset): every page, download, report and API answer reads through it, and the
+    write service claims rows through it."""
+
+    def restrict(self, user, action="view"):
+        """The engagements `user` may `view` (marking ≤ clearance, with the permission to
+        view them), `change` (and the permission to change them) or `delete` (managers and
+        admins any they may see; analysts those they logged)."""
+        if not user.has_perm(f"engagements.{'view' if action == 'view' else 'change'}_engagement"):
+            return self.none()
+        seen = super().restrict(user)
+        if action in ("view", "change"):
+            return seen
+        if action != "delete":
+            raise ValueError(f"No such action on engagements: {action}")
+        if user.has_perm("engagements.delete_engagement"):
+            return seen
+        if user.has_perm("engagements.add_engagement"):
+            return seen.filter(created_by=user.pk)
+        return self.none()
 
     def high_risk_plans(self):
         """The engagements escalation review is for (`Engagement.is_high_risk_plan`)."""
@@ -107,6 +125,8 @@ class Engagement(models.Model):
     # Every save and delete; `updated_at` and `version` change on every save anyway.
     history = HistoricalRecords(
         bases=[RelationSnapshot],
+        # Each row holds the marking of its version: read through the same rule.
+        historical_queryset=MarkedHistoricalQuerySet,
         excluded_fields=["updated_at", "marking_rank"],
         cascade_delete_history=False,
     )
@@ -244,16 +264,9 @@ class Engagement(models.Model):
     def partner_roles(self):
         return dict(self.partner_links.values_list("partner_id", "role"))
 
-    def can_be_changed_by(self, user):
-        return user.has_perm("engagements.change_engagement") and user.may_see(self.marking)
-
-    def can_be_deleted_by(self, user):
-        """Managers and admins delete any engagement they see; analysts only their own."""
-        if not user.may_see(self.marking):
-            return False
-        if user.has_perm("engagements.delete_engagement"):
-            return True
-        return self.created_by_id == user.pk and user.has_perm("engagements.add_engagement")
+    def allows(self, user, action):
+        """Whether `user` may `action` this engagement now (its gate, as stored)."""
+        return Engagement.objects.restrict(user, action).filter(pk=self.pk).exists()
 
 
 def lead_first(partners, roles):
@@ -300,14 +313,46 @@ class EngagementPartner(models.Model):
 
 
 class OfEngagementQuerySet(models.QuerySet):
-    """Records of an engagement (actions, reviews)."""
+    """Records of an engagement (actions, reviews): seen exactly when their engagement is,
+    with the permission to view them."""
+
+    def restrict(self, user, action="view"):
+        if action != "view":
+            raise ValueError(f"No such action: {action}")
+        if not user.has_perm(f"engagements.view_{self.model._meta.model_name}"):
+            return self.none()
+        return self.filter(engagement__in=Engagement.objects.restrict(user).values("pk"))
 
     def visible_to(self, user):
-        """Visible exactly when their engagement is: the one gate, no rule of their own."""
-        return self.filter(engagement__in=Engagement.objects.visible_to(user))
+        return self.restrict(user)
 
 
 class ActionQuerySet(OfEngagementQuerySet):
+    def restrict(self, user, action="view"):
+        """The actions `user` may `view` (those of the engagements it may see), `change`
+        (its own, and those of the engagements it may change) or `delete` (of the
+        engagements it may change: managers and admins any, analysts those they made)."""
+        if action == "view":
+            return super().restrict(user)
+        seen = super().restrict(user)
+        if action == "change":
+            if not user.has_perm("engagements.change_action"):
+                return self.none()
+            editable = Engagement.objects.restrict(user, "change").values("pk")
+            return seen.filter(Q(owner=user.pk) | Q(engagement__in=editable))
+        if action == "delete":
+            editable = seen.filter(
+                engagement__in=Engagement.objects.restrict(user, "change").values("pk")
+            )
+            if user.has_perm("engagements.delete_action"):
+                return editable
+            return (
+                editable.filter(created_by=user.pk)
+                if user.has_perm("engagements.add_action")
+                else self.none()
+            )
+        raise ValueError(f"No such action on actions: {action}")
+
     def overdue(self, today):
         return self.filter(status=ActionStatus.OPEN, due__lt=today)
 
@@ -376,7 +421,7 @@ class Action(models.Model):
         self.stamp_done()
         if self.owner_id is None or self.engagement_id is None:
             return
-        if not Engagement.objects.visible_to(self.owner).filter(pk=self.engagement_id).exists():
+        if not Engagement.objects.restrict(self.owner).filter(pk=self.engagement_id).exists():
             raise ValidationError({"owner": [f"{self.owner.username} cannot see this engagement."]})
 
     def stamp_done(self):
@@ -390,16 +435,9 @@ class Action(models.Model):
     def is_overdue(self, today=None):
         return self.status == ActionStatus.OPEN and self.due < (today or timezone.localdate())
 
-    def can_be_changed_by(self, user):
-        """Its owner, its engagement's editors, managers and admins (all of whom can see
-        it, or they would not have it in hand)."""
-        return self.owner_id == user.pk or self.engagement.can_be_changed_by(user)
-
-    def can_be_deleted_by(self, user):
-        """Managers and admins; analysts the actions they created."""
-        if not self.engagement.can_be_changed_by(user):
-            return False
-        return user.has_perm("engagements.delete_action") or self.created_by_id == user.pk
+    def allows(self, user, action):
+        """Whether `user` may `action` this action now (its gate, as stored)."""
+        return Action.objects.restrict(user, action).filter(pk=self.pk).exists()
 
 
 class ReviewQuerySet(OfEngagementQuerySet):

@@ -27,16 +27,17 @@ from django.db.models import F
 
 from engagements import summaries
 from engagements.choices import PartnerRole
+from engagements.fields import RELATION_FIELDS, SCALAR_FIELDS
 from engagements.history import deleted_engagements
 from engagements.models import Engagement, StaleVersion, lead_first
-from engagements.snapshots import RELATION_FIELDS, TRACKED_FIELDS, snapshot
+from engagements.snapshots import snapshot
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
 RELATIONS = tuple(RELATION_FIELDS)  # partners, pillars, facets, tips
 # What a caller may set: the tracked fields but the relations. Everything else (id,
 # version, creator, timestamps) the service owns.
-WRITABLE = tuple(name for name in TRACKED_FIELDS if name not in RELATION_FIELDS)
+WRITABLE = tuple(SCALAR_FIELDS)
 
 
 class NotVisible(Engagement.DoesNotExist):
@@ -69,7 +70,7 @@ def delete_engagement(user, engagement_id, version):
     """Delete the engagement at `version`, if the user may see it then and may delete it."""
     with transaction.atomic():
         engagement = _claim(user, engagement_id, version)
-        if not engagement.can_be_deleted_by(user):
+        if not engagement.allows(user, "delete"):
             raise PermissionDenied("Analysts may delete only the engagements they logged.")
         engagement._history_user = _history_user(user)
         engagement.delete()
@@ -166,7 +167,7 @@ def claim(user, engagement_id, version=None):
     its marking waits for this write, or this write sees the change), and is returned as
     stored now. A write of the engagement itself gives a version and moves it one up; a
     record that hangs on the engagement gives none and leaves it as it is."""
-    rows = Engagement.objects.visible_to(user).filter(pk=engagement_id)
+    rows = Engagement.objects.restrict(user).filter(pk=engagement_id)
     if version is None:
         claimed = rows.update(version=F("version"))
     else:

@@ -15,20 +15,10 @@ from django.db import models
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
 
-from engagements.choices import API_FIELDS
+from engagements.fields import NAMES, RELATION_FIELDS
 
-# What a change can touch: the contract's fields but those every save sets by itself.
-TRACKED_FIELDS = [
-    name
-    for name in API_FIELDS
-    if name not in ("id", "created_by", "created_at", "updated_at", "version")
-]
-RELATION_FIELDS = {
-    "partners": "partner_codes",
-    "pillars": "pillar_codes",
-    "facets": "facet_codes",
-    "tips": "tip_numbers",
-}
+# What a change can touch: every field a writer sets.
+TRACKED_FIELDS = NAMES
 
 
 class RelationSnapshot(models.Model):
@@ -44,7 +34,7 @@ class RelationSnapshot(models.Model):
         abstract = True
 
 
-SNAPSHOT_FIELDS = ["partner_codes", "partner_roles", "pillar_codes", "facet_codes", "tip_numbers"]
+SNAPSHOT_FIELDS = [*RELATION_FIELDS.values(), "partner_roles"]
 
 
 def snapshot(partners, roles, pillars, facets, tips):

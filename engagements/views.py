@@ -36,7 +36,7 @@ from engagements.forms import (
     possible_duplicates,
 )
 from engagements.history import engagement_history, readable_history
-from engagements.models import Action, Engagement, StaleVersion
+from engagements.models import Action, Engagement, Review, StaleVersion
 from engagements.services import NotVisible, delete_engagement, save_record
 from engagements.tables import TABLE_COLUMNS, table_rows
 
@@ -45,7 +45,7 @@ PAGE_SIZES = (25, 50, 100, 250, 500)
 
 def get_visible_engagement(request, pk):
     """The engagement, or 404 when it does not exist for this user (absent or above clearance)."""
-    return get_object_or_404(Engagement.objects.visible_to(request.user), pk=pk)
+    return get_object_or_404(Engagement.objects.restrict(request.user), pk=pk)
 
 
 # The list counts its rows up to this many, then says "more than": never a COUNT over the
@@ -79,7 +79,7 @@ def engagement_list(request):
         params = params.copy()
         params["start_before"] = timezone.localdate().isoformat()
     filterset = EngagementFilterSet(
-        params, queryset=Engagement.objects.visible_to(request.user), request=request
+        params, queryset=Engagement.objects.restrict(request.user), request=request
     )
     engagements = filterset.qs if filterset.is_valid() else Engagement.objects.none()
     ordering = (filterset.form.cleaned_data.get("ordering") if filterset.is_valid() else None) or [
@@ -120,7 +120,11 @@ def engagement_list(request):
             "form": shown.form,
             "page": page,
             "rows": functools.partial(table_rows, page),  # drawn on a miss only
-            "rows_key": (request.GET.urlencode(), [(e.pk, e.version) for e in page], directory),
+            "rows_key": (
+                request.GET.urlencode(),
+                [(e.pk, e.version) for e in page],
+                directory,
+            ),
             "count": count,
             "count_label": count_label(count),
             "chips": filter_chips(filterset, request.GET),
@@ -194,9 +198,7 @@ def _page_size(request):
 
 
 def engagement_detail(request, pk, **forms):
-    engagement = get_object_or_404(
-        with_relations(Engagement.objects.visible_to(request.user)), pk=pk
-    )
+    engagement = get_object_or_404(with_relations(Engagement.objects.restrict(request.user)), pk=pk)
     return render(
         request,
         "engagements/engagement_detail.html",
@@ -204,8 +206,8 @@ def engagement_detail(request, pk, **forms):
             **follow_up(request, engagement, **forms),
             "engagement": engagement,
             "facets": list(engagement.facets.select_related("pillar")),
-            "can_change": engagement.can_be_changed_by(request.user),
-            "can_delete": engagement.can_be_deleted_by(request.user),
+            "can_change": request.user.has_perm("engagements.change_engagement"),  # seen
+            "can_delete": engagement.allows(request.user, "delete"),
             "history": readable_history(engagement_history(engagement.pk, request.user)),
         },
     )
@@ -267,7 +269,7 @@ def _save_edit(request, form, base_version):
         return _edit_page(request, form)
     except StaleVersion:
         # The other version, only if this user may see it now (it may have been raised).
-        current = Engagement.objects.visible_to(request.user).filter(pk=form.instance.pk).first()
+        current = Engagement.objects.restrict(request.user).filter(pk=form.instance.pk).first()
         if current is None:
             return _gone(request)
         return _conflict_page(request, form, current, base_version)
@@ -324,7 +326,7 @@ def _gone(request):
 
 def engagement_delete(request, pk):
     engagement = get_visible_engagement(request, pk)
-    if not engagement.can_be_deleted_by(request.user):
+    if not engagement.allows(request.user, "delete"):
         raise PermissionDenied("You may delete only engagements you logged.")
     if request.method == "POST":
         try:
@@ -355,7 +357,13 @@ def _int(value):
 
 def follow_up(request, engagement, action_form=None, review_form=None):
     """The engagement page's actions and reviews, with the forms to add them."""
-    reviews = list(engagement.reviews.select_related("by").order_by("-at", "-id"))
+    # Through the actions' and reviews' own gates, as every read (not engagement.actions).
+    reviews = list(
+        Review.objects.restrict(request.user)
+        .filter(engagement=engagement)
+        .select_related("by")
+        .order_by("-at", "-id")
+    )
     current = next((review for review in reviews if review.current), None)
     user = request.user
     if action_form is None and user.has_perm("engagements.add_action"):
@@ -363,7 +371,10 @@ def follow_up(request, engagement, action_form=None, review_form=None):
     if review_form is None and user.has_perm("engagements.add_review"):
         review_form = ReviewForm()
     return {
-        "actions": action_rows(engagement.actions.select_related("owner"), user),
+        "actions": action_rows(
+            Action.objects.restrict(user).filter(engagement=engagement).select_related("owner"),
+            user,
+        ),
         "action_form": action_form,
         "reviews": reviews,
         "current_review": current,
@@ -374,11 +385,17 @@ def follow_up(request, engagement, action_form=None, review_form=None):
 
 
 def action_rows(actions, user, today=None):
-    """(action, overdue, may_change) for a list of actions, in the order given."""
+    """(action, overdue, may_change) for a list of actions, in the order given; who may
+    change which is asked of the actions' gate once for them all."""
     today = today or timezone.localdate()
-    return [
-        (action, action.is_overdue(today), action.can_be_changed_by(user)) for action in actions
-    ]
+    actions = list(actions)
+    ids = [action.pk for action in actions]
+    changeable = (
+        set(Action.objects.restrict(user, "change").filter(pk__in=ids).values_list("pk", flat=True))
+        if ids
+        else set()
+    )
+    return [(action, action.is_overdue(today), action.pk in changeable) for action in actions]
 
 
 @require_POST
@@ -421,7 +438,7 @@ def review_create(request, pk):
 
 def action_list(request):
     """Every visible action, mine first, by due date; a POST changes one's status."""
-    visible = Action.objects.visible_to(request.user)
+    visible = Action.objects.restrict(request.user)
     if request.method == "POST":
         return _change_action_status(request, visible)
     filterset = ActionFilter(request.GET, queryset=visible, request=request)
@@ -442,7 +459,7 @@ def _change_action_status(request, visible):
         visible.select_related("engagement"), pk=_int(request.POST.get("action"))
     )
     status = request.POST.get("status")
-    if not action.can_be_changed_by(request.user):
+    if not action.allows(request.user, "change"):
         raise PermissionDenied("Its owner, its engagement's editors, managers and admins.")
     if status not in ActionStatus.values:
         messages.error(request, "Choose open, done or dropped.")

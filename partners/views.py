@@ -39,7 +39,7 @@ def partner_detail(request, code):
     new_target, saved = target_form(request, partner=partner)
     if saved:
         return redirect(partner)
-    timeline = Engagement.objects.visible_to(request.user).filter(partner_links__partner=partner)
+    timeline = Engagement.objects.restrict(request.user).filter(partner_links__partner=partner)
     try:
         page = paginate(timeline, ["-start_date", "-id"], 25, request.GET.get("cursor"))
     except ValidationError:
@@ -69,11 +69,11 @@ BRIEF_LATEST = 10  # the latest completed engagements, with their outcomes
 def partner_brief(request, code):
     """A printable brief for meeting preparation (A4, static/css/print.css). Its numbers
     are the reports' (coverage for this partner, gaps, plan, risks), never counted here;
-    open actions come through the one gate (`Action.objects.visible_to`); it is marked
+    open actions come through the one gate (`Action.objects.restrict`); it is marked
     with the highest marking of what it draws on, at the top and bottom of every page."""
     partner = get_object_or_404(Partner, code=code)
     user, today = request.user, timezone.localdate()
-    visible = Engagement.objects.visible_to(user).filter(partner_links__partner=partner)
+    visible = Engagement.objects.restrict(user).filter(partner_links__partner=partner)
     coverage = queries.coverage(user, partner_code=partner.code)
     gaps = queries.gaps(user)
     partner_gaps = [gap for gap in gaps["gaps"] if gap["partner"] == partner.code]
@@ -89,7 +89,7 @@ def partner_brief(request, code):
     )
     plan = queries.plan(user, as_of=today, partner_code=partner.code)
     actions = list(
-        Action.objects.visible_to(user)
+        Action.objects.restrict(user)
         .filter(status=ActionStatus.OPEN, engagement__partner_links__partner=partner)
         .select_related("engagement", "owner")
         .order_by("due", "id")

@@ -25,7 +25,7 @@ def feed_engagements(user, today=None):
     with their partners and pillars: three queries."""
     today = today or timezone.localdate()
     return (
-        Engagement.objects.visible_to(user)
+        Engagement.objects.restrict(user)
         .filter(
             status__in=list(EVENT_STATUS),
             start_date__range=(

@@ -79,7 +79,7 @@ def overdue_actions(user, as_of):
     the recipient's own first, then by due date. A digest goes to managers and admins, who
     answer for every follow-up they may see, so it lists all of them, not only their own."""
     return (
-        Action.objects.visible_to(user)
+        Action.objects.restrict(user)
         .overdue(as_of)
         .select_related("engagement", "owner")
         .order_by(Case(When(owner=user, then=0), default=1), "due", "id")
@@ -122,7 +122,7 @@ def drawn_on(user, sections, as_of):
                 partner_links__partner__code=gap["partner"],
                 pillars__code=gap["pillar"],
             )
-    return Engagement.objects.visible_to(user).filter(condition)
+    return Engagement.objects.restrict(user).filter(condition)
 
 
 def message_for(user, as_of=None, connection=None):

@@ -1,7 +1,7 @@
 """Every report number the tracker shows, computed once, here.
 
 Each report is one function that takes the user (visibility goes through
-`Engagement.objects.visible_to`) and its filters and returns plain data (dicts, lists,
+`Engagement.objects.restrict`) and its filters and returns plain data (dicts, lists,
 dates). HTML pages, CSV/XLSX downloads and the API only render these results.
 
 Each function runs a small, fixed number of queries whatever the number of partners or
@@ -410,7 +410,7 @@ def risks(user, start_after=None, start_before=None, unreviewed=False):
     `start_before` keep those starting in that inclusive range; `unreviewed` only those
     without a review. Two queries."""
     engagements = (
-        Engagement.objects.visible_to(user)
+        Engagement.objects.restrict(user)
         .high_risk_plans()
         .annotate(review=Review.objects.newest_decision())
         .prefetch_related(

@@ -316,7 +316,7 @@ def dashboard(request):
     today = timezone.localdate()
     month_start = today.replace(day=1)
     quarter_start = periods.quarter_start(today)
-    visible = Engagement.objects.visible_to(request.user)
+    visible = Engagement.objects.restrict(request.user)
     not_cancelled = [EngagementStatus.PLANNED, EngagementStatus.COMPLETED]
     month = queries.trend(request.user, month_start, today, "month", status=not_cancelled)
     quarter = queries.trend(request.user, quarter_start, today, "quarter", status=not_cancelled)
@@ -345,7 +345,7 @@ def dashboard(request):
         "today": today,
     }
     # What needs the user comes first: their open actions overdue or due within a week.
-    mine = Action.objects.visible_to(request.user).filter(
+    mine = Action.objects.restrict(request.user).filter(
         owner=request.user, status=ActionStatus.OPEN
     )
     context["due_soon_end"] = today + datetime.timedelta(days=DUE_SOON_DAYS)

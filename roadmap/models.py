@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from accounts.models import MarkedQuerySet
 from roadmap.choices import TipStatus
 
 TARGET_MAX_MONTHS = 36
@@ -144,6 +145,8 @@ class ReportSummary(models.Model):
     pillar = models.IntegerField("pillar id", default=0)  # 0: whatever the pillar
     count = models.PositiveIntegerField("count")
     last = models.DateField("newest start date")
+
+    objects = MarkedQuerySet.as_manager()  # a reader adds up the markings it may see
 
     class Meta:
         constraints = [

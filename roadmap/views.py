@@ -57,7 +57,7 @@ def tip_detail(request, number):
     board = next(row for row in queries.tip_board(request.user) if row["number"] == number)
     # The rows behind the board's number: completed, in its 12 months, newest first.
     advancing = table_rows(
-        Engagement.objects.visible_to(request.user)
+        Engagement.objects.restrict(request.user)
         .filter(
             tips=tip,
             status=EngagementStatus.COMPLETED,

@@ -5,7 +5,6 @@ from collections import defaultdict
 
 from django.db.models import Max, Q, Sum
 
-from accounts.models import visible_markings
 from core.periods import ONE_DAY, month_of, next_month, previous_month
 from engagements.summaries.spec import DAY, MONTH, _as_date
 from roadmap.models import ReportSummary
@@ -29,9 +28,7 @@ def read(user, kinds, start, end, status=None, by_month=False):
                 within |= Q(start__gte=low, start__lte=high)
         if not within:
             continue
-        rows = ReportSummary.objects.filter(
-            within, span=span, kind__in=kinds, marking__in=visible_markings(user)
-        )
+        rows = ReportSummary.objects.filter(within, span=span, kind__in=kinds).restrict(user)
         if statuses:
             rows = rows.filter(status__in=statuses)
         columns = ["kind", "ref", "pillar", *(["start"] if by_month else [])]
@@ -73,8 +70,7 @@ def read_windows(user, kind, windows):
             ref__in=refs,
             pillar__in=pillars,
             status__in=statuses,
-            marking__in=visible_markings(user),
-        )
+        ).restrict(user)
         sums = rows.values("ref", "pillar", "status", "start").annotate(n=Sum("count"))
         for row in sums.order_by():
             key = (span, row["ref"], row["pillar"], row["status"])

@@ -22,3 +22,11 @@ def list_url(**filters):
             item = item.isoformat() if hasattr(item, "isoformat") else item
             pairs.append((name, "true" if item is True else item))
     return reverse("engagements:list") + ("?" + urlencode(pairs) if pairs else "")
+
+
+@register.simple_tag
+def engagement_columns():
+    """The engagement tables' columns: [(name, heading, sortable)] (engagements/tables.py)."""
+    from engagements.tables import COLUMNS
+
+    return COLUMNS
