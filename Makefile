@@ -11,7 +11,7 @@ WORKERS ?= 3
 # `make run PORT=8001` when 8000 is taken.
 PORT ?= 8000
 # Seconds a worker may spend on one request before gunicorn restarts it (its default, 30,
-# would cut off a large streamed download; see README "Running on several machines").
+# would cut off a large streamed download; see docs/operations.md, "Running on several machines").
 TIMEOUT ?= 300
 
 # Reinstall only when the project's dependencies change, so a second run is quick.
@@ -33,7 +33,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Production-style: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL come from the
-# environment (see README); static files are collected and served by WhiteNoise.
+# environment (docs/operations.md, "Production start"); static files are collected and served by WhiteNoise.
 serve: $(STAMP)
 	DJANGO_DEBUG=0 $(BIN)/python manage.py check --deploy --fail-level WARNING
 	DJANGO_DEBUG=0 $(BIN)/python manage.py collectstatic --no-input --verbosity 0

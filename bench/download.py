@@ -4,8 +4,7 @@ memory (RSS) of the gunicorn workers meanwhile.
 Not a test: it measures, it never asserts. Loopback servers only (like `load.py`). Run
 it with the server's DATABASE_URL: it signs the user in by creating a session in that
 database (the pages take no API token), then streams the answer and counts its lines
-(the demo data has no line breaks inside a cell). Example (see README,
-"Performance"):
+(the demo data has no line breaks inside a cell). Example (docs/performance.md):
 
     DATABASE_URL=postgres://… .venv/bin/python bench/download.py \\
         --base http://127.0.0.1:8123 --path "/engagements/?format=csv" \\

@@ -2,8 +2,8 @@
 through the API every few seconds; print latency percentiles, throughput and errors.
 
 Not a test: it measures, it never asserts. Bounded on purpose: loopback servers only,
-at most 64 readers and 10 minutes. Standard library only. Example (see README,
-"Reports under load"):
+at most 64 readers and 10 minutes. Standard library only. Example (docs/performance.md,
+"Reports from the summaries, and under load"):
 
     BENCH_PASSWORD=… .venv/bin/python bench/load.py --base http://127.0.0.1:8123 \\
         --path /api/v1/reports/coverage/ --readers 8 --duration 60 --writer

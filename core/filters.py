@@ -19,8 +19,8 @@ class FilterSet(django_filters.FilterSet):
     """A django-filter FilterSet that builds its form class once.
 
     django-filter makes a new form class, with a new form field per filter, for every
-    FilterSet it instantiates, that is on every list request, export and API call: about
-    a tenth of the engagement list's Python. Ours draw their fields from nothing of the
+    FilterSet it instantiates, that is on every list request, export and API call: work
+    that gives the same result every time. Ours draw their fields from nothing of the
     request (no callable querysets), so each class builds its form class on first use and
     keeps it. Each form still deep-copies the class's fields (Django's forms do, and a
     model choice field copies its queryset unevaluated), so no request sees another's

@@ -2,10 +2,11 @@
 
 Django draws a <select> through a template, and each of its options through two more:
 the engagement list's filters have about ninety options (every partner, facet, tip and
-choice), which took longer to render than the page's SQL. These widgets write the same
-HTML with one string join. They also read a queryset's choices with one plain query:
-Django reads them with `queryset.iterator()`, which on PostgreSQL outside a transaction is
-a server-side cursor (DECLARE … WITH HOLD, FETCH, CLOSE) for a few dozen rows.
+choice), drawn on every request, so that template work would be a large part of the page.
+These widgets write the same HTML with one string join. They also read a queryset's
+choices with one plain query: Django reads them with `queryset.iterator()`, which on
+PostgreSQL outside a transaction is a server-side cursor (DECLARE … WITH HOLD, FETCH,
+CLOSE) for a few dozen rows.
 
 Flat choices only: a widget given option groups falls back to Django's rendering.
 """

@@ -1,7 +1,6 @@
 from django.db import models
 
 from accounts.choices import Marking  # noqa: F401  (engagements are marked on this scale)
-from engagements.fields import API_FIELDS  # noqa: F401 (until exports.py reads fields.py)
 
 
 class EngagementKind(models.TextChoices):

@@ -1,7 +1,7 @@
 """Deterministic synthetic engagements for demos, benchmarks and load tests.
 
 The same seed and `as_of` date give the same rows. Everything is written with bulk inserts
-in chunks, so a million engagements fit in memory and 100,000 take seconds, not minutes.
+in chunks, so a million engagements fit in memory and no row costs a query of its own.
 Bulk inserts bypass `Engagement.save()`, which is fine for synthetic data: it has no
 history to keep and every row starts at version 1.
 """

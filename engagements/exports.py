@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 
 from core.db import local_settings
 from core.downloads import FORMULA_STARTS
-from engagements.choices import API_FIELDS
+from engagements.fields import API_FIELDS
 from engagements.models import Engagement, EngagementPartner
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -74,7 +74,7 @@ def python_rows(engagements):
 
     The scalar columns come from one query read through a server-side cursor on
     PostgreSQL (`iterator()`): one consistent snapshot of the visible engagements
-    (`engagements` must be `visible_to(user)`, filtered and ordered), so nothing raised
+    (`engagements` must be `restrict(user)`, filtered and ordered), so nothing raised
     above the reader's clearance after the download started can reach it, in constant
     memory. For each chunk of rows the relations are read as id pairs (one query per
     relation, the chunk's ids as one array parameter) and mapped to codes in memory.
@@ -133,10 +133,10 @@ def _link_pairs(link, column, ids):
 
 COPY_CHUNK = 256 * 1024  # bytes of CSV per piece of the streamed response
 
-# For the one COPY statement, measured at 1,000,000 engagements on PostgreSQL 15: room to
-# hash the visible ids and sort the links in memory; no parallel workers (`string_agg()`
-# must see each engagement's links in the sorted order, not as workers hand them back);
-# no JIT (seconds of compiling for a plan this size).
+# For the one COPY statement: room to hash the visible ids and sort the links in memory
+# (not on disk); no parallel workers (`string_agg()` must see each engagement's links in
+# the sorted order, not as workers hand them back); no JIT (compiling a plan this size
+# costs more than it saves). docs/performance.md has the measurements.
 COPY_SETTINGS = {
     "work_mem": "64MB",
     "max_parallel_workers_per_gather": "0",
@@ -225,8 +225,8 @@ def _copy_sql(engagements, connection):
 
 # Above this share of the table, the relations of every engagement are grouped (the join
 # with the download's rows keeps its own): cheaper than looking up which links belong to
-# a download of most of the table (at a million, hashing the ids and probing 5.7 million
-# links with them took a fifth of the whole download's time).
+# a download of most of the table, which means hashing its ids and probing every link
+# with them.
 MOST_OF_THE_TABLE = 0.5
 
 
@@ -282,13 +282,15 @@ def _relations_sql(ids, qn):
 def _cell_sql(name, value):
     """A scalar column as `downloads._csv_cell()` writes it. Each function call here runs a
     million times for the whole table: a date is cast (ISO under COPY_SETTINGS' DateStyle,
-    a quarter of `to_char()`'s time), a time formatted once, and a choice column, which
+    cheaper than `to_char()`), a time formatted once, and a choice column, which
     the database holds to its choices (a CHECK constraint), never starts like a formula."""
     internal = Engagement._meta.get_field(name).get_internal_type()
     if name in CHECKED_CHOICES:
         return value
     if name == "created_by" or internal in ("CharField", "TextField"):
         return _csv_text_sql(value)
+    if internal == "BooleanField":  # as Python's csv writes True and False, not t and f
+        return f"CASE WHEN {value} THEN 'True' WHEN NOT {value} THEN 'False' END"
     if internal == "DateField":
         return f"CAST({value} AS TEXT)"
     if internal == "DateTimeField":  # datetime.isoformat() in UTC: microseconds if any
@@ -297,15 +299,20 @@ def _cell_sql(name, value):
     return value  # numbers
 
 
-# Choice columns that the database keeps to their choices (Engagement.Meta.constraints),
-# none of which is empty or starts like a formula (tests/test_download_copy.py checks).
-CHECKED_CHOICES = ("kind", "status", "marking", "escalation_risk")
+# Choice columns, which the database keeps to their choices (Engagement.Meta.constraints:
+# a choice field has its CHECK constraint, tests/test_constraints.py), none of which is
+# empty or starts like a formula (tests/test_download_copy.py checks).
+CHECKED_CHOICES = tuple(
+    field.name
+    for field in Engagement._meta.concrete_fields
+    if field.choices and field.name in EXPORT_FIELDS
+)
 
 
 def _csv_text_sql(value):
     """`downloads.csv_text()` in SQL, with NULL for an empty text. Most cells start with
-    neither a formula character nor a quote: for them the first test decides, and the text
-    is not copied by `ltrim()` (a third of the statement's time when it always was)."""
+    neither a formula character nor a quote: for them the first test decides, and `ltrim()`
+    does not copy the text, as it would for every cell if it came first."""
     starts = ", ".join(f"chr({ord(character)})" for character in FORMULA_STARTS)
     return (
         f"CASE WHEN left({value}, 1) IN ({starts}, '''')"

@@ -80,7 +80,7 @@ CELL_MAX_CHARS = 20_000
 # about ten times), for the command 200 MB. openpyxl reads the whole table of shared
 # strings before any row, so for the page their number is capped too, at one per cell of
 # the largest sheet it takes: a 150 KB file of twenty million empty strings would hold a
-# worker for minutes.
+# worker far longer than a request may take.
 XLSX_MAX_EXPANDED_BYTES = 200_000_000
 PAGE_XLSX_MAX_EXPANDED_BYTES = 32 * IMPORT_MAX_BYTES
 SHARED_STRING = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")

@@ -139,8 +139,8 @@ def engagement_list(request):
 
 
 # On PostgreSQL counting stops after this long: a filter that matches many rows of a
-# million, but rarely (a partner and a pillar over a year), needs seconds to find its
-# 10,001st row, and the page must not wait for a number it cannot show exactly anyway.
+# million, but rarely (a partner and a pillar over a year), must read far into the table to
+# find its 10,001st row, and the page must not wait for a number it cannot show exactly.
 LIST_COUNT_TIMEOUT = "300ms"
 
 

@@ -57,7 +57,7 @@ def cached_report(function):
     return report
 
 
-# The longest period a report covers: longer ones are refused (roadmap/forms.py).
+# The longest period a report covers: longer ones are refused (reports/forms.py).
 MAX_PERIOD_YEARS = 50
 
 

@@ -189,7 +189,7 @@ class ReportStamp(models.Model):
 
 class Target(models.Model):
     """ "At least `minimum` completed engagements with `partner` in `pillar` in every
-    window of `months` months": set by managers and admins, measured by `reports.plan`."""
+    window of `months` months": set by managers and admins, measured by `reports.queries.plan`."""
 
     partner = models.ForeignKey(
         "partners.Partner", verbose_name="partner", on_delete=models.PROTECT, related_name="targets"

@@ -1,7 +1,8 @@
 """Report summaries kept exact on every write, so that a report reads summaries, not rows.
 
-Counting a year of engagements from the engagement tables takes seconds at a million
-rows, however clever the query; adding up summaries takes milliseconds. A summary row
+Counting a year of engagements from the engagement tables reads every engagement of the
+year however the query is written, and grows with the table; adding up summaries reads a
+few thousand rows whatever its size (docs/performance.md). A summary row
 (`ReportSummary`) holds, for one day or one month (`span`), one status and one marking,
 how many engagements count under one *dimension* (kind, ref, pillar) and the newest start
 date among them:

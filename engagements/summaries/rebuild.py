@@ -52,13 +52,14 @@ def rebuild(start=None, end=None):
 
 def analyze(*models):
     """Gather the planner's statistics of tables just filled or rewritten in bulk. Without
-    them PostgreSQL plans for the tables as they were: after a rebuild it took the 1.9
-    million summary rows of 100,000 engagements for 3,600 and hashed the whole table to
-    apply a partner change. Outside a transaction (`seed_demo`), PostgreSQL also vacuums
-    them: a trigram index's pending entries (a bulk load leaves megabytes of them, read
-    on every search: 7.6 ms for a word found nowhere instead of 0.2) go into the index,
-    and index-only scans stop visiting the table. Autovacuum does both later, where it
-    runs (it is off on some machines). Seconds at a million engagements."""
+    them PostgreSQL plans for the tables as they were: after a rebuild it takes a table of
+    millions of summary rows for a small one and picks plans (hashing the whole table to
+    apply a partner change) that only suit a small one. Outside a transaction
+    (`seed_demo`), PostgreSQL also vacuums them: a trigram index's pending entries (a bulk
+    load leaves many, and every search reads them all) go into the index, and index-only
+    scans stop visiting the table. Autovacuum does both later, where it runs (it is off on
+    some machines); doing it here costs little beside the bulk write it follows.
+    docs/performance.md has the figures."""
     vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
         for model in models:
@@ -67,8 +68,8 @@ def analyze(*models):
 
 
 # PostgreSQL, for the rebuild's INSERTs: group in memory (hash aggregates) rather than sort
-# 1.4 million text keys a month at a million engagements (10 s a month instead of 26 s,
-# under load), and no JIT (seconds of compiling per statement for nothing).
+# a month's bucket keys, which are text and many (sorting them is most of the work), and
+# no JIT (compiling each statement costs more than it saves; docs/performance.md).
 REBUILD_SETTINGS = {"work_mem": "64MB", "enable_sort": "off", "jit": "off"}
 
 

@@ -34,7 +34,7 @@ def regroup(partner_ids, partners_before=None, membership_before=None, membershi
     it is, in one statement, and the difference is added to their day summaries and to
     their months' (`_add_differences`). The work grows with those engagements and the
     groups the change touches, not with the table: a full `rebuild()` of the months they
-    span took minutes at a million engagements, too long for a request.
+    span grows with the table, and a large one outlasts a request.
 
     `partners_before`: {partner id: (active, kind, region)} as they were.
     `membership_before`: (id of the membership as it is now, or None if it was deleted;
