@@ -146,10 +146,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 APPS_WITH_CODE = ["accounts", "config", "core", "engagements", "partners", "reports", "roadmap"]
 
 
-def code_version():
+def code_version(base=BASE_DIR):
     digest = hashlib.sha256()
     for folder in [*APPS_WITH_CODE, "templates"]:
-        for path in sorted((BASE_DIR / folder).rglob("*")):
+        for path in sorted((base / folder).rglob("*")):
             if path.suffix in (".py", ".html", ".txt") and "migrations" not in path.parts:
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

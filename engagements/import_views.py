@@ -119,7 +119,9 @@ def import_template(request, format):
     """A file to fill in: the header and one example row."""
     if format not in DOWNLOAD_FORMATS:
         raise Http404("CSV or XLSX.")
-    return download(format, "engagements-template", COLUMNS, [[EXAMPLE[c] for c in COLUMNS]])
+    return download(
+        format, "engagements-template", COLUMNS, [[EXAMPLE.get(c, "") for c in COLUMNS]]
+    )
 
 
 @may_import
