@@ -12,6 +12,8 @@ from engagements.summaries.refresh import _lock_months
 from engagements.summaries.spec import (
     DAY,
     MONTH,
+    ONCE_SQL,
+    PER_PILLAR_SQL,
     SUMMARY_COLUMNS,
     Directory,
     by_span,
@@ -83,13 +85,7 @@ WITH eng AS (
     SELECT l.engagement_id, l.partner_id, eng.start_date FROM {link} l
     JOIN eng ON eng.id = l.engagement_id
 ), {directory}, dims AS (
-    SELECT engagement_id, 'partner' AS kind, CAST(partner_id AS TEXT) AS ref FROM links
-    UNION ALL
-    SELECT engagement_id, 'rollup', CAST(partner_id AS TEXT) FROM rolled
-    UNION ALL
-    SELECT engagement_id, kind, name FROM groups
-    UNION ALL
-    SELECT id, 'all', '' FROM eng
+    {per_pillar}
 ), pillars AS (
     SELECT l.engagement_id, l.pillar_id AS pillar FROM {pillar_link} l
     JOIN eng ON eng.id = l.engagement_id
@@ -101,11 +97,7 @@ WITH eng AS (
     JOIN pillars ON pillars.engagement_id = d.engagement_id
     JOIN eng ON eng.id = d.engagement_id
     UNION ALL
-    SELECT 'tip', CAST(l.tip_id AS TEXT), 0, eng.start_date, eng.status, eng.marking
-    FROM {tip_link} l JOIN eng ON eng.id = l.engagement_id
-    UNION ALL
-    SELECT 'facet', CAST(l.facet_id AS TEXT), 0, eng.start_date, eng.status, eng.marking
-    FROM {facet_link} l JOIN eng ON eng.id = l.engagement_id
+    {once}
 )
 INSERT INTO {summary} ({columns})
 SELECT %s, kind, ref, pillar, start_date, status, marking, COUNT(*), MAX(start_date)
@@ -136,6 +128,8 @@ def _insert_days(first, after):
         within=within,
         directory=directory_sql(names["partner"], names["membership"]),
         columns=", ".join(qn(name) for name in SUMMARY_COLUMNS),
+        per_pillar="\n    UNION ALL\n    ".join(PER_PILLAR_SQL.values()),
+        once="\n    UNION ALL\n    ".join(ONCE_SQL.values()).format(**names),
         **names,
     )
     with connection.cursor() as cursor:

@@ -14,10 +14,25 @@ from roadmap.models import ReportSummary
 
 DAY, MONTH = ReportSummary.DAY, ReportSummary.MONTH
 
-# The dimensions, each counted per pillar (and for pillar 0, whatever the pillars) or
-# once: written here once; `tally` and the SQL of `rebuild` and `regroup` follow them.
-PER_PILLAR_KINDS = ("partner", "rollup", "group", "rollup-group", "all")
-ONCE_KINDS = ("tip", "facet")
+# The dimensions, written here once: each counted per pillar (and for pillar 0, whatever
+# the pillars) or once. `tally` counts them in Python; the SQL of `rebuild` counts them from
+# the rows each one's statement gives (over the CTEs `eng`, `links`, `rolled`, `groups`
+# and the link tables; `check_summaries` compares the two).
+PER_PILLAR_SQL = {
+    "partner": "SELECT engagement_id, 'partner' AS kind, CAST(partner_id AS TEXT) AS ref"
+    " FROM links",
+    "rollup": "SELECT engagement_id, 'rollup', CAST(partner_id AS TEXT) FROM rolled",
+    "group": "SELECT engagement_id, kind, name FROM groups WHERE kind = 'group'",
+    "rollup-group": "SELECT engagement_id, kind, name FROM groups WHERE kind = 'rollup-group'",
+    "all": "SELECT id, 'all', '' FROM eng",
+}
+ONCE_SQL = {
+    "tip": "SELECT 'tip', CAST(l.tip_id AS TEXT), 0, eng.start_date, eng.status, eng.marking"
+    " FROM {tip_link} l JOIN eng ON eng.id = l.engagement_id",
+    "facet": "SELECT 'facet', CAST(l.facet_id AS TEXT), 0, eng.start_date, eng.status,"
+    " eng.marking FROM {facet_link} l JOIN eng ON eng.id = l.engagement_id",
+}
+PER_PILLAR_KINDS, ONCE_KINDS = tuple(PER_PILLAR_SQL), tuple(ONCE_SQL)
 # The summaries whose rows depend on partners' attributes (groups of active partners).
 GROUP_KINDS = ("group", "rollup-group")
 
@@ -111,17 +126,19 @@ def tally(loaded, directory):
     buckets = {}
     for start_date, status, marking, partners, pillars, tips, facets in loaded:
         rolled = directory.rolled_up(partners, start_date)
-        # Each engagement's rows and groups once; then one bucket per dimension.
-        per_pillar = [
-            *(("partner", str(row)) for row in partners),
-            *(("rollup", str(row)) for row in rolled),
-            *(("group", name) for name in directory.groups(partners)),
-            *(("rollup-group", name) for name in directory.groups(rolled)),
-            ("all", ""),
-        ]
+        # Each engagement's refs per dimension once; then one bucket per dimension.
+        refs = {
+            "partner": partners,
+            "rollup": rolled,
+            "group": directory.groups(partners),
+            "rollup-group": directory.groups(rolled),
+            "all": [""],
+            "tip": tips,
+            "facet": facets,
+        }
+        per_pillar = [(kind, str(ref)) for kind in PER_PILLAR_KINDS for ref in refs[kind]]
         dimensions = [(kind, ref, pillar) for pillar in (*pillars, 0) for kind, ref in per_pillar]
-        dimensions += [("tip", str(tip), 0) for tip in tips]
-        dimensions += [("facet", str(facet), 0) for facet in facets]
+        dimensions += [(kind, str(ref), 0) for kind in ONCE_KINDS for ref in refs[kind]]
         for dimension in dimensions:
             key = (*dimension, start_date, status, marking)
             bucket = buckets.get(key)
