@@ -8,9 +8,6 @@ the contract expects. A read-only resource also proves that it refuses writes.
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.choices import Marking, Role
-from tests.factories import make_user
-
 ROLES = ("anonymous", "analyst", "manager", "admin")
 
 
@@ -35,12 +32,9 @@ class ResourceTestBase:
         return None
 
     @pytest.fixture
-    def users(self, reference_data):
-        return {
-            "analyst": make_user(Role.ANALYST, Marking.NS),
-            "manager": make_user(Role.MANAGER, Marking.NS),
-            "admin": make_user(Role.ADMIN, Marking.NS),
-        }
+    def users(self, reference_data, analyst_ns, manager_ns, admin_ns):
+        """The conftest cast by the names of ROLES."""
+        return {"analyst": analyst_ns, "manager": manager_ns, "admin": admin_ns}
 
     def client_for(self, users, role):
         client = APIClient()

@@ -12,10 +12,10 @@ pytestmark = pytest.mark.usefixtures("reference_data")
 
 
 @pytest.fixture
-def admin_ns(client):
-    user = make_user(Role.ADMIN, Marking.NS)
-    client.force_login(user)
-    return user
+def admin_ns(client, admin_ns):
+    """The conftest cast's admin, signed in."""
+    client.force_login(admin_ns)
+    return admin_ns
 
 
 def test_the_admin_is_titled_with_the_apps_name(client, admin_ns):

@@ -6,25 +6,17 @@ import re
 
 import pytest
 
-from accounts.choices import Marking, Role
 from engagements.models import Engagement
 from engagements.services import save_engagement
-from engagements.snapshots import TRACKED_FIELDS
 from partners.models import Partner
 from roadmap.models import Pillar
-from tests.factories import make_user
 from tests.test_views import form_data, pillar_ids
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
 
-@pytest.fixture
-def people(db):
-    return {
-        "creator": make_user(Role.ANALYST, Marking.NS, username="creator"),
-        "colleague": make_user(Role.MANAGER, Marking.NS, username="colleague"),
-        "me": make_user(Role.ANALYST, Marking.NR, username="me"),
-    }
+# Who is who, from the conftest cast: the engagement's creator (analyst_ns), the colleague
+# who saves while I edit (manager_ns), and me (analyst_nr).
 
 
 def create(creator, **fields):
@@ -55,17 +47,35 @@ def rows(response):
     return {row["field"]: row for row in response.context["rows"]}
 
 
-def test_the_screen_names_who_saved_last_and_shows_every_field(client, people):
-    engagement = create(people["creator"])
-    save_engagement(people["colleague"], {"escalation_risk": "high"}, engagement.pk, 1)
-    client.force_login(people["me"])
+def test_the_screen_names_who_saved_last_and_shows_every_field(
+    client, analyst_ns, manager_ns, analyst_nr
+):
+    engagement = create(analyst_ns)
+    save_engagement(manager_ns, {"escalation_risk": "high"}, engagement.pk, 1)
+    client.force_login(analyst_nr)
     response = client.post(f"/engagements/{engagement.pk}/edit/", my_edit(title="My title"))
     page = response.content.decode()
     assert "Someone else saved" in page
-    assert "colleague saved version 2 on" in page and "you started from version 1" in page
-    assert "creator" not in page
+    assert f"{manager_ns.username} saved version 2 on" in page
+    assert "you started from version 1" in page
+    assert analyst_ns.username not in page  # who made it is not who saved last
     shown = rows(response)
-    assert list(shown) == TRACKED_FIELDS
+    assert list(shown) == [
+        "title",
+        "kind",
+        "status",
+        "start_date",
+        "end_date",
+        "location",
+        "partners",
+        "pillars",
+        "facets",
+        "tips",
+        "marking",
+        "escalation_risk",
+        "summary",
+        "outcomes",
+    ]
     assert len(re.findall(r'<tr class="[^"]*" id="row-', page)) == 14
     risk = shown["escalation_risk"]
     assert (risk["original"], risk["theirs"], risk["mine"]) == ("Low", "High", "Low")
@@ -98,18 +108,18 @@ def test_the_screen_names_who_saved_last_and_shows_every_field(client, people):
         3,
     )
     # Through the write service: a history row by me.
-    assert engagement.history.latest().history_user == people["me"]
+    assert engagement.history.latest().history_user == analyst_nr
 
 
-def test_a_field_both_changed_must_be_picked(client, people):
-    engagement = create(people["creator"])
+def test_a_field_both_changed_must_be_picked(client, analyst_ns, manager_ns, analyst_nr):
+    engagement = create(analyst_ns)
     save_engagement(
-        people["colleague"],
+        manager_ns,
         {"title": "Their title", "partners": [Partner.objects.get(code="AUS")]},
         engagement.pk,
         1,
     )
-    client.force_login(people["me"])
+    client.force_login(analyst_nr)
     response = client.post(f"/engagements/{engagement.pk}/edit/", my_edit(title="My title"))
     title = rows(response)["title"]
     assert title["both_changed"] and title["pick"] is None
@@ -131,12 +141,14 @@ def test_a_field_both_changed_must_be_picked(client, people):
     assert engagement.version == 3
 
 
-def test_a_save_made_while_the_screen_was_open_is_a_new_conflict(client, people):
-    engagement = create(people["creator"])
-    save_engagement(people["colleague"], {"location": "Seoul"}, engagement.pk, 1)
-    client.force_login(people["me"])
+def test_a_save_made_while_the_screen_was_open_is_a_new_conflict(
+    client, analyst_ns, manager_ns, analyst_nr
+):
+    engagement = create(analyst_ns)
+    save_engagement(manager_ns, {"location": "Seoul"}, engagement.pk, 1)
+    client.force_login(analyst_nr)
     client.post(f"/engagements/{engagement.pk}/edit/", my_edit(title="My title"))
-    save_engagement(people["colleague"], {"summary": "Changed again."}, engagement.pk, 2)
+    save_engagement(manager_ns, {"summary": "Changed again."}, engagement.pk, 2)
     response = client.post(
         f"/engagements/{engagement.pk}/edit/",
         {**my_edit(title="My title"), "resolve": "1", "version": "2", "base_version": "1"},
@@ -145,32 +157,34 @@ def test_a_save_made_while_the_screen_was_open_is_a_new_conflict(client, people)
     shown = rows(response)
     assert shown["summary"]["theirs"] == "Changed again." and shown["summary"]["pick"] == "theirs"
     assert shown["location"]["theirs"] == "Seoul"
-    assert "colleague saved version 3" in response.content.decode()
+    assert f"{manager_ns.username} saved version 3" in response.content.decode()
     engagement.refresh_from_db()
     assert (engagement.title, engagement.version) == ("Maritime domain awareness talks", 3)
 
 
-def test_without_a_recorded_original_every_difference_is_picked(client, people):
-    engagement = create(people["creator"])
+def test_without_a_recorded_original_every_difference_is_picked(
+    client, analyst_ns, manager_ns, analyst_nr
+):
+    engagement = create(analyst_ns)
     Engagement.history.filter(id=engagement.pk, version=1).delete()
-    save_engagement(people["colleague"], {"escalation_risk": "medium"}, engagement.pk, 1)
-    client.force_login(people["me"])
+    save_engagement(manager_ns, {"escalation_risk": "medium"}, engagement.pk, 1)
+    client.force_login(analyst_nr)
     response = client.post(f"/engagements/{engagement.pk}/edit/", my_edit(title="My title"))
     assert response.context["original_version"] is None
     assert set(response.context["missing"]) == {"Title", "Escalation risk"}
     assert "not in the history" in response.content.decode()
 
 
-def test_an_original_above_the_readers_clearance_is_not_shown(client, people):
+def test_an_original_above_the_readers_clearance_is_not_shown(
+    client, analyst_ns, manager_ns, analyst_nr
+):
     """I read version 1 (NU); it was raised to NS and rewritten (2), then lowered and
     rewritten again (3). The screen shows theirs (3, NU) and my original (1, NU), never the
     NS text of version 2."""
-    engagement = create(people["creator"])
-    save_engagement(
-        people["colleague"], {"title": "Operation Pulsar", "marking": "NS"}, engagement.pk, 1
-    )
-    save_engagement(people["colleague"], {"title": "Port call", "marking": "NU"}, engagement.pk, 2)
-    client.force_login(people["me"])
+    engagement = create(analyst_ns)
+    save_engagement(manager_ns, {"title": "Operation Pulsar", "marking": "NS"}, engagement.pk, 1)
+    save_engagement(manager_ns, {"title": "Port call", "marking": "NU"}, engagement.pk, 2)
+    client.force_login(analyst_nr)
     response = client.post(f"/engagements/{engagement.pk}/edit/", my_edit(title="My title"))
     page = response.content.decode()
     assert "Pulsar" not in page
@@ -184,10 +198,12 @@ def test_an_original_above_the_readers_clearance_is_not_shown(client, people):
     assert response.context["original_version"] is None
 
 
-def test_line_endings_a_browser_sends_are_not_a_difference(client, people):
-    engagement = create(people["creator"], summary="Two\nlines.")
-    save_engagement(people["colleague"], {"location": "Seoul"}, engagement.pk, 1)
-    client.force_login(people["me"])
+def test_line_endings_a_browser_sends_are_not_a_difference(
+    client, analyst_ns, manager_ns, analyst_nr
+):
+    engagement = create(analyst_ns, summary="Two\nlines.")
+    save_engagement(manager_ns, {"location": "Seoul"}, engagement.pk, 1)
+    client.force_login(analyst_nr)
     response = client.post(f"/engagements/{engagement.pk}/edit/", my_edit(summary="Two\r\nlines."))
     summary = rows(response)["summary"]
     assert not summary["differs"] and not summary["you_changed"]

@@ -8,10 +8,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from accounts.choices import Marking, Role
 from engagements.models import Engagement
 from partners.models import Partner
-from tests.factories import make_engagement, make_partner, make_user
+from tests.factories import make_engagement, make_partner
 from tests.test_views import form_data, pillar_ids
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -41,10 +40,10 @@ class Page(HTMLParser):
 
 
 @pytest.fixture
-def analyst(client):
-    user = make_user(Role.ANALYST, Marking.NU)
-    client.force_login(user)
-    return user
+def analyst(client, analyst):
+    """The conftest cast's analyst (NU), signed in."""
+    client.force_login(analyst)
+    return analyst
 
 
 def dangling_descriptions(markup):

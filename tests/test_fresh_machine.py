@@ -4,6 +4,7 @@ a second `make run` says how to get into the demo accounts again."""
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,10 +80,61 @@ def test_with_require_browser_a_missing_chromium_fails_loudly(tmp_path):
     assert "apt-get install chromium" in result.stdout
 
 
-def test_ci_requires_the_browser():
-    script = (ROOT / ".ci" / "run").read_text()
-    assert "export REQUIRE_BROWSER=1" in script
-    assert "chromium" in (ROOT / ".ci" / "apt-packages").read_text().split()
+def readme_test_command():
+    """The command the README gives for running the whole test suite ("Two commands")."""
+    readme = (ROOT / "README.md").read_text()
+    for block in re.findall(r"```(?:sh|bash|shell)?\n(.*?)```", readme, re.DOTALL):
+        for line in block.splitlines():
+            command, _, comment = line.partition("#")
+            if command.strip() and "test suite" in comment:
+                return command.strip()
+    raise AssertionError("The README names no command that runs the test suite.")
+
+
+# What .ci/run may call besides the tools it is checked with, which are recorded, not run.
+CI_UTILITIES = ["sh", "dirname", "basename", "xargs", "ls", "sort", "tail", "seq", "sleep"]
+CI_TOOLS = ["make", "dpkg", "apt-get", "psql", "pg_isready", "pg_ctlcluster", "redis-cli"]
+CI_TOOLS += ["redis-server"]
+
+
+def test_ci_runs_the_readmes_test_command_with_the_browser_required(tmp_path):
+    """.ci/run, run in a copy of .ci with every tool recorded instead of run: it installs
+    Chromium when it is missing, and runs the README's test command on SQLite and on
+    PostgreSQL, each time with REQUIRE_BROWSER=1 (a missing browser fails, never skips)."""
+    shutil.copytree(ROOT / ".ci", tmp_path / ".ci")
+    calls = tmp_path / "calls"
+    bin_dir, venv_bin = tmp_path / "bin", tmp_path / ".venv" / "bin"
+    bin_dir.mkdir()
+    venv_bin.mkdir(parents=True)
+    for name in CI_UTILITIES:
+        (bin_dir / name).symlink_to(shutil.which(name))
+    record = (
+        "#!/bin/sh\n"
+        'echo "$(basename "$0") $* | REQUIRE_BROWSER=${REQUIRE_BROWSER:-}'
+        f' DATABASE_URL=${{DATABASE_URL:-}}" >> {calls}\n'
+    )
+    for stub in [*(bin_dir / name for name in CI_TOOLS), venv_bin / "ruff"]:
+        stub.write_text(record + ("exit 1\n" if stub.name == "dpkg" else ""))  # not installed
+        stub.chmod(0o755)
+    (venv_bin / "lint-imports").symlink_to(venv_bin / "ruff")
+
+    result = subprocess.run(
+        [shutil.which("bash"), str(tmp_path / ".ci" / "run")],
+        env={"PATH": str(bin_dir), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    made = [line.split(" | ") for line in calls.read_text().splitlines()]
+    installs = [call for call, _ in made if call.startswith("apt-get install")]
+    assert len(installs) == 1 and "chromium" in installs[0].split()
+    runs = [env for call, env in made if call == readme_test_command()]
+    assert runs, (readme_test_command(), made)
+    assert all("REQUIRE_BROWSER=1 " in env for env in runs), runs
+    databases = [env.split("DATABASE_URL=")[1] for env in runs]
+    assert "" in databases  # SQLite, the default
+    assert any(url.startswith("postgres://") for url in databases), databases
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")

@@ -109,7 +109,6 @@ def test_an_admin_restores_a_deleted_engagement(client):
         tips=[2],
         marking="NC",
     )
-    engagement.record_relations()
     save_engagement(admin, {"title": "Lost and found, edited"}, engagement.pk, version=1)
     pk = engagement.pk
     delete_engagement(admin, pk, version=2)

@@ -25,8 +25,9 @@ def page_text(response):
 
 
 @pytest.fixture
-def reader(db):
-    return make_user(Role.ANALYST, Marking.NR)
+def reader(analyst_nr):
+    """Who reads the list: the cast's analyst cleared NR."""
+    return analyst_nr
 
 
 def test_the_list_says_how_many_rows_match(client, reader):

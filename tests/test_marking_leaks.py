@@ -900,7 +900,6 @@ def test_only_the_last_deletion_decides_who_may_restore(client):
     nu_author = make_user(Role.ANALYST, Marking.NU)
     ns_admin = make_user(Role.ADMIN, Marking.NS)
     engagement = make_engagement(title="Open talks", created_by=nu_author)
-    engagement.record_relations()
     delete_engagement(nu_author, engagement.pk, 1)  # deleted at NU
     theirs = Client()
     theirs.force_login(ns_admin)

@@ -193,7 +193,7 @@ def test_managers_and_admins_set_targets_analysts_read_them(db, reference_data):
         12,
     )
     assert stored.active and stored.note == "Pacific"
-    assert created.json() == {"id": stored.pk, **body, "active": True}
+    assert created.json() == {"id": stored.pk, **body, "note_marking": "NU", "active": True}
     url = f"/api/v1/targets/{stored.pk}/"
     assert analyst.get(url).json()["partner"] == "NZL"
     assert analyst.patch(url, {"minimum": 3}).status_code == 403

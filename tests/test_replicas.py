@@ -188,6 +188,8 @@ def test_replicas_and_the_shared_cache_come_from_the_environment():
     assert found["replicas"] == ["replica1", "replica2"]
     assert found["databases"]["replica2"]["HOST"] == "r2"
     assert found["databases"]["replica1"]["TEST"]["MIRROR"] == "default"
+    # Keys carry the code's version, so a deploy never reads what older code cached.
+    assert found["caches"]["default"].pop("KEY_PREFIX") == settings.CODE_VERSION
     assert found["caches"]["default"] == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://cache:6379/2",

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from accounts.choices import Marking, Role
-from tests.factories import make_engagement, make_user
+from tests.factories import make_engagement
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -24,10 +23,10 @@ PILLAR_NAMES = [
 
 
 @pytest.fixture
-def reader(client, db):
-    user = make_user(Role.MANAGER, Marking.NS)
-    client.force_login(user)
-    return user
+def reader(client, manager_ns):
+    """Who reads the reports: the cast's manager, signed in."""
+    client.force_login(manager_ns)
+    return manager_ns
 
 
 def month_index(day):

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from accounts.choices import Marking, Role
 from engagements.choices import EngagementKind
-from tests.factories import make_engagement, make_user
+from tests.factories import make_engagements_in_bulk, make_user
 
 pytestmark = [
     pytest.mark.e2e,
@@ -41,19 +41,24 @@ def a_years_work():
     author = make_user(Role.ANALYST, Marking.NS, username="author")
     today = timezone.localdate()
     kinds = list(EngagementKind.values)
+    rows = []
     for n in range(200):
         partner = PARTNERS[(n * 7) % len(PARTNERS)]
         pillars = [PILLARS[n % 4]] + ([PILLARS[(n + 1) % 4]] if n % 3 == 0 else [])
         days = -((n * 37) % 360) if n % 6 else (n * 11) % 60
-        make_engagement(
-            title=f"{kinds[n % len(kinds)].replace('_', ' ').capitalize()} with {partner}",
-            partners=[partner],
-            pillars=pillars,
-            status="completed" if days < 0 else "planned",
-            kind=kinds[n % len(kinds)],
-            start_date=today + datetime.timedelta(days=days),
-            created_by=author,
+        rows.append(
+            dict(
+                title=f"{kinds[n % len(kinds)].replace('_', ' ').capitalize()} with {partner}",
+                partners=[partner],
+                pillars=pillars,
+                status="completed" if days < 0 else "planned",
+                kind=kinds[n % len(kinds)],
+                start_date=today + datetime.timedelta(days=days),
+                created_by=author,
+            )
         )
+    # Many rows for the pictures, nothing proved about writing them: the bulk path.
+    make_engagements_in_bulk(rows)
 
 
 def test_screenshots_of_the_main_pages(live_server, browser, a_years_work, tmp_path):
