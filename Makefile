@@ -23,6 +23,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The local demo signs in with a password alone (the default elsewhere is `all`), and says
+# so; `DJANGO_MFA_REQUIRED=all make run` tries the second factor. Passkeys need a host name:
+# open http://localhost:$(PORT)/ for them.
+run: export DJANGO_MFA_REQUIRED ?= none
+run: export DJANGO_WEBAUTHN_ORIGINS ?= http://localhost:$(PORT)
 run: $(STAMP)
 	@$(BIN)/python -c "import socket; s = socket.socket(); \
 	s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $(PORT)))" \
@@ -30,6 +35,8 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_reference_data
 	$(BIN)/python manage.py bootstrap_demo
+	@echo "Second factor: DJANGO_MFA_REQUIRED=$$DJANGO_MFA_REQUIRED for this local demo" \
+	"(default: all). Passkeys work at http://localhost:$(PORT)/."
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Production-style: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL come from the

@@ -1,12 +1,15 @@
 from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.admin import AuthTokenAdmin as BaseAuthTokenAdmin
 from knox.models import AuthToken
 
+from accounts import mfa
 from accounts.choices import Role
 from accounts.forms import ROLE_ORDER, AccountAddForm, AccountChangeForm
 from accounts.models import User
@@ -29,13 +32,15 @@ class UserAdmin(RestrictedAdmin, BaseUserAdmin):
         ("Personal info", {"fields": ("first_name", "last_name", "email")}),
         ("Role and clearance", {"fields": ("role", "clearance", "is_active")}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
+        ("Second factor", {"fields": ("second_factors",)}),
     )
     superuser_fieldsets = (("Superuser", {"fields": ("is_superuser", "user_permissions")}),)
     add_fieldsets = (
         (None, {"fields": ("username", "usable_password", "password1", "password2")}),
         ("Role and clearance", {"fields": ("role", "clearance")}),
     )
-    readonly_fields = ["last_login", "date_joined"]
+    readonly_fields = ["last_login", "date_joined", "second_factors"]
+    actions = ["remove_second_factors"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
@@ -60,6 +65,23 @@ class UserAdmin(RestrictedAdmin, BaseUserAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         form.apply_role(obj)
+
+    @admin.display(description="second factors")
+    def second_factors(self, user):
+        return mfa.factors_of(user)
+
+    @admin.action(description="Remove second factors of selected accounts", permissions=["change"])
+    def remove_second_factors(self, request, queryset):
+        """For someone who lost their app or passkey and their recovery codes: at their
+        next sign-in they set up a new factor (where the policy asks for one). Only accounts
+        cleared at or below the admin's own, as every door of this admin."""
+        within = queryset.filter(pk__in=User.objects.restrict(request.user, "change").values("pk"))
+        done = [account for account in within if mfa.remove_factors(account, request, by="admin")]
+        if done:
+            names = ", ".join(account.get_username() for account in done)
+            self.message_user(request, f"Second factors removed: {names}.", messages.SUCCESS)
+        else:
+            self.message_user(request, "None of them had a second factor.", messages.INFO)
 
 
 # The models other apps register, again on the restricted base: groups (roles), API tokens
@@ -141,3 +163,9 @@ for model, base in [
 ]:
     admin.site.unregister(model)
     admin.site.register(model, type(base.__name__, (OfAccountByName, base), {}))
+
+
+# The second factor's devices are not managed here: an authenticator app's secret is its
+# owner's alone, and what an admin may do, remove them all, is the user admin's action.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)

@@ -7,7 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import credentials, saved_views  # noqa: F401 (connect their receivers)
+        # Their receivers connect, and the API schema learns the token scheme (schema).
+        from accounts import audit, credentials, mfa, saved_views, schema, sessions  # noqa: F401
         from accounts.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")

@@ -18,6 +18,16 @@ class Marking(models.TextChoices):
         """Every marking at or below `level`, lowest first."""
         return cls.values[: cls.rank(level) + 1]
 
+    @classmethod
+    def highest(cls, levels):
+        """The highest of `levels` (NU when there are none)."""
+        return max(levels, key=cls.rank, default=cls.NU)
+
+    @classmethod
+    def banner(cls, level):
+        """How a page, a file or a message names it: "NATO SECRET"."""
+        return cls(level).label.upper()
+
 
 class Role(models.TextChoices):
     """A user's role is the Django group of the same name."""

@@ -1,8 +1,8 @@
-"""The user admin's forms: an account's role and clearance chosen among what the admin may
-give, never above their own."""
+"""The sign-in form, and the user admin's forms: an account's role and clearance chosen
+among what the admin may give, never above their own."""
 
 from django import forms
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
@@ -93,3 +93,20 @@ class AccountAddForm(AccountForm, AdminUserCreationForm):
 
 class AccountChangeForm(AccountForm, UserChangeForm):
     pass
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the system-use notice to acknowledge (NIST SP 800-53
+    AC-8): without the box ticked the password is not even checked."""
+
+    accept_notice = forms.BooleanField(
+        label="I have read the notice above and accept its terms.",
+        error_messages={"required": "Tick the box to accept the notice before signing in."},
+    )
+
+    field_order = ["username", "password", "accept_notice"]
+
+    def clean(self):
+        if not self.cleaned_data.get("accept_notice"):
+            return self.cleaned_data
+        return super().clean()

@@ -1,4 +1,5 @@
 import hashlib
+import json
 import secrets
 from functools import cached_property
 from typing import NamedTuple
@@ -9,6 +10,7 @@ from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models, transaction
 from django.db.models import CharField, Max, Value
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.module_loading import import_string
 
@@ -274,6 +276,11 @@ class Session(AbstractBaseSession):
         blank=True,
         related_name="sessions",
     )
+    # Kept by accounts.sessions.SessionLimitMiddleware (for the user's sessions page).
+    started_at = models.DateTimeField("started", null=True, blank=True)
+    last_seen = models.DateTimeField("last seen", null=True, blank=True)
+    address = models.CharField("address", max_length=45, blank=True)
+    user_agent = models.CharField("browser", max_length=300, blank=True)
 
     class Meta(AbstractBaseSession.Meta):
         pass
@@ -284,3 +291,164 @@ class Session(AbstractBaseSession):
     @classmethod
     def get_session_store_class(cls):
         return import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+
+
+# The audit trail ----------------------------------------------------------------------
+
+
+class AuditQuerySet(MarkedQuerySet):
+    """Entries are appended, never changed; only `prune_audit` deletes, oldest first.
+    Admins read them (`view_auditentry`), those within their clearance."""
+
+    def restrict(self, user, action="view"):
+        if action != "view" or not user.has_perm("accounts.view_auditentry"):
+            return self.none()
+        return super().restrict(user, action)
+
+    def update(self, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+    def delete(self):
+        if not getattr(self, "_pruning", False):
+            raise PermissionError(
+                "The audit trail is append-only: prune_audit removes old entries."
+            )
+        return super().delete()
+
+    def for_pruning(self):
+        pruning = self._chain()
+        pruning._pruning = True
+        return pruning
+
+
+class AuditEntry(models.Model):
+    """Who did what to what, when, from where, and how it ended: one entry per sign-in,
+    sign-out and failed sign-in, per read of an engagement, per download, per change to an
+    account (accounts/audit.py writes them). Each entry carries the SHA-256 of its content
+    and of the previous entry's hash (`hash`), so that an entry changed or removed breaks
+    the chain (`manage.py verify_audit`)."""
+
+    sequence = models.PositiveBigIntegerField("sequence", unique=True)
+    at = models.DateTimeField("at", default=timezone.now)
+    # The user's id and name as they were: a deleted account leaves its entries unchanged.
+    user = models.ForeignKey(
+        User,
+        verbose_name="user",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    username = models.CharField("username", max_length=150, blank=True)
+    action = models.CharField("action", max_length=30)
+    object_type = models.CharField("object type", max_length=40, blank=True)
+    object_id = models.CharField("object id", max_length=64, blank=True)
+    marking = models.CharField("marking", max_length=2, choices=Marking.choices, default=Marking.NU)
+    address = models.CharField("address", max_length=45, blank=True)
+    outcome = models.CharField("outcome", max_length=10, default="ok")
+    detail = models.JSONField("detail", default=dict, blank=True)
+    previous_hash = models.CharField("previous hash", max_length=64)
+    hash = models.CharField("hash", max_length=64)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        ordering = ["-sequence"]
+        indexes = [
+            models.Index(fields=["at"], name="audit_at_idx"),
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx"),
+            models.Index(fields=["user", "-at"], name="audit_user_idx"),
+            models.Index(fields=["action", "-at"], name="audit_action_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '—'} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit trail is append-only: prune_audit removes old entries.")
+
+    def content(self):
+        """What the hash covers, as canonical JSON."""
+        return json.dumps(
+            {
+                "sequence": self.sequence,
+                "at": self.at.isoformat(),
+                "user": self.user_id,
+                "username": self.username,
+                "action": self.action,
+                "object_type": self.object_type,
+                "object_id": self.object_id,
+                "marking": self.marking,
+                "address": self.address,
+                "outcome": self.outcome,
+                "detail": self.detail,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+
+    def computed_hash(self):
+        return hashlib.sha256((self.previous_hash + self.content()).encode()).hexdigest()
+
+    def as_dict(self):
+        """The contract's shape of an entry."""
+        return {
+            "id": self.pk,
+            "at": self.at,
+            "user": self.username or None,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "marking": self.marking,
+            "address": self.address,
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }
+
+
+class AuditChain(models.Model):
+    """The chain's end, one row: the last entry's sequence and hash (locked by each append,
+    so that entries are chained in one order), and the hash of the last entry pruned."""
+
+    last_sequence = models.PositiveBigIntegerField("last sequence", default=0)
+    last_hash = models.CharField("last hash", max_length=64, default="0" * 64)
+    pruned_hash = models.CharField("hash of the last pruned entry", max_length=64, default="0" * 64)
+    pruned_sequence = models.PositiveBigIntegerField("last pruned sequence", default=0)
+
+    class Meta:
+        verbose_name = "audit chain"
+
+    def __str__(self):
+        return f"Audit chain up to entry {self.last_sequence}"
+
+
+class TokenActivity(models.Model):
+    """Where and when an API token was last used (the user's sessions page lists it);
+    kept by accounts.authentication.TokenAuthentication, at most once a minute."""
+
+    token = models.OneToOneField(
+        "knox.AuthToken",
+        verbose_name="token",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="activity",
+    )
+    last_seen = models.DateTimeField("last seen")
+    address = models.CharField("address", max_length=45, blank=True)
+    user_agent = models.CharField("client", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "token activity"
+        verbose_name_plural = "token activity"
+
+    def __str__(self):
+        return f"Token last used {self.last_seen:%Y-%m-%d %H:%M}"

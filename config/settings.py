@@ -7,9 +7,11 @@ others listed there.
 
 import datetime
 import hashlib
+import ipaddress
 import os
 import zoneinfo
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import dj_email_url
@@ -63,6 +65,11 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "axes",
+    # The second factor (accounts/mfa.py): TOTP, recovery codes, passkeys.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "accounts",
     "partners",
     "roadmap",
@@ -86,9 +93,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether this session has passed its second factor (`request.user.is_verified()`).
+    "django_otp.middleware.OTPMiddleware",
     # Every page needs a signed-in user unless marked @login_not_required (sign-in, API).
     "config.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sessions end when idle or too old (accounts/sessions.py); it says so in a message.
+    "accounts.sessions.SessionLimitMiddleware",
+    # A refusal (403) of a signed-in user goes into the audit trail.
+    "accounts.audit.DeniedMiddleware",
+    # Until the second factor is passed (or set up, where MFA_REQUIRED asks for one), a
+    # session reaches only those pages and signing out (accounts/mfa.py).
+    "accounts.mfa.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Who made a change, for the change history of engagements, partners and tips.
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -109,6 +125,10 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The page's marking, for its top and bottom banners (accounts/markings.py).
+                "accounts.markings.banner",
+                # The idle limit, for the warning a minute before it (static/js/idle.js).
+                "accounts.sessions.limits",
             ],
         },
     },
@@ -235,6 +255,10 @@ EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or None
 DEFAULT_FROM_EMAIL = _email.get("DEFAULT_FROM_EMAIL") or os.environ.get(
     "DJANGO_DEFAULT_FROM_EMAIL", "tracker@localhost"
 )
+# Email leaves the accredited system: it carries nothing marked above this (the digest
+# counts what it leaves out), and it goes only over TLS when sent by SMTP (a system check,
+# reports/checks.py, and send_digest refuse otherwise).
+EMAIL_MAX_MARKING = os.environ.get("DJANGO_EMAIL_MAX_MARKING", "").strip().upper() or "NU"
 # Where links in messages point (a command has no request to take the address from).
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
 
@@ -251,8 +275,24 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
-SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_SECONDS", str(8 * 3600)))
+# A session ends after SESSION_IDLE_MINUTES without a request and after SESSION_HOURS in
+# any case (accounts/sessions.py).
+SESSION_IDLE_MINUTES = envint("DJANGO_SESSION_IDLE_MINUTES", 30)
+SESSION_HOURS = envint("DJANGO_SESSION_HOURS", 12)
+SESSION_COOKIE_AGE = SESSION_HOURS * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# The system-use notice on the sign-in page, which must be accepted to sign in (NIST AC-8).
+USE_NOTICE = os.environ.get(
+    "DJANGO_USE_NOTICE",
+    "You are about to use the Partnership Engagement Tracker, an alliance information system "
+    "that holds information marked up to NATO SECRET. Use it only if you are authorised, and "
+    "only for official purposes. Everything you do here, including each sign-in, each record "
+    "you read and each file you download, is recorded and may be monitored and audited. "
+    "Unauthorised use, or handling its information against its marking, may lead to "
+    "disciplinary and legal action. By signing in you accept these terms.",
+)
+# The audit trail keeps its entries this long (`manage.py prune_audit`).
+AUDIT_DAYS = envint("DJANGO_AUDIT_DAYS", 400)
 # Database sessions that record their account, so that all of an account's can be ended.
 SESSION_ENGINE = "accounts.sessions"
 X_FRAME_OPTIONS = "DENY"
@@ -294,6 +334,34 @@ AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"  # instead of django-i
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
+# A wrong second-factor code counts as a failed sign-in too (accounts/mfa.py); never logged.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp"]
+
+# Second factor (accounts/mfa.py): who must have one, "all", "admins" (the admin role and
+# superusers) or "none"; whoever has one is asked for it at every sign-in all the same.
+MFA_REQUIRED = os.environ.get("DJANGO_MFA_REQUIRED", "").strip().lower() or "all"
+if MFA_REQUIRED not in ("all", "admins", "none"):
+    raise ImproperlyConfigured(
+        f"DJANGO_MFA_REQUIRED must be all, admins or none, not {MFA_REQUIRED!r}."
+    )
+OTP_TOTP_ISSUER = "Partnership Engagement Tracker"  # the name authenticator apps show
+# Passkeys are bound to a host name, never an IP address: by default the host of
+# DJANGO_SITE_URL, or localhost (http://localhost:8000) while it is the local default.
+_site_host = urlsplit(SITE_URL).hostname or ""
+try:
+    ipaddress.ip_address(_site_host)
+    _site_is_a_name = False
+except ValueError:
+    _site_is_a_name = bool(_site_host)
+OTP_WEBAUTHN_RP_ID = os.environ.get("DJANGO_WEBAUTHN_RP_ID", "").strip() or (
+    _site_host if _site_is_a_name else "localhost"
+)
+OTP_WEBAUTHN_RP_NAME = "Partnership Engagement Tracker"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = envlist("DJANGO_WEBAUTHN_ORIGINS") or [
+    SITE_URL if _site_is_a_name else "http://localhost:8000"
+]
+# Passkeys are a second factor here, after the password (and its lockout), never instead.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 
 # Request bodies. A view takes at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes unless it says
 # more (core.uploads.body_limit: the import page); a larger body is refused from its
@@ -320,7 +388,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so that a call without credentials gets 401 with WWW-Authenticate.
-        "knox.auth.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.HasRole"],
@@ -346,6 +414,7 @@ REST_FRAMEWORK = {
 # API tokens (django-rest-knox): `Authorization: Token <key>`, only a hash of the key is
 # stored, it expires after TOKEN_HOURS and POST /api/v1/auth/logout/ revokes it.
 TOKEN_HOURS = envint("DJANGO_TOKEN_HOURS", 8)
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # knox's own; named for the migrations that point at it
 REST_KNOX = {
     "TOKEN_TTL": datetime.timedelta(hours=TOKEN_HOURS),
     "AUTH_HEADER_PREFIX": "Token",
@@ -362,4 +431,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Engagements, notes and reports name markings with one choice set: one enum.
+    "ENUM_NAME_OVERRIDES": {"MarkingEnum": "accounts.choices.Marking"},
+}
+
+# The audit trail's entries, one JSON line each, on standard output for a log collector
+# (accounts/audit.py); everything else as Django logs it.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"line": {"format": "%(message)s"}},
+    "handlers": {"audit": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "loggers": {"audit": {"handlers": ["audit"], "level": "INFO", "propagate": False}},
 }

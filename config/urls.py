@@ -7,9 +7,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import LogoutView, TokenView
-from accounts.urls import calendar_urlpatterns, saved_view_urlpatterns
-from accounts.views import PasswordChangeView
+from accounts import views as account_views
+from accounts.api import AuditViewSet, LogoutView, TokenView
+from accounts.urls import (
+    calendar_urlpatterns,
+    mfa_urlpatterns,
+    passkey_urlpatterns,
+    saved_view_urlpatterns,
+)
 from engagements.api import (
     ActionViewSet,
     EngagementActionsView,
@@ -29,6 +34,7 @@ router.register("partners", PartnerViewSet, basename="partner")
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("targets", roadmap_api.TargetViewSet, basename="target")
 router.register("actions", ActionViewSet, basename="action")
+router.register("audit", AuditViewSet, basename="audit")
 
 api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
@@ -58,9 +64,14 @@ urlpatterns = [
         login_not_required(lambda request: redirect(static("favicon.ico"))),
         name="favicon",
     ),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/mfa/", include((mfa_urlpatterns, "mfa"))),
+    path("accounts/mfa/passkeys/", include((passkey_urlpatterns, "otp_webauthn"))),
+    path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/sessions/", account_views.sessions, name="sessions"),
+    path("accounts/sessions/ping/", account_views.session_ping, name="session-ping"),
+    path("audit/", account_views.audit_list, name="audit"),
     path("engagements/", include("engagements.urls")),
     path("actions/", action_list, name="actions"),
     path("saved-views/", include((saved_view_urlpatterns, "saved_views"))),

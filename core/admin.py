@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from core import gates
+from core import gates, markings
 
 # What "Recent actions" reads to find the ten the admin may see now.
 RECENT_ACTIONS_READ = 100
@@ -81,6 +81,12 @@ class AdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         entries = LogEntry.objects.filter(user=request.user).select_related("content_type")
         recent = gates.visible_log(request.user, entries[:RECENT_ACTIONS_READ])[:10]
+        # The names of the objects listed are theirs: so are their markings.
+        for entry in recent:
+            obj = getattr(entry, "shown_object", None)
+            if obj is not None and self.is_registered(type(obj)):
+                model_admin = self.get_model_admin(type(obj))
+                markings.shown(request, *model_admin.shown_markings(request, [obj], whole=False))
         return super().index(request, {"recent_actions": recent, **(extra_context or {})})
 
 
@@ -99,7 +105,53 @@ class RestrictedAdmin(admin.ModelAdmin):
     (`core.gates.restrict`), so an object the admin may not see is not listed, its pages
     answer 404 (not Django's "perhaps it was deleted" redirect), and a delete confirmation
     lists and counts only what the admin may see; anything hidden among what a delete
-    would touch refuses the delete."""
+    would touch refuses the delete.
+
+    Its pages name the highest marking of what they show (the banners of
+    templates/admin/base_site.html): see `shown_markings`."""
+
+    # The relation whose `marking` an object carries when it has none of its own (an
+    # action or a review: "engagement"); loaded with the list (list_select_related).
+    marked_by = None
+
+    def shown_markings(self, request, objects, whole):
+        """The markings a page of this admin shows with `objects` (model instances or
+        history rows): each one's own `marking`, else its `marked_by` record's. `whole`:
+        the page shows each object whole (its form, its history), not a row of a list."""
+        found = []
+        for obj in objects:
+            carrier = getattr(obj, self.marked_by) if self.marked_by else obj
+            found.append(getattr(carrier, "marking", None))
+        return found
+
+    def _note_shown(self, request, response, *names, whole=True):
+        """Note, for the banners, the markings of the objects a page's context holds under
+        `names` (a page of a list: `cl`, its rows), before the page is rendered (a
+        TemplateResponse renders once the view has returned)."""
+        self._note_context(request, getattr(response, "context_data", None) or {}, names, whole)
+        return response
+
+    def render_history_view(self, request, template, context, **kwargs):
+        # django-simple-history's pages (the history, a version) render at once: their
+        # objects are noted from the context first.
+        self._note_context(request, context, ["object", "original", "page_obj"], True)
+        return super().render_history_view(request, template, context, **kwargs)
+
+    def _note_context(self, request, context, names, whole):
+        objects = []
+        for name in names:
+            value = context.get(name)
+            if name == "cl" and value is not None:
+                objects += list(value.result_list)
+            elif name == "page_obj" and value is not None:
+                objects += list(value.object_list)
+            elif value is not None:
+                objects.append(value)
+        markings.shown(request, *self.shown_markings(request, objects, whole))
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        return self._note_shown(request, response, "cl", whole=False)
 
     def get_queryset(self, request):
         return gates.restrict(super().get_queryset(request), request.user)
@@ -118,7 +170,8 @@ class RestrictedAdmin(admin.ModelAdmin):
     # NotVisible is an ObjectDoesNotExist), or a rule fails at the moment of writing.
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            return self._note_shown(request, response, "original")
         except ObjectDoesNotExist:
             return self._gone(request)
         except ValidationError as error:
@@ -127,7 +180,8 @@ class RestrictedAdmin(admin.ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         try:
-            return super().delete_view(request, object_id, extra_context)
+            response = super().delete_view(request, object_id, extra_context)
+            return self._note_shown(request, response, "object", whole=False)
         except ObjectDoesNotExist:
             return self._gone(request)
 
@@ -154,11 +208,13 @@ class RestrictedAdmin(admin.ModelAdmin):
     # get_object first. (Only admins with history have these pages.)
     def history_view(self, request, object_id, extra_context=None):
         self.get_object(request, unquote(object_id))
-        return super().history_view(request, object_id, extra_context)
+        response = super().history_view(request, object_id, extra_context)
+        return self._note_shown(request, response, "object", "page_obj")
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self.get_object(request, unquote(object_id))
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        return self._note_shown(request, response, "original")
 
 
 HIDDEN_RECORDS = (

@@ -65,9 +65,10 @@ def _csv_cell(value):
 CSV_BATCH = 500
 
 
-def csv_response(filename, header, rows):
+def csv_response(filename, header, rows, on_done=None):
     """`rows` that can write their own CSV lines (`csv_chunks()`, the engagement export on
-    PostgreSQL) do so, after the header written here; others are written row by row."""
+    PostgreSQL) do so, after the header written here, and count them (`count`); others are
+    written row by row. `on_done(rows written)` runs once the last line has gone."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     written = rows.csv_chunks() if hasattr(rows, "csv_chunks") else None
@@ -77,7 +78,10 @@ def csv_response(filename, header, rows):
         if written is not None:
             yield buffer.getvalue()
             yield from written
+            if on_done is not None:
+                on_done(rows.count)
             return
+        number = 0
         for number, row in enumerate(rows, start=1):
             writer.writerow([_csv_cell(value) for value in row])
             if number % CSV_BATCH == 0:
@@ -85,6 +89,8 @@ def csv_response(filename, header, rows):
                 buffer.seek(0)
                 buffer.truncate()
         yield buffer.getvalue()
+        if on_done is not None:
+            on_done(number)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
@@ -96,7 +102,8 @@ WIDTH_SAMPLE_ROWS = 200
 MAX_WIDTH = 60
 
 
-def xlsx_response(filename, header, rows):
+def xlsx_response(filename, header, rows, marking=None, on_done=None):
+    """`marking` (a label, "NATO SECRET") goes into every sheet's header and footer."""
     output = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         output,
@@ -113,11 +120,16 @@ def xlsx_response(filename, header, rows):
     time_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     sheet = workbook.add_worksheet(filename[:31])
     sheet.freeze_panes(1, 0)
+    if marking:  # centred, in the bold of the sheet's font
+        sheet.set_header(f'&C&"-,Bold"{marking}')
+        sheet.set_footer(f'&C&"-,Bold"{marking}')
     widths = [len(str(name)) for name in header]
     for column, name in enumerate(header):
         sheet.write_string(0, column, str(name), bold)
 
+    number, rows_written = 0, False
     for number, row in enumerate(rows, start=1):
+        rows_written = True
         for column, value in enumerate(row):
             if value is None or value == "":
                 continue
@@ -150,6 +162,8 @@ def xlsx_response(filename, header, rows):
     for column, width in enumerate(widths):
         sheet.set_column(column, column, min(width, MAX_WIDTH) + 2)
     workbook.close()
+    if on_done is not None:
+        on_done(number if rows_written else 0)
 
     response = HttpResponse(
         output.getvalue(),
@@ -159,8 +173,14 @@ def xlsx_response(filename, header, rows):
     return response
 
 
-def download(request_format, filename, header, rows):
-    """A CSV or XLSX response for `request_format` (one of DOWNLOAD_FORMATS)."""
+def download(request_format, filename, header, rows, marking=None, on_done=None):
+    """A CSV or XLSX response for `request_format` (one of DOWNLOAD_FORMATS). With
+    `marking` ((code, label): the highest marking in the file), the file's name ends with
+    its code (`engagements-NS.csv`) and an XLSX sheet carries its label in its header and
+    footer. `on_done(rows)` runs once every row is written (the audit trail's entry)."""
+    if marking is not None:
+        code, label = marking
+        filename, marking = f"{filename}-{code}", label
     if request_format == "xlsx":
-        return xlsx_response(filename, header, rows)
-    return csv_response(filename, header, rows)
+        return xlsx_response(filename, header, rows, marking, on_done)
+    return csv_response(filename, header, rows, on_done)

@@ -139,7 +139,7 @@ def visible_log(user, entries):
     for entry in entries:
         if entry.content_type_id is not None:
             wanted[entry.content_type_id].add(entry.object_id)
-    shown = {}  # (content type id, object id text) → name now, for gated models
+    shown = {}  # (content type id, object id text) → the object now, for gated models
     open_types = set()
     for content_type_id, object_ids in wanted.items():
         model = _model_of(entries, content_type_id)
@@ -148,7 +148,7 @@ def visible_log(user, entries):
             continue
         pks = [_pk(model, object_id) for object_id in object_ids]
         found = restrict(model._default_manager.filter(pk__in=[p for p in pks if p]), user)
-        shown.update({(content_type_id, str(obj.pk)): str(obj) for obj in found})
+        shown.update({(content_type_id, str(obj.pk)): obj for obj in found})
     visible = []
     for entry in entries:
         if entry.user_id not in seen_users:
@@ -156,9 +156,10 @@ def visible_log(user, entries):
         if entry.content_type_id in open_types or entry.content_type_id is None:
             visible.append(entry)
             continue
-        name = shown.get((entry.content_type_id, str(entry.object_id)))
-        if name is not None:
-            entry.object_repr = name
+        obj = shown.get((entry.content_type_id, str(entry.object_id)))
+        if obj is not None:
+            entry.object_repr = str(obj)
+            entry.shown_object = obj  # for the page's marking (core.admin.AdminSite.index)
             visible.append(entry)
     return visible
 

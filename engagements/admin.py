@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.markings import shown
 from core.admin import RestrictedAdmin
 from engagements.forms import EngagementForm
 from engagements.history import deleted_engagements
@@ -100,11 +101,13 @@ class EngagementAdmin(RestrictedAdmin):
                 messages.success(request, f"Restored “{engagement.title}”.")
                 return redirect("admin:engagements_engagement_change", engagement.pk)
             return redirect("admin:engagements_engagement_deleted")
+        records = list(deleted_engagements(request.user)[:200])
+        shown(request, *(record.marking for record in records))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Deleted engagements",
-            "records": deleted_engagements(request.user)[:200],
+            "records": records,
         }
         return TemplateResponse(request, "admin/engagements/engagement/deleted.html", context)
 
@@ -115,6 +118,7 @@ class EngagementAdmin(RestrictedAdmin):
 
 @admin.register(Action)
 class ActionAdmin(RestrictedAdmin, SimpleHistoryAdmin):
+    marked_by = "engagement"  # an action is marked as its engagement
     list_display = ["title", "engagement", "owner", "due", "status", "done_at"]
     list_filter = ["status", "due"]
     search_fields = ["title"]
@@ -140,6 +144,7 @@ class ActionAdmin(RestrictedAdmin, SimpleHistoryAdmin):
 
 @admin.register(Review)
 class ReviewAdmin(RestrictedAdmin):
+    marked_by = "engagement"
     list_display = ["engagement", "decision", "by", "at", "current"]
     list_filter = ["decision", "current"]
     list_select_related = ["engagement", "by"]

@@ -11,6 +11,7 @@ from rest_framework import exceptions, generics, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts import audit
 from core.api import KeysetPagination
 from engagements.exports import EXPORT_FIELDS, with_relations
 from engagements.filters import SORTABLE, ActionFilter, EngagementFilterSet
@@ -203,7 +204,14 @@ class EngagementViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def history(self, request, pk=None, format=None):
         """Every change, newest first (see CONTRACT.md)."""
-        return Response(engagement_history(self.get_object().pk, request.user))
+        engagement = self.get_object()
+        audit.read(request, engagement, "history")
+        return Response(engagement_history(engagement.pk, request.user))
+
+    def retrieve(self, request, *args, **kwargs):
+        engagement = self.get_object()
+        audit.read(request, engagement, "api")
+        return Response(self.get_serializer(engagement).data)
 
     @extend_schema(
         parameters=[

@@ -57,16 +57,18 @@ def export_rows(engagements):
 class ExportRows:
     def __init__(self, engagements):
         self.engagements = engagements
+        self.count = 0  # rows written as CSV lines by `csv_chunks()`, once streamed
 
     def __iter__(self):
         return python_rows(self.engagements)
 
     def csv_chunks(self):
         """CSV lines (bytes, without the header) written by PostgreSQL's COPY, or None
-        where the database is not PostgreSQL: then the rows are written in Python."""
+        where the database is not PostgreSQL: then the rows are written in Python. The
+        lines are counted in `count` as they go (for the download's audit entry)."""
         if connections[self.engagements.db].vendor != "postgresql":
             return None
-        return copy_csv(self.engagements)
+        return copy_csv(self.engagements, self)
 
 
 def python_rows(engagements):
@@ -145,8 +147,9 @@ COPY_SETTINGS = {
 }
 
 
-def copy_csv(engagements):
-    """The CSV lines of `engagements` (bytes, no header), written by PostgreSQL.
+def copy_csv(engagements, tally=None):
+    """The CSV lines of `engagements` (bytes, no header), written by PostgreSQL; each
+    adds one to `tally.count` when given.
 
     One `COPY (SELECT …) TO STDOUT` statement: one consistent snapshot, read as the
     server sends it, so the worker holds one piece at a time whatever the table's size.
@@ -174,6 +177,8 @@ def copy_csv(engagements):
         for line in copy:  # one row at a time, ending in "\n"
             chunk += line[:-1]
             chunk += b"\r\n"
+            if tally is not None:
+                tally.count += 1
             if len(chunk) >= COPY_CHUNK:
                 yield bytes(chunk)
                 chunk.clear()

@@ -65,6 +65,18 @@ def engagement_history(engagement_id, user):
     return entries
 
 
+def markings_shown(entries):
+    """The markings of the versions whose values `engagement_history` entries show: every
+    version is marked as its `marking` field says, and a value is shown only within the
+    reader's clearance (None otherwise), so the markings shown are the marking values."""
+    return {
+        value
+        for entry in entries
+        for value in entry["changes"].get("marking", ())
+        if value is not None
+    }
+
+
 def deleted_engagements(user):
     """The last history row of each deleted engagement, if this user may see it, newest
     first. Only the last deletion counts: an engagement deleted at NU, restored, raised to

@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
 from accounts.choices import Marking
-from core.downloads import DOWNLOAD_FORMATS, download
+from accounts.markings import marked_download, shown
+from core.downloads import DOWNLOAD_FORMATS
 from core.uploads import body_limit
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
 from engagements.forms import ImportForm
@@ -28,6 +29,7 @@ from engagements.importer import (
     IMPORT_MAX_BYTES,
     IMPORT_MAX_ROWS,
     by_line,
+    highest_marking_in,
     import_rows,
     read_table,
 )
@@ -59,6 +61,7 @@ def engagement_import(request):
             "errors": result.errors,
         }
         context.update(name=name, result=result, lines=by_line(form.rows, result), token=token)
+        shown(request, highest_marking_in(form.rows))  # the preview shows the file's rows
     return render(request, "engagements/engagement_import.html", context)
 
 
@@ -75,6 +78,7 @@ def _import(request):
         request.session.modified = True
         context = {"form": ImportForm(), "name": pending["name"], "result": result}
         context.update(lines=by_line(rows, result), token=pending["token"])
+        shown(request, highest_marking_in(rows))
         return render(request, "engagements/engagement_import.html", context)
     if result.errors:  # the valid rows only: the others stay downloadable, once imported
         pending.update(errors=result.errors, imported=True)
@@ -106,12 +110,15 @@ def import_errors(request):
     problems = {}
     for line, field, message in pending["errors"]:
         problems.setdefault(line, []).append(f"{field}: {message}")
+    with_problems = [(line, row) for line, row in _rows(pending) if line in problems]
     rows = (
         [_cell(row.get(name, "")) for name in COLUMNS] + ["; ".join(problems[line])]
-        for line, row in _rows(pending)
-        if line in problems
+        for line, row in with_problems
     )
-    return download("csv", "import-problems", [*COLUMNS, "errors"], rows)
+    marking = highest_marking_in(with_problems)
+    header = [*COLUMNS, "errors"]
+    # Recorded without the query: its token is the key to the waiting file.
+    return marked_download(request, "import-problems", header, rows, marking, "csv", "")
 
 
 @may_import
@@ -119,9 +126,9 @@ def import_template(request, format):
     """A file to fill in: the header and one example row."""
     if format not in DOWNLOAD_FORMATS:
         raise Http404("CSV or XLSX.")
-    return download(
-        format, "engagements-template", COLUMNS, [[EXAMPLE.get(c, "") for c in COLUMNS]]
-    )
+    example = [[EXAMPLE.get(c, "") for c in COLUMNS]]
+    marking = highest_marking_in([(2, EXAMPLE)])
+    return marked_download(request, "engagements-template", COLUMNS, example, marking, format)
 
 
 @may_import

@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
 from rest_framework import serializers
 
+from accounts.choices import Marking
 from core.downloads import unquote
 from engagements import summaries
 from engagements.api import EngagementSerializer
@@ -320,6 +321,17 @@ def _text(cell):
     if isinstance(cell, datetime.date):
         return cell.isoformat()
     return unquote(unescape(str(cell)))
+
+
+def highest_marking_in(rows):
+    """The highest marking a file's rows are marked with (as read: `marking` cells that
+    name one), NU when none does: what a page or a file showing them is marked."""
+    cells = (row.get("marking") for _, row in rows)
+    return Marking.highest(
+        cell.strip().upper()
+        for cell in cells
+        if isinstance(cell, str) and cell.strip().upper() in Marking.values
+    )
 
 
 def by_line(rows, result):

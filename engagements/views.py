@@ -13,11 +13,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from psycopg.errors import QueryCanceled
 
-from accounts import saved_views
-from accounts.models import visible_markings
+from accounts import audit, saved_views
+from accounts.markings import marked_download, shown
+from accounts.models import highest_marking, visible_markings
 from core.cache import result_key as cache_key
 from core.db import local_settings
-from core.downloads import DOWNLOAD_FORMATS, download
+from core.downloads import DOWNLOAD_FORMATS
 from core.pagination import keyset_ordering, paginate
 from engagements import conflicts, summaries
 from engagements.choices import ActionStatus
@@ -35,7 +36,7 @@ from engagements.forms import (
     ReviewForm,
     possible_duplicates,
 )
-from engagements.history import engagement_history, readable_history
+from engagements.history import engagement_history, markings_shown, readable_history
 from engagements.models import Action, Engagement, Review, StaleVersion
 from engagements.services import NotVisible, delete_engagement, save_record
 from engagements.tables import TABLE_COLUMNS, table_rows
@@ -89,20 +90,24 @@ def engagement_list(request):
     keyset = keyset_ordering(sort_column(key))
 
     if request.GET.get("format") in DOWNLOAD_FORMATS:
-        return download(
-            request.GET["format"],
+        # The file is named before its first row is written: its highest marking is asked
+        # of the same filtered rows first (one aggregate query).
+        return marked_download(
+            request,
             "engagements",
             EXPORT_FIELDS,
             export_rows(engagements.order_by(*keyset)),  # one snapshot, through the gate
+            highest_marking(engagements),
         )
 
     per_page = _page_size(request)
-    shown = engagements.only(*LIST_COLUMNS)
+    listed = engagements.only(*LIST_COLUMNS)
     try:
-        page = paginate(shown, keyset, per_page, request.GET.get("cursor"))
+        page = paginate(listed, keyset, per_page, request.GET.get("cursor"))
     except ValidationError as error:
         messages.error(request, error.messages[0])
-        page = paginate(shown, keyset, per_page)
+        page = paginate(listed, keyset, per_page)
+    shown(request, *(engagement.marking for engagement in page))
     # Counted or drawn once, then from the cache: the count for the same filters (today's
     # date included when none is given) and data; the filter panel for the same filters
     # and directory (its options); the rows at the same versions, names and headings.
@@ -111,13 +116,13 @@ def engagement_list(request):
     count = cached_count(request.user, filters, engagements, data)
     # The panel shows what the person asked for: the default date is a chip, not a value
     # in the form, so that a search sent from the panel searches every date.
-    shown = filterset if params is request.GET else EngagementFilterSet(request.GET)
+    panel = filterset if params is request.GET else EngagementFilterSet(request.GET)
     return render(
         request,
         "engagements/engagement_list.html",
         {
             "filterset": filterset,
-            "form": shown.form,
+            "form": panel.form,
             "page": page,
             "rows": functools.partial(table_rows, page),  # drawn on a miss only
             "rows_key": (
@@ -199,6 +204,11 @@ def _page_size(request):
 
 def engagement_detail(request, pk, **forms):
     engagement = get_object_or_404(with_relations(Engagement.objects.restrict(request.user)), pk=pk)
+    audit.read(request, engagement, "page")
+    history = engagement_history(engagement.pk, request.user)
+    # The engagement with its actions and reviews (marked as it is), and the versions of
+    # its history within the reader's clearance.
+    shown(request, engagement.marking, *markings_shown(history))
     return render(
         request,
         "engagements/engagement_detail.html",
@@ -208,7 +218,8 @@ def engagement_detail(request, pk, **forms):
             "facets": list(engagement.facets.select_related("pillar")),
             "can_change": request.user.has_perm("engagements.change_engagement"),  # seen
             "can_delete": engagement.allows(request.user, "delete"),
-            "history": readable_history(engagement_history(engagement.pk, request.user)),
+            "can_read_audit": request.user.has_perm("accounts.view_auditentry"),
+            "history": readable_history(history),
         },
     )
 
@@ -235,6 +246,7 @@ def engagement_create(request):
             else:
                 messages.success(request, f"Logged “{engagement.title}”.")
                 return redirect(engagement)
+    shown(request, *_form_markings(form), *(other.marking for other, _ in duplicates))
     return render(
         request,
         "engagements/engagement_form.html",
@@ -253,7 +265,14 @@ def engagement_edit(request, pk):
     return _edit_page(request, form)
 
 
+def _form_markings(form):
+    """What an engagement form shows: the stored engagement (its marking as read) and the
+    person's own input (the marking they chose)."""
+    return [form.initial.get("marking"), getattr(form, "cleaned_data", {}).get("marking")]
+
+
 def _edit_page(request, form):
+    shown(request, *_form_markings(form))
     return render(
         request, "engagements/engagement_form.html", {"form": form, "engagement": form.instance}
     )
@@ -281,6 +300,9 @@ def _save_edit(request, form, base_version):
 
 def _conflict_page(request, form, current, base_version, chosen=None, comparison=None):
     comparison = comparison or conflicts.compare(form, current, base_version, request.user, chosen)
+    # Theirs, yours and the original version (shown only within the reader's clearance).
+    marking_row = next(row for row in comparison["rows"] if row["field"] == "marking")
+    shown(request, current.marking, marking_row["original"], *_form_markings(form))
     return render(
         request,
         "engagements/engagement_conflict.html",
@@ -342,6 +364,7 @@ def engagement_delete(request, pk):
             return _gone(request)
         messages.success(request, f"Deleted “{engagement.title}”.")
         return redirect("engagements:list")
+    shown(request, engagement.marking)
     return render(request, "engagements/engagement_confirm_delete.html", {"engagement": engagement})
 
 
@@ -447,6 +470,7 @@ def action_list(request):
         Case(When(owner=request.user, then=0), default=1), "due", "id"
     )
     page = Paginator(actions, 100).get_page(request.GET.get("page"))
+    shown(request, *(action.engagement.marking for action in page))
     return render(
         request,
         "engagements/action_list.html",

@@ -4,6 +4,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.markings import MarkedNoteAdmin
 from core.admin import InUseByEngagementsMixin, RestrictedAdmin
 from partners.models import Membership, Partner
 
@@ -27,7 +28,8 @@ class MemberOfInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(InUseByEngagementsMixin, RestrictedAdmin, SimpleHistoryAdmin):
+class PartnerAdmin(MarkedNoteAdmin, InUseByEngagementsMixin, RestrictedAdmin, SimpleHistoryAdmin):
+    note_field = "notes"
     list_display = ["code", "name", "kind", "region", "active"]
     list_filter = ["kind", "region", "active"]
     search_fields = ["code", "name", "aliases"]

@@ -1,11 +1,16 @@
 from django.utils import timezone
 from rest_framework import serializers, viewsets
 
+from accounts.markings import MarkedNoteSerializer
 from partners.filters import PartnerFilterSet
 from partners.models import Partner
 
 
-class PartnerSerializer(serializers.ModelSerializer):
+class PartnerSerializer(MarkedNoteSerializer):
+    """A partner; its notes and `notes_marking` are null for a reader not cleared to the
+    notes (withheld)."""
+
+    note_field = "notes"
     member_of = serializers.SerializerMethodField(help_text="Organizations it belongs to today.")
     members = serializers.SerializerMethodField(help_text="Its member states today.")
 
@@ -19,6 +24,7 @@ class PartnerSerializer(serializers.ModelSerializer):
             "active",
             "aliases",
             "notes",
+            "notes_marking",
             "member_of",
             "members",
         ]

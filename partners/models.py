@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from accounts.choices import Marking
 from partners.choices import PartnerKind, Region
 
 
@@ -47,6 +48,11 @@ class Partner(models.Model):
         help_text="Other spellings of the name, separated by semicolons; searched like the name.",
     )
     notes = models.TextField("notes", blank=True, max_length=10_000)
+    # The notes' own marking: the partner is for everyone with a role, its notes only for
+    # readers cleared to them.
+    notes_marking = models.CharField(
+        "notes marking", max_length=2, choices=Marking.choices, default=Marking.NU
+    )
 
     objects = PartnerQuerySet.as_manager()
     history = HistoricalRecords()
@@ -64,6 +70,10 @@ class Partner(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(code=""), name="%(app_label)s_%(class)s_code_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(notes_marking__in=Marking.values),
+                name="%(app_label)s_%(class)s_notes_marking_valid",
             ),
         ]
 

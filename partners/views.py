@@ -1,11 +1,11 @@
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from accounts import audit
 from accounts.choices import Marking
-from accounts.models import highest_marking
+from accounts.markings import highest_of, readable, shown
 from core.pagination import paginate
 from engagements.choices import ActionStatus, EngagementStatus
 from engagements.models import Action, Engagement
@@ -14,7 +14,6 @@ from engagements.views import action_rows
 from partners.filters import PartnerFilterSet
 from partners.models import Membership, Partner
 from reports import queries
-from reports.digest import plan_drawn_on
 from roadmap.models import Pillar
 from roadmap.views import target_form
 
@@ -45,17 +44,27 @@ def partner_detail(request, code):
     except ValidationError:
         page = paginate(timeline, ["-start_date", "-id"], 25)
     coverage = queries.coverage(request.user, partner_code=partner.code)
+    plan = queries.plan(request.user, partner_code=partner.code)
+    notes_shown = readable(request.user, partner.notes_marking)
+    shown(
+        request,
+        coverage["marking"],
+        plan["marking"],
+        *(engagement.marking for engagement in page),
+        partner.notes_marking if notes_shown and partner.notes else None,
+    )
     return render(
         request,
         "partners/partner_detail.html",
         {
             "partner": partner,
+            "notes_shown": notes_shown,
             "memberships": Membership.objects.filter(member=partner).select_related("organization"),
             "members": Membership.objects.filter(organization=partner).select_related("member"),
             "page": page,
             "rows": table_rows(page),
             "coverage": coverage,
-            "plan": queries.plan(request.user, partner_code=partner.code),
+            "plan": plan,
             "target_form": new_target,
             "coverage_cells": coverage_cells(coverage),
         },
@@ -70,7 +79,8 @@ def partner_brief(request, code):
     """A printable brief for meeting preparation (A4, static/css/print.css). Its numbers
     are the reports' (coverage for this partner, gaps, plan, risks), never counted here;
     open actions come through the one gate (`Action.objects.restrict`); it is marked
-    with the highest marking of what it draws on, at the top and bottom of every page."""
+    with the highest marking of what it draws on, at the top and bottom of every page,
+    and recorded in the audit trail as an export."""
     partner = get_object_or_404(Partner, code=code)
     user, today = request.user, timezone.localdate()
     visible = Engagement.objects.restrict(user).filter(partner_links__partner=partner)
@@ -96,24 +106,25 @@ def partner_brief(request, code):
     )
     risks = [risk for risk in queries.risks(user) if partner.code in risk["partners"]]
 
-    # What the numbers and lists above draw on: the engagements listed (with those of the
-    # open actions and the high-risk plans), the completed ones counted in the coverage
-    # period, those that set a gap's last date, and those the targets count or date.
-    listed = [row.pk for row in upcoming + latest]
-    listed += [action.engagement_id for action in actions] + [r["engagement"] for r in risks]
-    drawn_on = Q(pk__in=listed) | plan_drawn_on(plan["targets"], today)
-    drawn_on |= Q(
-        status=EngagementStatus.COMPLETED,
-        start_date__range=(coverage["start"], coverage["end"]),
+    # What the numbers and lists above draw on, as the reports say it with their numbers
+    # (the engagements counted in the coverage period, those that set a gap's last date,
+    # those the targets count or date, the targets' notes), and the engagements listed
+    # (with those of the open actions and the high-risk plans).
+    marking = Marking.highest(
+        [
+            coverage["marking"],
+            highest_of(partner_gaps),
+            plan["marking"],
+            highest_of(risks),
+            *(row.marking for row in upcoming + latest),
+            *(action.engagement.marking for action in actions),
+        ]
     )
-    for gap in partner_gaps:
-        if gap["last"]:
-            drawn_on |= Q(
-                status=EngagementStatus.COMPLETED,
-                start_date=gap["last"],
-                pillars__code=gap["pillar"],
-            )
-    marking = highest_marking(visible.filter(drawn_on))
+    shown(request, marking)
+    # A brief is printed and carried away: recorded as an export, with what it lists.
+    listed = {row.pk for row in upcoming + latest} | {a.engagement_id for a in actions}
+    listed |= {risk["engagement"] for risk in risks}
+    audit.download(request, "partner_brief", marking, len(listed), "html", {"partner": code})
     return render(
         request,
         "partners/partner_brief.html",
@@ -121,7 +132,7 @@ def partner_brief(request, code):
             "partner": partner,
             "today": today,
             "marking": marking,
-            "marking_line": Marking(marking).label.upper(),
+            "marking_line": Marking.banner(marking),
             "memberships": Membership.objects.filter(member=partner).select_related("organization"),
             "members": Membership.objects.filter(organization=partner).select_related("member"),
             "coverage": coverage,

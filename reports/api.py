@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, views
 from rest_framework.response import Response
 
+from accounts.choices import Marking
 from engagements.choices import ReviewDecision
 from reports import queries
 from reports.forms import CoverageForm, GapsForm, PlanForm, TrendForm
@@ -42,6 +43,11 @@ def form_parameters(form_class):
     ]
 
 
+# Each report says the highest marking of the engagements behind what it shows.
+def marking_field(of):
+    return serializers.ChoiceField(Marking.choices, help_text=f"the highest marking of {of}")
+
+
 CELL = inline_serializer(
     "CoverageCell",
     {"count": serializers.IntegerField(), "last": serializers.DateField(allow_null=True)},
@@ -67,6 +73,7 @@ COVERAGE = inline_serializer(
         "totals": serializers.DictField(child=serializers.IntegerField()),
         "total": serializers.IntegerField(),
         "max_count": serializers.IntegerField(),
+        "marking": marking_field("the engagements counted"),
     },
 )
 TREND = inline_serializer(
@@ -86,6 +93,7 @@ TREND = inline_serializer(
             },
             many=True,
         ),
+        "marking": marking_field("the engagements counted"),
     },
 )
 GAP = inline_serializer(
@@ -96,6 +104,7 @@ GAP = inline_serializer(
         "pillar": serializers.CharField(),
         "pillar_name": serializers.CharField(),
         "last": serializers.DateField(allow_null=True),
+        "marking": marking_field("the engagements that set `last` (NU: none)"),
     },
     many=True,
 )
@@ -130,6 +139,7 @@ RISKS = inline_serializer(
             child=serializers.CharField(), help_text="the partners' names, in that order"
         ),
         "review": serializers.ChoiceField(ReviewDecision.values, allow_null=True),
+        "marking": marking_field("the engagement"),
     },
     many=True,
 )

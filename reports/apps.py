@@ -8,3 +8,6 @@ class ReportsConfig(AppConfig):
 
     name = "reports"
     verbose_name = "Reports"
+
+    def ready(self):
+        from reports import checks  # noqa: F401 (registers the mail checks)

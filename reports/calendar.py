@@ -2,14 +2,20 @@
 
 Built with the `icalendar` package, which escapes text and folds long lines at 75
 octets (never inside a UTF-8 character) as the RFC asks.
+
+Each event is marked: its SUMMARY starts with its marking in brackets (`[NR] Staff talks`,
+what a calendar shows of it) and it is `CLASS:PRIVATE`, so that a shared calendar shows
+others only that the time is taken.
 """
 
 import datetime
+from typing import NamedTuple
 
 import icalendar
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from accounts.choices import Marking
 from engagements.choices import EngagementStatus
 from engagements.models import Engagement
 from partners.models import Partner
@@ -41,21 +47,30 @@ def feed_engagements(user, today=None):
     )
 
 
+class Feed(NamedTuple):
+    body: bytes  # the calendar
+    events: int
+    marking: str  # the highest marking among the events (NU when there are none)
+
+
 def feed(user, host, absolute_url):
-    """The calendar as bytes. `host` goes into each UID (`engagement-<id>@<host>`);
+    """The calendar (`Feed`). `host` goes into each UID (`engagement-<id>@<host>`);
     `absolute_url(path)` makes the link to an engagement's page."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Partnership Engagement Tracker//Calendar feed//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", "Engagements")
+    markings = []
     for engagement in feed_engagements(user):
+        markings.append(engagement.marking)
         event = icalendar.Event()
         event.add("uid", f"engagement-{engagement.pk}@{host}")
         event.add("dtstamp", engagement.updated_at)
         event.add("last-modified", engagement.updated_at)
         event.add("sequence", engagement.version)
-        event.add("summary", engagement.title)
+        event.add("summary", f"[{engagement.marking}] {engagement.title}")
+        event.add("class", "PRIVATE")
         # All-day: DTEND is exclusive, the day after the last day.
         event.add("dtstart", engagement.start_date)
         last_day = engagement.end_date or engagement.start_date
@@ -72,4 +87,4 @@ def feed(user, host, absolute_url):
         event.add("url", url)
         event.add("status", EVENT_STATUS[engagement.status])
         calendar.add_component(event)
-    return calendar.to_ical()
+    return Feed(calendar.to_ical(), len(markings), Marking.highest(markings))

@@ -15,9 +15,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.choices import Marking, Role
-from accounts.models import highest_marking
-from engagements.choices import EngagementStatus
-from engagements.models import Action, Engagement
+from accounts.models import visible_markings
+from engagements.models import Action
 from reports import queries
 from roadmap.choices import TargetStatus
 
@@ -38,38 +37,69 @@ def recipients():
     )
 
 
+# What an item of each section shows is marked as: a target's numbers, a gap's last date
+# and a plan are marked by the engagements behind them (reports.queries says so with the
+# numbers); a tip's flags show no engagement data (a flag is an absence, or a date).
+ITEM_MARKING = {
+    "targets_behind": lambda row: row["marking"],
+    "gaps": lambda gap: gap["marking"],
+    "flagged_tips": lambda tip: Marking.NU,
+    "unreviewed_risks": lambda risk: risk["marking"],
+}
+
+
 def digest_for(user, as_of=None):
-    """The content of `user`'s digest, or None when it has nothing to read."""
+    """The content of `user`'s digest, or None when it has nothing to read.
+
+    Email carries nothing marked above EMAIL_MAX_MARKING (DJANGO_EMAIL_MAX_MARKING, NU by
+    default), whatever the recipient's clearance: such items are left out and counted
+    (`waiting`), and the message says how many wait in the tracker."""
     as_of = as_of or timezone.localdate()
+    ceiling = settings.EMAIL_MAX_MARKING
+    sendable = Marking.up_to(ceiling)
     gaps = queries.gaps(user, as_of=as_of)
-    overdue = list(overdue_actions(user, as_of)[: ACTION_LIMIT + 1])
     sections = {
         "targets_behind": [
             row
             for row in queries.plan(user, as_of=as_of)["targets"]
             if row["status"] == TargetStatus.BEHIND
         ],
-        "gaps": gaps["gaps"][:GAP_LIMIT],
-        "overdue_actions": overdue[:ACTION_LIMIT],
+        "gaps": gaps["gaps"],
         "flagged_tips": [tip for tip in queries.tip_board(user, as_of=as_of) if tip["flags"]],
         "unreviewed_risks": queries.risks(
             user, as_of, as_of + datetime.timedelta(days=RISK_DAYS), unreviewed=True
         ),
     }
-    if not any(sections.values()):
+    waiting = 0
+    for name, items in sections.items():
+        sections[name] = [item for item in items if ITEM_MARKING[name](item) in sendable]
+        waiting += len(items) - len(sections[name])
+    overdue = overdue_actions(user, as_of)
+    listed = list(overdue.filter(engagement__marking__in=sendable)[: ACTION_LIMIT + 1])
+    if not set(visible_markings(user)) <= set(sendable):  # some may be marked above it
+        waiting += overdue.exclude(engagement__marking__in=sendable).count()
+    all_gaps = sections["gaps"]
+    sections["gaps"] = all_gaps[:GAP_LIMIT]
+    sections["overdue_actions"] = listed[:ACTION_LIMIT]
+    if not any(sections.values()) and not waiting:
         return None
-    marking = highest_marking(drawn_on(user, sections, as_of))
+    marking = Marking.highest(
+        [ITEM_MARKING[name](item) for name in ITEM_MARKING for item in sections[name]]
+        + [action.engagement.marking for action in sections["overdue_actions"]]
+    )
     return {
         **sections,
-        "more_gaps": len(gaps["gaps"]) - len(sections["gaps"]),
-        "more_actions": len(overdue) > ACTION_LIMIT,
+        "more_gaps": len(all_gaps) - len(sections["gaps"]),
+        "more_actions": len(listed) > ACTION_LIMIT,
+        "waiting": waiting,
+        "email_ceiling": Marking.banner(ceiling),
         "risk_days": RISK_DAYS,
         "gap_months": gaps["months"],
         "gap_window_start": gaps["window_start"],
         "as_of": as_of,
         "user": user,
         "marking": marking,
-        "marking_line": Marking(marking).label.upper(),
+        "marking_line": Marking.banner(marking),
         "site_url": settings.SITE_URL,
     }
 
@@ -84,45 +114,6 @@ def overdue_actions(user, as_of):
         .select_related("engagement", "owner")
         .order_by(Case(When(owner=user, then=0), default=1), "due", "id")
     )
-
-
-def plan_drawn_on(rows, as_of):
-    """What rows of `queries.plan(..., as_of=as_of)` draw on, as a condition on
-    engagements: for each target, the completed engagements with its partner and pillar
-    counted in its window or setting its `last` date, and the planned ones counted.
-    (Also the partner brief's, for its targets.)"""
-    condition = Q(pk__in=[])
-    for row in rows:
-        counted = Q(status=EngagementStatus.COMPLETED, start_date__range=(row["since"], as_of)) | Q(
-            status=EngagementStatus.PLANNED, start_date__gt=as_of, start_date__lte=row["until"]
-        )
-        if row["last"]:
-            counted |= Q(status=EngagementStatus.COMPLETED, start_date=row["last"])
-        condition |= counted & Q(
-            partner_links__partner__code=row["partner"], pillars__code=row["pillar"]
-        )
-    return condition
-
-
-def drawn_on(user, sections, as_of):
-    """The visible engagements the digest's content draws on, for its marking: those that
-    set a listed gap's last date, those the targets behind count or date, those of the
-    overdue actions and the unreviewed plans listed. (Tip flags show no engagement data:
-    a flag says that no visible engagement backs a status, or that a status is old.)"""
-    condition = plan_drawn_on(sections["targets_behind"], as_of)
-    condition |= Q(
-        pk__in=[action.engagement_id for action in sections["overdue_actions"]]
-        + [risk["engagement"] for risk in sections["unreviewed_risks"]]
-    )
-    for gap in sections["gaps"]:
-        if gap["last"]:
-            condition |= Q(
-                status=EngagementStatus.COMPLETED,
-                start_date=gap["last"],
-                partner_links__partner__code=gap["partner"],
-                pillars__code=gap["pillar"],
-            )
-    return Engagement.objects.restrict(user).filter(condition)
 
 
 def message_for(user, as_of=None, connection=None):

@@ -6,6 +6,12 @@ dates). HTML pages, CSV/XLSX downloads and the API only render these results.
 
 Each function runs a small, fixed number of queries whatever the number of partners or
 engagements: the counting happens in the database.
+
+Each also says the highest marking of what it shows (`marking`: of the whole report, and
+of each row where rows are listed on their own, as in the digest): the engagements behind
+its numbers and dates, read from the summaries with the numbers (their `marking` column),
+and the notes it shows. Notes above the reader's clearance are withheld (`""`, with
+`note_withheld`), never shown.
 """
 
 import datetime
@@ -14,6 +20,8 @@ import functools
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
+from accounts.choices import Marking
+from accounts.markings import highest_of, readable
 from accounts.models import visible_markings
 from core import cache
 from core.periods import (
@@ -55,6 +63,15 @@ def cached_report(function):
 
     report.uncached = function
     return report
+
+
+def shown_note(user, text, marking):
+    """(text, marking) of a note as `user` reads it: (None, None) when it is marked above
+    the reader's clearance (withheld); the marking is None too for an empty note (nothing
+    marked is shown)."""
+    if not readable(user, marking):
+        return None, None
+    return text, marking if text else None
 
 
 # The longest period a report covers: longer ones are refused (reports/forms.py).
@@ -119,12 +136,14 @@ def coverage(
                 "total": cell(row_kind, partner_id, 0)[0],
             }
         )
+    shown = {str(partner_id) for partner_id, _, _ in partners}
     if partner_code is not None:  # the totals of one row are the row's own
         totals = {code: rows[0]["cells"][code]["count"] if rows else 0 for _, code in pillars}
         total = rows[0]["total"] if rows else 0
     else:
         totals = {code: cell(group_kind, group, pk)[0] for pk, code in pillars}
         total = cell(group_kind, group, 0)[0]
+        shown.add(group)
     return {
         "start": start,
         "end": end,
@@ -137,6 +156,8 @@ def coverage(
         "totals": totals,
         "total": total,
         "max_count": max((c["count"] for row in rows for c in row["cells"].values()), default=0),
+        # The rows' and the totals' engagements (a cell's last date is one of them).
+        "marking": counts.counted(key for key in counts if key[1] in shown),
     }
 
 
@@ -157,9 +178,8 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
         start, end = start or default_start, end or default_end
     step = interval_months(interval)
     counts = {}
-    for (_, _, pillar_id, month), (count, _) in summaries.read(
-        user, ["all"], start, end, status, by_month=True
-    ).items():
+    read = summaries.read(user, ["all"], start, end, status, by_month=True)
+    for (_, _, pillar_id, month), (count, _) in read.items():
         period = month.replace(month=month.month - (month.month - 1) % step)
         counts[(period, pillar_id)] = counts.get((period, pillar_id), 0) + count
     pillars = list(Pillar.objects.order_by("order").values_list("id", "code"))
@@ -187,6 +207,7 @@ def trend(user, start=None, end=None, interval="month", status=EngagementStatus.
         "status": status or None,
         "pillars": [code for _, code in pillars],
         "periods": periods,
+        "marking": read.counted(),
     }
 
 
@@ -202,19 +223,15 @@ def gaps(user, months=6, as_of=None, limit=None):
     """
     as_of = as_of or timezone.localdate()
     window_start, _ = last_months(months, as_of)
-    last_map = {
-        (int(ref), pillar): last
-        for (_, ref, pillar), (_, last) in summaries.read(
-            user, ["partner"], datetime.date.min, as_of, EngagementStatus.COMPLETED
-        ).items()
-    }
+    read = summaries.read(user, ["partner"], datetime.date.min, as_of, EngagementStatus.COMPLETED)
     pillars = list(Pillar.objects.order_by("order").values_list("id", "code", "name"))
     found = []
     for partner_id, code, name in Partner.objects.filter(active=True).values_list(
         "id", "code", "name"
     ):
         for pillar_id, pillar_code, pillar_name in pillars:
-            last = last_map.get((partner_id, pillar_id))
+            key = ("partner", str(partner_id), pillar_id)
+            last = read.get(key, (0, None))[1]
             if last is None or last < window_start:
                 found.append(
                     {
@@ -223,14 +240,18 @@ def gaps(user, months=6, as_of=None, limit=None):
                         "pillar": pillar_code,
                         "pillar_name": pillar_name,
                         "last": last,
+                        # Of the engagements that set `last` (none: a gap never covered).
+                        "marking": read.dated(key),
                     }
                 )
     found.sort(key=lambda gap: (gap["last"] or datetime.date.min, gap["partner_name"]))
+    found = found[:limit] if limit else found
     return {
         "months": months,
         "as_of": as_of,
         "window_start": window_start,
-        "gaps": found[:limit] if limit else found,
+        "gaps": found,
+        "marking": highest_of(found),
     }
 
 
@@ -247,6 +268,9 @@ def tip_board(user, as_of=None):
     - "status without evidence": `on_track`/`achieved` but no completed advancing
       engagement in the last 6 months;
     - "stale warning": `at_risk`/`off_track` with no update for 90 days.
+
+    A row's `marking` is the highest of the engagements it counts; its note is shown within
+    the reader's clearance only (`shown_note`).
     """
     as_of = as_of or timezone.localdate()
     year_start, _ = last_months(12, as_of)
@@ -262,14 +286,19 @@ def tip_board(user, as_of=None):
     )
 
     def advancing(since):
-        counts = summaries.read(user, ["tip"], since, as_of, EngagementStatus.COMPLETED)
-        return {int(ref): count for (_, ref, _), (count, _) in counts.items()}
+        return summaries.read(user, ["tip"], since, as_of, EngagementStatus.COMPLETED)
 
-    last_12_months, last_6_months = advancing(year_start), advancing(evidence_start)
+    year, half_year = advancing(year_start), advancing(evidence_start)
+    last_12_months = {int(ref): count for (_, ref, _), (count, _) in year.items()}
+    last_6_months = {int(ref): count for (_, ref, _), (count, _) in half_year.items()}
     board = []
     for tip in tips:
         update = updates.get(tip.current_id)
         status = update.status if update else TipStatus.NOT_STARTED
+        note, note_marking = (
+            shown_note(user, update.note, update.note_marking) if update else ("", None)
+        )
+        key = ("tip", str(tip.pk), 0)
         counts = {
             "last_12_months": last_12_months.get(tip.pk, 0),
             "last_6_months": last_6_months.get(tip.pk, 0),
@@ -290,7 +319,8 @@ def tip_board(user, as_of=None):
                 "pillars": [pillar.code for pillar in tip.pillars.all()],
                 "status": status,
                 "status_label": TipStatus(status).label,
-                "note": update.note if update else "",
+                "note": note,
+                "note_marking": note_marking,
                 "set_at": update.created_at if update else None,
                 "set_by": update.created_by.username if update and update.created_by else None,
                 "engagements_12_months": counts["last_12_months"],
@@ -300,6 +330,7 @@ def tip_board(user, as_of=None):
                 "start_6_months": evidence_start,
                 "as_of": as_of,
                 "flags": flags,
+                "marking": Marking.highest([year.counted([key]), half_year.counted([key])]),
             }
         )
     return board
@@ -323,7 +354,8 @@ def roadmap_counts(user, months=12, as_of=None, status=EngagementStatus.COMPLETE
     facets = {
         facet_codes[ref]: count for (kind, ref, _), (count, _) in counts.items() if kind == "facet"
     }
-    return {"start": start, "end": end, "pillars": pillars, "facets": facets}
+    marking = counts.counted()
+    return {"start": start, "end": end, "pillars": pillars, "facets": facets, "marking": marking}
 
 
 # Engagement plan: targets ------------------------------------------------------------
@@ -358,18 +390,16 @@ def plan(user, as_of=None, partner_code=None):
         if until > as_of:
             after = as_of + datetime.timedelta(days=1)
             windows[(target.pk, "planned")] = (ref, pillar, EngagementStatus.PLANNED, after, until)
-    counts = summaries.read_windows(user, "partner", windows) if windows else {}
-    newest = {}
+    counts = summaries.read_windows(user, "partner", windows) if windows else None
+    newest = None
     if targets:
         newest = summaries.read(
             user, ["partner"], datetime.date.min, as_of, EngagementStatus.COMPLETED
         )
 
-    def key(target):
-        return ("partner", str(target.partner_id), target.pillar_id)
-
     rows = []
     for target in targets:
+        key = ("partner", str(target.partner_id), target.pillar_id)
         done = counts[(target.pk, "done")]
         planned = counts.get((target.pk, "planned"), 0)
         if done >= target.minimum:
@@ -378,6 +408,7 @@ def plan(user, as_of=None, partner_code=None):
             status = TargetStatus.PLANNED
         else:
             status = TargetStatus.BEHIND
+        note, note_marking = shown_note(user, target.note, target.note_marking)
         rows.append(
             {
                 "target": target.pk,
@@ -387,18 +418,27 @@ def plan(user, as_of=None, partner_code=None):
                 "months": target.months,
                 "done": done,
                 "planned": planned,
-                "last": newest.get(key(target), (0, None))[1],
+                "last": newest.get(key, (0, None))[1],
                 "status": status.value,
                 "partner_name": target.partner.name,
                 "pillar_name": target.pillar.name,
                 "pillar_order": target.pillar.order,
                 "since": target.window[0],
                 "until": target.window[1],
-                "note": target.note,
+                "note": note,
+                "note_marking": note_marking,
+                # What the numbers draw on: the engagements counted, and those of `last`.
+                "marking": Marking.highest(
+                    [
+                        counts.markings[(target.pk, "done")],
+                        counts.markings.get((target.pk, "planned"), Marking.NU),
+                        newest.dated(key),
+                    ]
+                ),
             }
         )
     rows.sort(key=lambda row: (STATUS_ORDER[row["status"]], row["partner"], row["pillar_order"]))
-    return {"as_of": as_of, "targets": rows}
+    return {"as_of": as_of, "targets": rows, "marking": highest_of(rows)}
 
 
 # Escalation review -------------------------------------------------------------------
@@ -435,6 +475,7 @@ def risks(user, start_after=None, start_before=None, unreviewed=False):
             "partners": [link.partner.code for link in engagement.partner_links.all()],
             "partner_names": [link.partner.name for link in engagement.partner_links.all()],
             "review": engagement.review,
+            "marking": engagement.marking,
         }
         for engagement in engagements
     ]

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.views import View
 
 from accounts.choices import Role
+from accounts.markings import highest_of, marked_download, shown
 from core import periods
-from core.downloads import DOWNLOAD_FORMATS, download
+from core.downloads import DOWNLOAD_FORMATS
 from engagements.choices import ActionStatus, EngagementStatus, ReviewDecision
 from engagements.models import Action, Engagement
 from engagements.tables import table_rows
@@ -32,7 +33,8 @@ class ReportView(View):
     """A report page with its CSV and XLSX downloads. A concrete report says its `form`
     (None: no parameters), `template`, `download_name`, and how it reads (`report`),
     what its page shows besides the data (`page_context`) and its download's columns
-    (`table`: (header, rows))."""
+    (`table`: (header, rows)). The page and the file are marked as the report says
+    (`marking`: the highest marking of what it draws on, computed with its numbers)."""
 
     form = None
     template = None
@@ -47,6 +49,9 @@ class ReportView(View):
     def page_context(self, data, form):
         return {}
 
+    def marking(self, data):
+        return data["marking"]
+
     def get(self, request, *args, **kwargs):
         wants_download = self.download_name and request.GET.get("format") in DOWNLOAD_FORMATS
         form, errors = self.read_form(request)
@@ -56,7 +61,8 @@ class ReportView(View):
         data = self.report(form.report_arguments() if form else {})
         if wants_download:
             header, rows = self.table(data)
-            return download(request.GET["format"], self.download_name, header, rows)
+            return marked_download(request, self.download_name, header, rows, self.marking(data))
+        shown(request, self.marking(data))
         context = {"data": data, **self.page_context(data, form), "errors": errors}
         return render(request, self.template, context, status=400 if errors else 200)
 
@@ -162,11 +168,14 @@ class GapsView(ReportView):
 
 class TipBoardView(ReportView):
     template, download_name = "reports/tip_board.html", "tips"
-    COLUMNS = ["number", "code", "title", "status", "set_at", "set_by", "note"]
+    COLUMNS = ["number", "code", "title", "status", "set_at", "set_by", "note", "note_marking"]
     COLUMNS += ["engagements_12_months", "engagements_6_months"]
 
     def report(self, arguments):
         return queries.tip_board(self.request.user)
+
+    def marking(self, data):
+        return highest_of(data)
 
     def table(self, data):
         rows = ([tip[name] for name in self.COLUMNS] + ["; ".join(tip["flags"])] for tip in data)
@@ -197,6 +206,7 @@ class PlanView(ReportView):
             return redirect(request.get_full_path())
         form, errors = self.read_form(request)
         data = self.report(form.report_arguments())
+        shown(request, self.marking(data))
         context = {"data": data, "target_form": new_target, "errors": errors}
         return render(request, self.template, context, status=400 if errors else 200)
 
@@ -208,6 +218,9 @@ class RisksView(ReportView):
 
     def report(self, arguments):
         return queries.risks(self.request.user)
+
+    def marking(self, data):
+        return highest_of(data)
 
     def page_context(self, data, form):
         return {"risks": data, "review_decisions": ReviewDecision.choices}
@@ -357,6 +370,13 @@ def dashboard(request):
         today,
     )
     context["my_open_count"] = mine.count()
+    shown(
+        request,
+        month["marking"],
+        quarter["marking"],
+        *(row.marking for row in context["recent"] + context["upcoming"]),
+        *(action.engagement.marking for action, *_ in context["my_actions"]),
+    )
     if request.user.role in (Role.MANAGER, Role.ADMIN):
         targets = queries.plan(request.user)["targets"]
         context["active_targets"] = len(targets)
@@ -369,4 +389,12 @@ def dashboard(request):
         context["gaps"] = queries.gaps(request.user, limit=5)
         context["tip_board"] = queries.tip_board(request.user)
         context["pillar_names"] = list(pillar_names.items())
+        shown(
+            request,
+            highest_of(context["targets_behind"]),
+            highest_of(context["unreviewed"]),
+            context["coverage"]["marking"],
+            context["gaps"]["marking"],
+            highest_of(context["tip_board"]),
+        )
     return render(request, "reports/dashboard.html", context)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.markings import WITHHELD, MarkedNoteAdmin, readable
 from core.admin import InUseByEngagementsMixin, RestrictedAdmin
 from roadmap.models import Challenge, Facet, Pillar, Target, Tip, TipStatusUpdate
 
@@ -27,10 +28,26 @@ class FacetAdmin(InUseByEngagementsMixin, RestrictedAdmin):
 
 
 class TipStatusUpdateInline(admin.TabularInline):
+    """A tip's statuses, read here (a marked note is withheld above the admin's
+    clearance); they are set on the tip's page or under "Tip status updates"."""
+
     model = TipStatusUpdate
     extra = 0
-    readonly_fields = ["created_by", "created_at"]
+    fields = ["status", "shown_note", "note_marking", "created_by", "created_at"]
+    readonly_fields = fields
     ordering = ["-created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self.reader = request.user  # whose clearance `shown_note` reads by
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="note")
+    def shown_note(self, update):
+        return update.note if readable(self.reader, update.note_marking) else WITHHELD
 
 
 @admin.register(Tip)
@@ -43,10 +60,10 @@ class TipAdmin(InUseByEngagementsMixin, RestrictedAdmin):
 
 
 @admin.register(TipStatusUpdate)
-class TipStatusUpdateAdmin(RestrictedAdmin, SimpleHistoryAdmin):
-    list_display = ["tip", "status", "created_by", "created_at"]
+class TipStatusUpdateAdmin(MarkedNoteAdmin, RestrictedAdmin, SimpleHistoryAdmin):
+    list_display = ["tip", "status", "note_marking", "created_by", "created_at"]
     list_filter = ["status", "tip"]
-    search_fields = ["note"]
+    search_fields = ["tip__title"]
     autocomplete_fields = ["tip"]
     list_select_related = ["tip", "created_by"]
     date_hierarchy = "created_at"
@@ -66,10 +83,10 @@ class ChallengeAdmin(RestrictedAdmin):
 
 
 @admin.register(Target)
-class TargetAdmin(RestrictedAdmin, SimpleHistoryAdmin):
+class TargetAdmin(MarkedNoteAdmin, RestrictedAdmin, SimpleHistoryAdmin):
     list_display = ["partner", "pillar", "minimum", "months", "active"]
     list_filter = ["active", "pillar", "months"]
-    search_fields = ["partner__code", "partner__name", "note"]
+    search_fields = ["partner__code", "partner__name"]
     list_select_related = ["partner", "pillar"]
     autocomplete_fields = ["partner"]
     readonly_fields = ["created_by"]

@@ -7,6 +7,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, viewsets
 
+from accounts.markings import MarkedNoteSerializer
 from partners.models import Partner
 from roadmap.filters import TargetFilterSet
 from roadmap.models import Facet, Pillar, Target, Tip, TipStatusUpdate
@@ -33,13 +34,16 @@ class PillarViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "code"
 
 
-class StatusSerializer(serializers.ModelSerializer):
+class StatusSerializer(MarkedNoteSerializer):
+    """A status update; its note and `note_marking` are null for a reader not cleared to
+    the note (withheld)."""
+
     date = serializers.DateTimeField(source="created_at", read_only=True)
     by = serializers.SlugRelatedField(source="created_by", slug_field="username", read_only=True)
 
     class Meta:
         model = TipStatusUpdate
-        fields = ["status", "note", "date", "by"]
+        fields = ["status", "note", "note_marking", "date", "by"]
 
 
 class TipSerializer(serializers.ModelSerializer):
@@ -54,7 +58,7 @@ class TipSerializer(serializers.ModelSerializer):
     def get_status(self, tip):
         """The newest update, or null: the tip is then `not_started`."""
         newest = tip.updates[0] if tip.updates else None
-        return StatusSerializer(newest).data if newest else None
+        return StatusSerializer(newest, context=self.context).data if newest else None
 
 
 class TipViewSet(viewsets.ReadOnlyModelViewSet):
@@ -98,20 +102,22 @@ class TipStatusView(generics.ListCreateAPIView):
 # Engagement plan ---------------------------------------------------------------------
 
 
-class TargetSerializer(serializers.ModelSerializer):
+class TargetSerializer(MarkedNoteSerializer):
     """Partner and pillar by code. The rules (minimum ≥ 1, months 1–36, one active target
-    per partner and pillar) are the model's, checked with `full_clean()` as the forms do."""
+    per partner and pillar) are the model's, checked with `full_clean()` as the forms do;
+    the note's are `MarkedNoteSerializer`'s (null above the reader's clearance)."""
 
     partner = serializers.SlugRelatedField(slug_field="code", queryset=Partner.objects.all())
     pillar = serializers.SlugRelatedField(slug_field="code", queryset=Pillar.objects.all())
 
     class Meta:
         model = Target
-        fields = ["id", "partner", "pillar", "minimum", "months", "note", "active"]
+        fields = ["id", "partner", "pillar", "minimum", "months", "note", "note_marking", "active"]
         # The model checks the one-active rule (and names the field).
         validators = []
 
     def validate(self, attrs):
+        attrs = super().validate(attrs)  # the note's rules, before `attrs` touch the target
         target = self.instance or Target()
         for name, value in attrs.items():
             setattr(target, name, value)

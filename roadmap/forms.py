@@ -2,23 +2,26 @@
 
 from django import forms
 
+from accounts.markings import MarkedNoteForm
 from partners.models import Partner
 from roadmap.models import Target, TipStatusUpdate
 
 
-class TipStatusForm(forms.ModelForm):
+class TipStatusForm(MarkedNoteForm):
+    """A tip's new status, its note marked up to the writer's clearance."""
+
     class Meta:
         model = TipStatusUpdate
-        fields = ["status", "note"]
+        fields = ["status", "note", "note_marking"]
         widgets = {"note": forms.Textarea(attrs={"rows": 3})}
 
 
-class TargetForm(forms.ModelForm):
+class TargetForm(MarkedNoteForm):
     """A target, on the plan page and the partner's profile (which fixes the partner)."""
 
     class Meta:
         model = Target
-        fields = ["partner", "pillar", "minimum", "months", "note", "active"]
+        fields = ["partner", "pillar", "minimum", "months", "note", "note_marking", "active"]
         widgets = {"note": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, partner=None, **kwargs):
@@ -29,9 +32,9 @@ class TargetForm(forms.ModelForm):
             self.fields["partner"].widget = forms.HiddenInput()
 
 
-class TargetEditForm(forms.ModelForm):
+class TargetEditForm(MarkedNoteForm):
     """A target changed in its row of the plan or the profile: how many, how often, why."""
 
     class Meta:
         model = Target
-        fields = ["minimum", "months", "note"]
+        fields = ["minimum", "months", "note", "note_marking"]

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from accounts.choices import Marking
 from accounts.models import MarkedQuerySet
 from roadmap.choices import TipStatus
 
@@ -86,6 +87,11 @@ class TipStatusUpdate(models.Model):
     )
     status = models.CharField("status", max_length=20, choices=TipStatus.choices)
     note = models.TextField("note", blank=True, max_length=10_000)
+    # The note's own marking: the status is for everyone with a role, the note only for
+    # readers cleared to it (reports.queries.shown_note and the API).
+    note_marking = models.CharField(
+        "note marking", max_length=2, choices=Marking.choices, default=Marking.NU
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="set by",
@@ -105,6 +111,10 @@ class TipStatusUpdate(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=TipStatus.values),
                 name="%(app_label)s_%(class)s_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(note_marking__in=Marking.values),
+                name="%(app_label)s_%(class)s_note_marking_valid",
             ),
         ]
         indexes = [models.Index(fields=["tip", "-created_at"])]
@@ -208,6 +218,9 @@ class Target(models.Model):
         help_text=f"the window's length, 1 to {TARGET_MAX_MONTHS} months",
     )
     note = models.TextField("note", blank=True, max_length=10_000)
+    note_marking = models.CharField(
+        "note marking", max_length=2, choices=Marking.choices, default=Marking.NU
+    )
     active = models.BooleanField("active", default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -239,6 +252,10 @@ class Target(models.Model):
             models.CheckConstraint(
                 condition=Q(months__gte=1, months__lte=TARGET_MAX_MONTHS),
                 name="%(app_label)s_%(class)s_months_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(note_marking__in=Marking.values),
+                name="%(app_label)s_%(class)s_note_marking_valid",
             ),
         ]
 

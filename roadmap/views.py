@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts.markings import highest_of, readable, shown
 from engagements.choices import EngagementStatus
 from engagements.models import Engagement
 from engagements.tables import table_rows
@@ -17,6 +18,8 @@ from roadmap.models import Challenge, Pillar, Target, Tip
 def roadmap(request):
     counts = queries.roadmap_counts(request.user)
     pillars = Pillar.objects.order_by("order").prefetch_related("facets")
+    tip_board = queries.tip_board(request.user)
+    shown(request, counts["marking"], highest_of(tip_board))
     return render(
         request,
         "roadmap/roadmap.html",
@@ -30,7 +33,7 @@ def roadmap(request):
                 for pillar in pillars
             ],
             "counts": counts,
-            "tip_board": queries.tip_board(request.user),
+            "tip_board": tip_board,
             "challenges": Challenge.objects.order_by("order"),
         },
     )
@@ -42,7 +45,7 @@ ADVANCING_SHOWN = 50
 def tip_detail(request, number):
     tip = get_object_or_404(Tip.objects.prefetch_related("pillars"), number=number)
     may_update = request.user.has_perm("roadmap.add_tipstatusupdate")
-    form = TipStatusForm(request.POST or None)
+    form = TipStatusForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if not may_update:
             raise PermissionDenied("Only managers and admins set a tip's status.")
@@ -65,6 +68,16 @@ def tip_detail(request, number):
         )
         .order_by("-start_date", "-id")[:ADVANCING_SHOWN]
     )
+    # Each status's note within the reader's clearance; the others say they are withheld.
+    history = list(tip.status_updates.select_related("created_by").order_by("-created_at", "-id"))
+    for update in history:
+        update.note_shown = readable(request.user, update.note_marking)
+    shown(
+        request,
+        highest_of([board]),
+        *(row.marking for row in advancing),
+        *(update.note_marking for update in history if update.note_shown and update.note),
+    )
     return render(
         request,
         "roadmap/tip_detail.html",
@@ -72,9 +85,7 @@ def tip_detail(request, number):
             "tip": tip,
             "board": board,
             "shown": ADVANCING_SHOWN,
-            "history": tip.status_updates.select_related("created_by").order_by(
-                "-created_at", "-id"
-            ),
+            "history": history,
             "advancing": advancing,
             "form": form if may_update else None,
         },
@@ -105,7 +116,7 @@ def target_form(request, partner=None):
             target.save(update_fields=["active"])
             messages.success(request, f"Target deactivated: {target}.")
         return None, True
-    form = TargetForm(request.POST if posted else None, partner=partner)
+    form = TargetForm(request.POST if posted else None, partner=partner, user=request.user)
     if posted and form.is_valid():
         form.instance.created_by = request.user
         messages.success(request, f"Target set: {form.save()}.")
@@ -121,7 +132,7 @@ def _edit_target(request):
     if target is None:
         messages.error(request, "That target is no longer active: nothing changed.")
         return True
-    form = TargetEditForm(request.POST, instance=target)
+    form = TargetEditForm(request.POST, instance=target, user=request.user)
     if form.is_valid():
         messages.success(request, f"Target changed: {form.save()}.")
     else:

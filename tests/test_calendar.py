@@ -39,8 +39,9 @@ def events_of(response):
 
 
 @pytest.fixture
-def reader(db):
-    return make_user(Role.ANALYST, Marking.NR, username="reader")
+def reader(analyst_nr):
+    """Whose feed it is: the cast's analyst cleared NR."""
+    return analyst_nr
 
 
 def test_it_holds_planned_and_completed_engagements_from_90_days_back_to_a_year_ahead(
@@ -73,7 +74,9 @@ def test_it_holds_planned_and_completed_engagements_from_90_days_back_to_a_year_
         f"engagement-{last_day.pk}@testserver",
     }
     event = events[f"engagement-{planned.pk}@testserver"]
-    assert str(event["SUMMARY"]) == "Staff talks in Tokyo"
+    # Marked: the marking in brackets first, and private (CONTRACT.md, "Markings").
+    assert str(event["SUMMARY"]) == "[NR] Staff talks in Tokyo"
+    assert str(event["CLASS"]) == "PRIVATE"
     assert event["DTSTART"].dt == days(10)
     assert event["DTEND"].dt == days(13)  # exclusive: the day after the end date
     assert event["DTSTART"].params.get("VALUE") == "DATE"
@@ -105,7 +108,8 @@ def test_a_second_parser_reads_the_same_feed(client, reader):
     calendar = vobject.readOne(body)
     (event,) = calendar.vevent_list
     assert event.uid.value == f"engagement-{engagement.pk}@testserver"
-    assert event.summary.value == "Coastguard seminar; Manila, part 2"
+    assert event.summary.value == "[NU] Coastguard seminar; Manila, part 2"
+    assert event.contents["class"][0].value == "PRIVATE"
     assert event.location.value == "Manila, Philippines"
     assert event.dtstart.value == days(3)
     assert event.dtend.value == days(5)
@@ -125,13 +129,13 @@ def test_long_titles_are_folded_at_75_octets(client, reader):
         line.decode()  # no line cut inside a UTF-8 character
     unfolded = body.replace(b"\r\n ", b"").decode()
     escaped = title.replace(",", "\\,")  # RFC 5545 escapes commas in text
-    assert f"SUMMARY:{escaped}\r\n" in unfolded
+    assert f"SUMMARY:[NU] {escaped}\r\n" in unfolded
     (event,) = vobject.readOne(body.decode()).vevent_list
-    assert event.summary.value == title
+    assert event.summary.value == f"[NU] {title}"
 
 
-def test_an_engagement_above_the_readers_clearance_is_never_in_the_feed(client):
-    reader = make_user(Role.MANAGER, Marking.NU)
+def test_an_engagement_above_the_readers_clearance_is_never_in_the_feed(client, manager_nu):
+    reader = manager_nu
     visible = make_engagement(title="Open workshop", start_date=days(2))
     secret = make_engagement(title="Operation Pulsar", start_date=days(2), marking="NS")
     address = address_of(client, reader)
@@ -210,6 +214,8 @@ def test_feed_query_count(client, reader, django_assert_num_queries):
         make_engagement(start_date=days(n), partners=["JPN", "KOR"], pillars=["security"])
     address = address_of(client, reader)
     # savepoint (read on the primary, in a transaction); the feed and its user; the
-    # user's groups (role); the engagements; their partners; their pillars; release.
-    with django_assert_num_queries(7):
+    # user's groups (role); the engagements; their partners; their pillars; the fetch's
+    # audit entry (a download, CONTRACT.md): savepoint, the chain's end locked, the entry,
+    # the chain's end moved, release; release.
+    with django_assert_num_queries(12):
         assert len(events_of(client.get(address))) == 5

@@ -22,13 +22,16 @@ def signed_in(user):
     browser = Client()
     assert (
         browser.post(
-            "/accounts/login/", {"username": user.username, "password": PASSWORD}
+            "/accounts/login/",
+            {"username": user.username, "password": PASSWORD, "accept_notice": "on"},
         ).status_code
         == 302
     )
     api = APIClient()
     token = api.post(
-        "/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}, format="json"
+        "/api/v1/auth/token/",
+        {"username": user.username, "password": PASSWORD, "accept_notice": "on"},
+        format="json",
     ).json()["token"]
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert browser.get("/engagements/").status_code == 200
@@ -42,13 +45,9 @@ def assert_signed_out(browser, api):
 
 
 @pytest.fixture
-def analyst():
-    return make_user(Role.ANALYST, Marking.NR, username="desk-officer")
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(make_user(Role.ADMIN, Marking.NS, username="curator"))
+def admin_client(client, admin_ns):
+    """The admin of the conftest cast, signed in; `analyst` (the cast's) is the account."""
+    client.force_login(admin_ns)
     return client
 
 

@@ -93,22 +93,30 @@ def test_a_server_error_shows_our_page_without_a_traceback(client):
 def test_repeated_wrong_passwords_close_the_sign_in_page_for_that_account(client, settings):
     make_user(Role.ANALYST, Marking.NU, username="ana")
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        response = client.post("/accounts/login/", {"username": "ana", "password": "wrong"})
+        response = client.post(
+            "/accounts/login/", {"username": "ana", "password": "wrong", "accept_notice": "on"}
+        )
         assert (
             response.status_code == 200 and b"Please enter a correct username" in response.content
         )
-    locked = client.post("/accounts/login/", {"username": "ana", "password": "wrong"})
+    locked = client.post(
+        "/accounts/login/", {"username": "ana", "password": "wrong", "accept_notice": "on"}
+    )
     assert locked.status_code == 429
     assert (
         b"Too many failed sign-in attempts for this account. Try again in 15 minutes."
         in locked.content
     )
-    again = client.post("/accounts/login/", {"username": "ana", "password": PASSWORD})
+    again = client.post(
+        "/accounts/login/", {"username": "ana", "password": PASSWORD, "accept_notice": "on"}
+    )
     assert again.status_code == 429  # the right password waits for the cool-off too
     # Another account is not affected.
     make_user(Role.ANALYST, Marking.NU, username="bob")
     assert (
-        client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code
+        client.post(
+            "/accounts/login/", {"username": "bob", "password": PASSWORD, "accept_notice": "on"}
+        ).status_code
         == 302
     )
 
@@ -118,12 +126,16 @@ def test_the_lockout_ends_after_the_cool_off(client, settings):
 
     make_user(Role.ANALYST, Marking.NU, username="cal")
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post("/accounts/login/", {"username": "cal", "password": "wrong"})
+        client.post(
+            "/accounts/login/", {"username": "cal", "password": "wrong", "accept_notice": "on"}
+        )
     from axes.models import AccessAttempt
 
     AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME * 2)
     assert (
-        client.post("/accounts/login/", {"username": "cal", "password": PASSWORD}).status_code
+        client.post(
+            "/accounts/login/", {"username": "cal", "password": PASSWORD, "accept_notice": "on"}
+        ).status_code
         == 302
     )
 

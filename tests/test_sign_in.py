@@ -23,7 +23,9 @@ LOGOUT = "/api/v1/auth/logout/"
 
 def sign_in(username, password, **headers):
     """One attempt on the sign-in page from a fresh browser; its status code."""
-    return Client().post(LOGIN, {"username": username, "password": password}, **headers)
+    return Client().post(
+        LOGIN, {"username": username, "password": password, "accept_notice": "on"}, **headers
+    )
 
 
 def age_attempts(delta):
@@ -99,7 +101,7 @@ def test_a_forged_forwarded_address_does_not_escape_the_token_rate_limit():
     answers = [
         client.post(
             TOKEN,
-            {"username": f"guess{i}", "password": "x"},
+            {"username": f"guess{i}", "password": "x", "accept_notice": "on"},
             HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
         ).status_code
         for i in range(12)
@@ -124,7 +126,9 @@ def test_behind_one_trusted_proxy_the_right_most_forwarded_address_counts(settin
 
     api = APIClient()
     answers = [
-        api.post(TOKEN, {"username": f"guess{i}", "password": "x"}, **forwarded(i)).status_code
+        api.post(
+            TOKEN, {"username": f"guess{i}", "password": "x", "accept_notice": "on"}, **forwarded(i)
+        ).status_code
         for i in range(11)
     ]
     assert answers == [400] * 10 + [429]

@@ -64,6 +64,7 @@ def pages(role, engagement):
         "/partners/JPN/brief/",
         "/calendar/",
         "/saved-views/",
+        "/accounts/mfa/",
     ]
     if role == Role.ADMIN:
         urls += [

@@ -23,6 +23,7 @@ def test_analyst_logs_finds_edits_and_sees_it_on_the_partner(live_server, page):
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.get_by_label("Username").fill("ana")
     page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("I have read the notice").check()
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 

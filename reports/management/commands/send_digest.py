@@ -4,6 +4,7 @@ from django.core.mail import get_connection
 from django.core.management.base import BaseCommand, CommandError
 
 from reports import digest
+from reports.checks import insecure_mail
 
 
 class Command(BaseCommand):
@@ -11,13 +12,17 @@ class Command(BaseCommand):
         "Email the weekly digest to each active manager and admin with an email address "
         "(targets behind, gaps, overdue actions, flagged tips and unreviewed high-risk plans "
         "of the next 30 days, through each one's clearance); nobody with nothing to read "
-        "gets one. --dry-run prints the messages instead. Mail settings: EMAIL_URL."
+        "gets one. Nothing marked above DJANGO_EMAIL_MAX_MARKING goes by email (the message "
+        "counts what waits in the tracker), and SMTP only over TLS. --dry-run prints the "
+        "messages instead. Mail settings: EMAIL_URL."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="print, do not send")
 
     def handle(self, dry_run, **options):
+        if not dry_run and (reason := insecure_mail()):
+            raise CommandError(f"Nothing sent: {reason}")
         sent, empty, failed = 0, 0, []
         connection = None if dry_run else get_connection()
         for user in digest.recipients():

@@ -1,0 +1,223 @@
+"""Writing the audit trail: `record()` appends one entry, chained to the one before, and
+writes it as one JSON line to the `audit` logger for a log collector.
+
+Every door records through it: sign-in and sign-out (the receivers below), a read of an
+engagement (its page, its API detail, its history), a download (lists, reports, the brief,
+a calendar fetch: with its filters and its number of rows), a change to an account
+(accounts/credentials.py). Where the thing recorded has a transaction, the entry is
+written in it: both land or neither.
+"""
+
+import json
+import logging
+
+from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.dispatch import receiver
+from simple_history.models import HistoricalRecords
+
+from accounts.choices import Marking
+from accounts.models import AuditChain, AuditEntry, User
+from core.addresses import client_address
+
+audit_log = logging.getLogger("audit")
+
+
+def record(
+    action,
+    *,
+    request=None,
+    user=None,
+    username="",
+    object_type="",
+    object_id="",
+    marking=Marking.NU,
+    outcome="ok",
+    detail=None,
+):
+    """Append an entry. `user` defaults to the request's, when signed in."""
+    if user is None and request is not None and getattr(request, "user", None) is not None:
+        user = request.user if request.user.is_authenticated else None
+    entry = AuditEntry(
+        user_id=user.pk if user is not None else None,
+        username=(user.get_username() if user is not None else username)[:150],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        marking=marking,
+        address=(client_address(request) if request is not None else "") or "",
+        outcome=outcome,
+        detail=detail or {},
+    )
+    with transaction.atomic():
+        # The chain's end, locked: appends are chained in one order, one at a time.
+        chain, _ = AuditChain.objects.select_for_update().get_or_create(pk=1)
+        entry.sequence = chain.last_sequence + 1
+        entry.previous_hash = chain.last_hash
+        entry.hash = entry.computed_hash()
+        entry.save()
+        AuditChain.objects.filter(pk=1).update(last_sequence=entry.sequence, last_hash=entry.hash)
+    audit_log.info(json.dumps(entry.as_dict(), default=str, sort_keys=True))
+    return entry
+
+
+def read(request, engagement, what="engagement"):
+    """A read of an engagement (its page, its API detail, its history)."""
+    return record(
+        "read",
+        request=request,
+        object_type="engagement",
+        object_id=engagement.pk,
+        marking=engagement.marking,
+        detail={"what": what},
+    )
+
+
+def download(request, name, marking, rows, file_format, filters=None, user=None):
+    """A download or export: what, its filters, how many rows, the highest marking in it.
+    `user`: whose it is when the request has no signed-in user (a calendar fetch)."""
+    return record(
+        "download",
+        request=request,
+        user=user,
+        object_type=name,
+        marking=marking,
+        detail={
+            "format": file_format,
+            "rows": rows,
+            "filters": filters if filters is not None else request.GET.urlencode(),
+        },
+    )
+
+
+class DeniedMiddleware:
+    """Records each refusal (a 403) of a signed-in user: a failed authorisation, what an
+    accreditor asks to see beside the failed sign-ins (ASVS 16.3.2, NIST AU-2)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if response.status_code == 403 and user is not None and user.is_authenticated:
+            record(
+                "denied",
+                request=request,
+                outcome="denied",
+                detail={"method": request.method, "path": request.path[:300]},
+            )
+        return response
+
+
+def since_last_sign_in(user):
+    """The user's previous sign-in (an entry, or None) and how many failed sign-ins on the
+    account came after it: what the user is told once after signing in (NIST AC-9)."""
+    previous = AuditEntry.objects.filter(user=user, action="sign_in").order_by("-at", "-id").first()
+    failed = AuditEntry.objects.filter(action="sign_in_failed", username=user.get_username())
+    if previous is not None:
+        failed = failed.filter(at__gt=previous.at)
+    return previous, failed.count()
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.audit.signed_in")
+def signed_in(sender, request, user, **kwargs):
+    via = "token" if request is not None and request.path.startswith("/api/") else "page"
+    record("sign_in", request=request, user=user, detail={"via": via})
+
+
+@receiver(user_logged_out, dispatch_uid="accounts.audit.signed_out")
+def signed_out(sender, request, user, **kwargs):
+    if user is not None:
+        record("sign_out", request=request, user=user)
+
+
+@receiver(user_login_failed, dispatch_uid="accounts.audit.sign_in_failed")
+def sign_in_failed(sender, credentials, request=None, **kwargs):
+    record(
+        "sign_in_failed",
+        request=request,
+        username=str(credentials.get("username", ""))[:150],
+        outcome="failed",
+    )
+
+
+# Changes to accounts, whatever door made them (the admin, a command, the password page).
+# Who made it: the request simple-history's middleware keeps for the change history.
+ACCOUNT_FIELDS = [
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "clearance",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+]
+
+
+def _current_request():
+    return getattr(HistoricalRecords.context, "request", None)
+
+
+def account_change(action, account, detail):
+    request = _current_request()
+    record(
+        action,
+        request=request,
+        object_type="user",
+        object_id=account.pk,
+        detail={"account": account.get_username(), **detail},
+    )
+
+
+@receiver(pre_save, sender=User, dispatch_uid="accounts.audit.account_before")
+def account_before(sender, instance, update_fields=None, **kwargs):
+    if instance._state.adding or update_fields == frozenset(["last_login"]):
+        instance._audit_before = None
+        return
+    instance._audit_before = (
+        User.objects.filter(pk=instance.pk).values(*ACCOUNT_FIELDS).first() or {}
+    )
+
+
+@receiver(post_save, sender=User, dispatch_uid="accounts.audit.account_saved")
+def account_saved(sender, instance, created, update_fields=None, **kwargs):
+    if created:
+        values = {name: getattr(instance, name) for name in ACCOUNT_FIELDS}
+        account_change("account_created", instance, {"set": values})
+        return
+    before = getattr(instance, "_audit_before", None)
+    if before is None:  # only last_login moved: the sign-in is recorded as such
+        return
+    changed = {
+        name: [before.get(name), getattr(instance, name)]
+        for name in ACCOUNT_FIELDS
+        if before.get(name) != getattr(instance, name)
+    }
+    if instance._password is not None:  # set_password() since the last save
+        changed["password"] = "set"
+    if changed:
+        account_change("account_changed", instance, {"changed": changed})
+
+
+@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="accounts.audit.account_roles")
+def account_roles(sender, instance, action, reverse, pk_set, **kwargs):
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    verb = {"post_add": "added", "post_remove": "removed", "pre_clear": "removed"}[action]
+    if not reverse:
+        groups = instance.groups.all() if pk_set is None else Group.objects.filter(pk__in=pk_set)
+        names = sorted(group.name for group in groups)
+        account_change("account_changed", instance, {f"groups {verb}": names})
+    else:
+        users = instance.user_set.all() if pk_set is None else User.objects.filter(pk__in=pk_set)
+        for account in users:
+            account_change("account_changed", account, {f"groups {verb}": [instance.name]})
+
+
+@receiver(post_delete, sender=User, dispatch_uid="accounts.audit.account_deleted")
+def account_deleted(sender, instance, **kwargs):
+    account_change("account_deleted", instance, {})
