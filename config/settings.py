@@ -143,8 +143,9 @@ DATABASES = {
     )
 }
 # Read replicas of the primary (PostgreSQL streaming replication): requests with a safe
-# method read from one of them, writes and transactions stay on the primary, and a client
-# that wrote reads from the primary for REPLICA_PIN_SECONDS (config/routers.py). In tests
+# method read from one of them, writes and transactions stay on the primary, and a user
+# who wrote reads from a replica only once it has replayed that write, for at most
+# REPLICA_PIN_SECONDS; after that a replica would have to lag that far (config/routers.py). In tests
 # they mirror the test database instead of getting their own.
 DATABASE_REPLICAS = []
 for number, url in enumerate(envlist("DATABASE_REPLICA_URLS"), start=1):
@@ -154,7 +155,7 @@ for number, url in enumerate(envlist("DATABASE_REPLICA_URLS"), start=1):
     }
     DATABASE_REPLICAS.append(f"replica{number}")
 DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
-REPLICA_PIN_SECONDS = envint("DJANGO_REPLICA_PIN_SECONDS", 10)
+REPLICA_PIN_SECONDS = envint("DJANGO_REPLICA_PIN_SECONDS", 300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One cache for every app server when DJANGO_CACHE_URL names a Redis server
@@ -187,6 +188,7 @@ if CACHE_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": CODE_VERSION,
+            "KEY_FUNCTION": "core.cache.make_key",
         }
     }
 else:
@@ -194,6 +196,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "KEY_PREFIX": CODE_VERSION,
+            "KEY_FUNCTION": "core.cache.make_key",
         }
     }
 

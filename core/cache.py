@@ -23,6 +23,18 @@ WAIT_SECONDS = 10
 POLL_SECONDS = 0.05
 
 
+# Keys that every app server shares whatever code it runs (during a rolling deploy two
+# versions run at once): not prefixed with the code's version, unlike the rest.
+SHARED = "shared:"
+
+
+def make_key(key, key_prefix, version):
+    """The cache's KEY_FUNCTION: Django's own (`prefix:version:key`, the prefix being the
+    code's version, so that a deploy never reads what older code computed), except for
+    keys starting with SHARED."""
+    return f"{'' if key.startswith(SHARED) else key_prefix}:{version}:{key}"
+
+
 def result_key(name, markings, args, kwargs, stamp):
     parts = (name, tuple(markings), args, sorted(kwargs.items()), timezone.localdate(), stamp)
     return "report:" + hashlib.sha256(repr(parts).encode()).hexdigest()

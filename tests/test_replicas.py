@@ -15,6 +15,8 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.test.utils import CaptureQueriesContext
@@ -24,6 +26,7 @@ from accounts.choices import Marking, Role
 from config import routers
 from engagements.models import Engagement
 from tests.factories import make_engagement, make_user
+from tests.test_views import form_data, pillar_ids
 
 API = "/api/v1/"
 NEW_ENGAGEMENT = {
@@ -81,7 +84,7 @@ def test_a_read_request_reads_its_data_from_a_replica(live):
     assert "engagements_engagement" in tables(on_replica.captured_queries)
     # The primary is asked only who the caller is and what it may do (its role).
     assert tables(on_primary.captured_queries) <= AUTH_TABLES
-    assert routers.PIN_COOKIE not in response.cookies
+    assert routers.written_at(response.wsgi_request.user) is None  # a read keeps nothing
 
 
 def test_who_is_signed_in_is_read_from_the_primary(live, client):
@@ -99,25 +102,74 @@ def test_who_is_signed_in_is_read_from_the_primary(live, client):
     assert "engagements_engagement" in tables(on_replica.captured_queries)
 
 
-def test_after_a_write_the_writer_reads_from_the_primary_for_a_while(live):
+# A read of an engagement writes its audit entry, on the primary (accounts/audit.py).
+AUDIT_TABLES = {"accounts_auditchain", "accounts_auditentry"}
+
+
+def read_where(client, url, replica_has_replayed, monkeypatch):
+    """Which databases a read of `url` by `client` reads its data from, the replica having
+    replayed (or not) the primary's WAL past the reader's last write."""
+    monkeypatch.setattr(routers, "replayed_past", lambda alias, position: replica_has_replayed)
+    with queries(replica()) as on_replica, queries(DEFAULT_DB_ALIAS) as on_primary:
+        response = client.get(url)
+    assert response.status_code == 200
+    return {
+        alias
+        for alias, captured in ((replica(), on_replica), (DEFAULT_DB_ALIAS, on_primary))
+        if tables(captured.captured_queries) - AUTH_TABLES - AUDIT_TABLES
+    }
+
+
+def test_a_token_client_reads_its_own_write_until_the_replica_has_it(live, monkeypatch):
     with queries(replica()) as on_replica:
         created = live.post(API + "engagements/", NEW_ENGAGEMENT)
     assert created.status_code == 201, created.json()
     assert not on_replica.captured_queries  # the whole writing request ran on the primary
-    pin = created.cookies[routers.PIN_COOKIE]
-    assert pin["max-age"] == settings.REPLICA_PIN_SECONDS and pin["httponly"]
+    writer = created.wsgi_request.user
+    position = routers.written_at(writer)
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        assert re.fullmatch(r"[0-9A-F]+/[0-9A-F]+", position)  # the primary's WAL position
+    else:
+        assert position == routers.NO_POSITION  # no WAL: the primary for a while
+    url = API + f"engagements/{created.json()['id']}/"
 
-    # The client sends the cookie back: its reads see its write even if replicas lag.
-    with queries(replica()) as on_replica, queries(DEFAULT_DB_ALIAS) as on_primary:
-        read = live.get(API + f"engagements/{created.json()['id']}/")
-    assert read.status_code == 200 and read.json()["title"] == "Port visit"
-    assert on_primary.captured_queries and not on_replica.captured_queries
+    # While the replica lags behind the write, the writer reads it from the primary; once
+    # it has replayed the write, from the replica (on PostgreSQL, which can tell).
+    assert read_where(live, url, False, monkeypatch) == {DEFAULT_DB_ALIAS}
+    caught_up = read_where(live, url, True, monkeypatch)
+    if position != routers.NO_POSITION:
+        assert caught_up == {replica()}
 
-    # Once the cookie has expired, reads go back to a replica.
-    del live.cookies[routers.PIN_COOKIE]
-    with queries(replica()) as on_replica:
-        assert live.get(API + f"engagements/{created.json()['id']}/").status_code == 200
-    assert on_replica.captured_queries
+    # Another user reads from the replica as it is, lagging or not.
+    other = APIClient()
+    other.force_authenticate(make_user(Role.ANALYST, Marking.NU))
+    assert read_where(other, API + "engagements/", False, monkeypatch) == {replica()}
+
+    # Once the position is no longer kept, the writer reads from a replica again.
+    cache.delete(routers._key(writer))
+    assert read_where(live, url, False, monkeypatch) == {replica()}
+
+
+def test_a_browser_session_reads_its_own_write_the_same_way(live, client, monkeypatch):
+    user = make_user(Role.ANALYST, Marking.NU)
+    client.force_login(user)
+    assert routers.written_at(user) is None
+    data = form_data(partners=["JPN"], lead_partner="JPN", pillars=pillar_ids("security"))
+    assert client.post("/engagements/new/", data).status_code == 302
+    assert routers.written_at(user) is not None
+    assert read_where(client, "/engagements/", False, monkeypatch) == {DEFAULT_DB_ALIAS}
+
+
+@pytest.mark.skipif(
+    connections[DEFAULT_DB_ALIAS].vendor != "postgresql", reason="WAL positions: PostgreSQL"
+)
+def test_a_database_that_is_not_a_standby_has_replayed_everything(live):
+    """The test mirror is the primary itself: never in recovery, so never behind."""
+    live.post(API + "engagements/", NEW_ENGAGEMENT)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        position = cursor.fetchone()[0]
+    assert routers.replayed_past(replica(), position)
 
 
 def test_reports_read_from_a_replica(live):
@@ -129,7 +181,7 @@ def test_reports_read_from_a_replica(live):
 
 
 def test_inside_a_transaction_everything_stays_on_the_primary(live):
-    token = routers._reads_from.set(replica())
+    token = routers._reads_from.set(routers._Choice(None, [replica()]))
     try:
         assert Engagement.objects.all().db == replica()
         with transaction.atomic():
@@ -149,13 +201,14 @@ def test_an_object_read_on_a_replica_is_written_on_the_primary(live):
     assert router.allow_migrate(replica(), "engagements") is False
 
 
-def test_without_replicas_nothing_is_pinned(live, settings):
+def test_without_replicas_nothing_is_kept(live, settings):
     alias = replica()
     settings.DATABASE_REPLICAS = []
     with queries(alias) as on_replica:
         created = live.post(API + "engagements/", NEW_ENGAGEMENT)
         assert live.get(API + f"engagements/{created.json()['id']}/").status_code == 200
-    assert created.status_code == 201 and routers.PIN_COOKIE not in created.cookies
+    assert created.status_code == 201
+    assert routers.written_at(created.wsgi_request.user) is None
     assert not on_replica.captured_queries
 
 
@@ -190,6 +243,7 @@ def test_replicas_and_the_shared_cache_come_from_the_environment():
     assert found["databases"]["replica1"]["TEST"]["MIRROR"] == "default"
     # Keys carry the code's version, so a deploy never reads what older code cached.
     assert found["caches"]["default"].pop("KEY_PREFIX") == settings.CODE_VERSION
+    assert found["caches"]["default"].pop("KEY_FUNCTION") == "core.cache.make_key"
     assert found["caches"]["default"] == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://cache:6379/2",
@@ -202,3 +256,14 @@ def test_replicas_and_the_shared_cache_come_from_the_environment():
 
     status, _, err = settings_from({"DJANGO_CACHE_URL": "memcached://cache:11211"})
     assert status != 0 and "DJANGO_CACHE_URL must be a Redis URL" in err
+
+
+@pytest.mark.django_db(databases=[])
+def test_a_write_position_outlives_a_deploy_and_the_rest_of_the_cache_does_not():
+    """During a rolling deploy servers of two code versions share the cache: a user's
+    write position must reach both, what the code computed must not."""
+    from core.cache import make_key
+
+    key = routers._key(get_user_model()(pk=7, username="someone"))
+    assert make_key(key, "version-a", 1) == make_key(key, "version-b", 1)
+    assert make_key("report:abc", "version-a", 1) != make_key("report:abc", "version-b", 1)
