@@ -145,8 +145,8 @@ DATABASES = {
 # Read replicas of the primary (PostgreSQL streaming replication): requests with a safe
 # method read from one of them, writes and transactions stay on the primary, and a user
 # who wrote reads from a replica only once it has replayed that write, for at most
-# REPLICA_PIN_SECONDS; after that a replica would have to lag that far (config/routers.py). In tests
-# they mirror the test database instead of getting their own.
+# REPLICA_PIN_SECONDS (config/routers.py). In tests they mirror the test database instead
+# of getting their own.
 DATABASE_REPLICAS = []
 for number, url in enumerate(envlist("DATABASE_REPLICA_URLS"), start=1):
     DATABASES[f"replica{number}"] = {
@@ -154,6 +154,15 @@ for number, url in enumerate(envlist("DATABASE_REPLICA_URLS"), start=1):
         "TEST": {"MIRROR": "default"},
     }
     DATABASE_REPLICAS.append(f"replica{number}")
+# PgBouncer in transaction pooling between the app and PostgreSQL (DJANGO_PGBOUNCER=1): a
+# server session lasts one transaction there, so no server-side cursors (they are held
+# across transactions; downloads then read their rows client-side) and no prepared
+# statements (psycopg prepares a query it has run a few times, on one session).
+PGBOUNCER = envbool("DJANGO_PGBOUNCER")
+if PGBOUNCER:
+    for database in DATABASES.values():
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
+        database.setdefault("OPTIONS", {})["prepare_threshold"] = None
 DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
 REPLICA_PIN_SECONDS = envint("DJANGO_REPLICA_PIN_SECONDS", 300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

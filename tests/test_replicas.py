@@ -267,3 +267,30 @@ def test_a_write_position_outlives_a_deploy_and_the_rest_of_the_cache_does_not()
     key = routers._key(get_user_model()(pk=7, username="someone"))
     assert make_key(key, "version-a", 1) == make_key(key, "version-b", 1)
     assert make_key("report:abc", "version-a", 1) != make_key("report:abc", "version-b", 1)
+
+
+@pytest.mark.django_db(databases=[])
+def test_behind_pgbouncer_no_connection_outlives_a_transaction():
+    """DJANGO_PGBOUNCER=1 (transaction pooling): no server-side cursors and no prepared
+    statements on any database. `.ci/run` runs the download, report and write-service
+    tests through a real PgBouncer so."""
+    code = (
+        "import json, django; from django.conf import settings; django.setup();"
+        "print(json.dumps({a: [d.get('DISABLE_SERVER_SIDE_CURSORS', False),"
+        " d['OPTIONS'].get('prepare_threshold', 'default')]"
+        " for a, d in settings.DATABASES.items()}))"
+    )
+    environment = {
+        "DATABASE_URL": "postgres://u@bouncer:6432/tracker",
+        "DATABASE_REPLICA_URLS": "postgres://u@bouncer:6432/tracker_replica",
+    }
+    answers = []
+    for pgbouncer in ("1", "0"):
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **environment}
+        env["DJANGO_PGBOUNCER"] = pgbouncer
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        answers.append(json.loads(done.stdout))
+    assert answers[0] == {"default": [True, None], "replica1": [True, None]}
+    assert answers[1] == {"default": [False, "default"], "replica1": [False, "default"]}
