@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint fmt serve clean venv screenshots password demo-reset
+.PHONY: run test lint fmt serve clean venv screenshots password demo-reset worker
 BIND ?= 127.0.0.1:8000
 WORKERS ?= 3
 # `make run PORT=8001` when 8000 is taken.
@@ -37,7 +37,15 @@ run: $(STAMP)
 	$(BIN)/python manage.py bootstrap_demo
 	@echo "Second factor: DJANGO_MFA_REQUIRED=$$DJANGO_MFA_REQUIRED for this local demo" \
 	"(default: all). Passkeys work at http://localhost:$(PORT)/."
+	@# The background jobs' worker runs beside the server and stops with it.
+	$(BIN)/python manage.py worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# Runs the background jobs (partner changes applied to the reports, the digest) of the
+# configured backend until stopped: the database's, or RQ's with DJANGO_TASKS_URL.
+worker: $(STAMP)
+	$(BIN)/python manage.py worker
 
 # Production-style: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL come from the
 # environment (docs/operations.md, "Production start"); static files are collected and served by WhiteNoise.

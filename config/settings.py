@@ -70,6 +70,10 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
+    # Background jobs (jobs/): Django's task API and its database backend's queue.
+    "django_tasks",
+    "django_tasks_db",
+    "jobs",
     "accounts",
     "partners",
     "roadmap",
@@ -422,6 +426,27 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# Background jobs (jobs/services.py) through Django's task API (django-tasks): queued in the
+# database by default (SQLite too) and run by `manage.py worker`; with DJANGO_TASKS_URL
+# (redis://host:6379/1) on RQ, whose workers may run on any machine. A failed job is tried
+# again JOBS_MAX_ATTEMPTS times in all, JOBS_RETRY_SECONDS × its attempts later; a running
+# job that moved no further for JOBS_LEASE_SECONDS is taken for abandoned and queued again
+# when a worker starts.
+TASKS_URL = os.environ.get("DJANGO_TASKS_URL", "").strip()
+if TASKS_URL:
+    if not TASKS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            f"DJANGO_TASKS_URL must be a Redis URL (redis://host:6379/1), not {TASKS_URL!r}."
+        )
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {"default": {"URL": TASKS_URL, "DEFAULT_TIMEOUT": 3600}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+JOBS_MAX_ATTEMPTS = envint("DJANGO_JOBS_MAX_ATTEMPTS", 3)
+JOBS_RETRY_SECONDS = envint("DJANGO_JOBS_RETRY_SECONDS", 10)
+JOBS_LEASE_SECONDS = envint("DJANGO_JOBS_LEASE_SECONDS", 600)
 
 # API tokens (django-rest-knox): `Authorization: Token <key>`, only a hash of the key is
 # stored, it expires after TOKEN_HOURS and POST /api/v1/auth/logout/ revokes it.

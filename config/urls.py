@@ -22,6 +22,7 @@ from engagements.api import (
     EngagementViewSet,
 )
 from engagements.views import action_list
+from jobs.api import JobViewSet
 from partners.api import PartnerViewSet
 from reports import urls as report_urls
 from reports.views import dashboard
@@ -35,6 +36,7 @@ router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("targets", roadmap_api.TargetViewSet, basename="target")
 router.register("actions", ActionViewSet, basename="action")
 router.register("audit", AuditViewSet, basename="audit")
+router.register("jobs", JobViewSet, basename="job")
 
 api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="token"),
@@ -77,6 +79,7 @@ urlpatterns = [
     path("saved-views/", include((saved_view_urlpatterns, "saved_views"))),
     path("partners/", include("partners.urls")),
     path("roadmap/", include("roadmap.urls")),
+    path("jobs/", include("jobs.urls")),
     path("calendar/", include((calendar_urlpatterns, "calendar"))),
     path("reports/", include("reports.urls")),
     path("api/v1/", include((api_urlpatterns, "api"))),

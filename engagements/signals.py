@@ -1,11 +1,12 @@
 """What else must follow a change that reports count: the summaries and the report cache.
 
+A partner or membership change that can move report numbers queues a background job
+(`_regroup`); the change itself commits at once.
+
 Engagements are written by one service that keeps the summaries itself; these handlers
 cover the records whose changes move engagements between report rows (partners and
 memberships) or change what a report shows (tips, tip statuses, pillars, facets).
 """
-
-import threading
 
 from django.db.models.signals import (
     m2m_changed,
@@ -16,7 +17,10 @@ from django.db.models.signals import (
 )
 from django.dispatch import receiver
 
-from engagements import summaries
+from engagements import summaries, tasks
+from engagements.models import EngagementPartner
+from jobs.choices import JobKind
+from jobs.services import start
 from partners.models import Membership, Partner
 from roadmap.models import Facet, Pillar, Tip, TipStatusUpdate
 
@@ -33,12 +37,14 @@ def remember_before(sender, instance, **kwargs):
 @receiver(post_save, sender=Partner)
 def partner_saved(sender, instance, created, **kwargs):
     before = getattr(instance, "_before", None)
+    instance._job = None
     if before and any(getattr(before, f) != getattr(instance, f) for f in PARTNER_FIELDS):
         # Its own engagements, and its members' (rolled up into its row and groups).
         members = Membership.objects.filter(organization=instance).values_list(
             "member_id", flat=True
         )
-        summaries.regroup(
+        instance._job = _regroup(
+            lambda: str(instance),
             [instance.pk, *members],
             partners_before={instance.pk: tuple(getattr(before, f) for f in PARTNER_FIELDS)},
         )
@@ -46,54 +52,53 @@ def partner_saved(sender, instance, created, **kwargs):
     summaries.bump_stamp(summaries.DIRECTORY_STAMP)
 
 
+def _regroup(subject, partner_ids, partners_before=None, memberships=()):
+    """Queue the job that applies the change to the report summaries (engagements.tasks),
+    if it can move any: reports say it is being applied until it is done. `subject()`
+    names the change for them. The job, or None."""
+    if not EngagementPartner.objects.filter(partner_id__in=partner_ids).exists():
+        return None
+    scope = summaries.scope(partners_before, memberships)
+    if not scope["kinds"]:
+        return None
+    return start(
+        JobKind.REGROUP, tasks.regroup, subject=subject(), partner_ids=sorted(partner_ids), **scope
+    )
+
+
 def _stored(membership):
     return (membership.member_id, membership.organization_id, membership.joined, membership.left)
+
+
+def _subject(membership):
+    return f"{membership.member} in {membership.organization}"
 
 
 @receiver(post_save, sender=Membership)
 def membership_saved(sender, instance, **kwargs):
     """Only the member's engagements (before and after) roll up differently."""
     before = getattr(instance, "_before", None)
-    members = {instance.member_id} | ({before.member_id} if before is not None else set())
-    summaries.regroup(
-        members,
-        membership_before=(instance.pk, _stored(before) if before is not None else None),
-    )
+    instance._job = None
+    if before is None or _stored(before) != _stored(instance):
+        stored = [_stored(instance), *([_stored(before)] if before is not None else [])]
+        instance._job = _regroup(
+            lambda: _subject(instance), {member for member, *_ in stored}, memberships=stored
+        )
     summaries.bump_stamp()
-
-
-# Memberships being deleted, as stored ({pk: (member, organization, joined, left)}), from
-# their pre_delete to their post_delete. A queryset delete (the admin's "delete selected",
-# a partner's cascade) sends every pre_delete, deletes them all, then sends each
-# post_delete: each step counts the rest of its batch as still there, so the steps add up.
-# As stored, not as the instance holds them (an admin inline edited and deleted at once).
-_deleting = threading.local()
-
-
-def _being_deleted():
-    if not hasattr(_deleting, "memberships"):
-        _deleting.memberships = {}
-    return _deleting.memberships
 
 
 @receiver(pre_delete, sender=Membership)
 def membership_deleting(sender, instance, **kwargs):
-    stored = Membership.objects.filter(pk=instance.pk).first()
-    if stored is not None:
-        _being_deleted()[instance.pk] = _stored(stored)
+    """As stored, not as the instance holds it (an admin inline edited and deleted at once);
+    a queryset delete sends this and post_delete with the same instances."""
+    instance._stored = Membership.objects.filter(pk=instance.pk).first()
 
 
 @receiver(post_delete, sender=Membership)
 def membership_deleted(sender, instance, **kwargs):
-    pending = _being_deleted()
-    before = pending.pop(instance.pk, None) or _stored(instance)
-    # The rest of its batch, gone from the table, not yet counted as gone (an entry whose
-    # delete failed is still in the table: not counted twice).
-    still_there = set(Membership.objects.filter(pk__in=list(pending)).values_list("pk", flat=True))
-    for pk in still_there:
-        del pending[pk]
-    summaries.regroup(
-        {before[0]}, membership_before=(None, before), memberships_also=list(pending.values())
+    stored = getattr(instance, "_stored", None) or instance
+    instance._job = _regroup(
+        lambda: _subject(stored), {stored.member_id}, memberships=[_stored(stored)]
     )
     summaries.bump_stamp()
 

@@ -6,6 +6,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.markings import MarkedNoteAdmin
 from core.admin import InUseByEngagementsMixin, RestrictedAdmin
+from jobs.admin import StartsJobsAdmin, announce
+from jobs.services import collect
 from partners.models import Membership, Partner
 
 
@@ -28,7 +30,9 @@ class MemberOfInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(MarkedNoteAdmin, InUseByEngagementsMixin, RestrictedAdmin, SimpleHistoryAdmin):
+class PartnerAdmin(
+    StartsJobsAdmin, MarkedNoteAdmin, InUseByEngagementsMixin, RestrictedAdmin, SimpleHistoryAdmin
+):
     note_field = "notes"
     list_display = ["code", "name", "kind", "region", "active"]
     list_filter = ["kind", "region", "active"]
@@ -56,7 +60,9 @@ class PartnerAdmin(MarkedNoteAdmin, InUseByEngagementsMixin, RestrictedAdmin, Si
         partner = get_object_or_404(Partner, pk=object_id)
         if not self.has_change_permission(request, partner):
             return redirect("admin:index")
-        deactivate(Partner.objects.filter(pk=partner.pk))
+        with collect(request.user) as started:
+            deactivate(Partner.objects.filter(pk=partner.pk))
+        announce(request, started)
         self.message_user(request, f"{partner} is deactivated.", messages.SUCCESS)
         return redirect(reverse("admin:partners_partner_change", args=[partner.pk]))
 
@@ -73,7 +79,7 @@ def deactivate(partners):
 
 
 @admin.register(Membership)
-class MembershipAdmin(RestrictedAdmin, SimpleHistoryAdmin):
+class MembershipAdmin(StartsJobsAdmin, RestrictedAdmin, SimpleHistoryAdmin):
     list_display = ["member", "organization", "joined", "left"]
     list_filter = ["organization"]
     search_fields = ["member__name", "member__code", "organization__code"]

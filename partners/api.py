@@ -2,6 +2,7 @@ from django.utils import timezone
 from rest_framework import serializers, viewsets
 
 from accounts.markings import MarkedNoteSerializer
+from jobs.api import StartsJobsMixin
 from partners.filters import PartnerFilterSet
 from partners.models import Partner
 
@@ -46,8 +47,9 @@ class PartnerSerializer(MarkedNoteSerializer):
         return self._current(partner, "members")
 
 
-class PartnerViewSet(viewsets.ModelViewSet):
-    """Partners by `code`; anyone with a role reads, admins write."""
+class PartnerViewSet(StartsJobsMixin, viewsets.ModelViewSet):
+    """Partners by `code`; anyone with a role reads, admins write. A write that moves report
+    numbers answers with the `job` that applies it to the reports."""
 
     queryset = Partner.objects.order_by("code").prefetch_related(
         "memberships__organization", "member_links__member"

@@ -1,15 +1,17 @@
-"""The weekly digest (`manage.py send_digest`): one email per active manager and admin
-with an email address, of what needs attention, each through that recipient's clearance.
+"""The weekly digest (`manage.py send_digest`, or its job: reports/tasks.py): one email per
+active manager and admin with an email address, of what needs attention, each through that
+recipient's clearance.
 
 Every number and row comes from `reports/queries.py`, called with the recipient (so the
 reports' visibility rule and their cache per clearance apply); nothing is counted here.
 """
 
 import datetime
+import smtplib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import Case, Q, When
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -130,3 +132,29 @@ def message_for(user, as_of=None, connection=None):
     )
     message.attach_alternative(render_to_string("reports/digest_email.html", context), "text/html")
     return message
+
+
+def send_all(dry_run=False, step=None):
+    """Send (or with `dry_run`, write out) every recipient's digest: {"sent", "empty",
+    "failed": ["user <address>: error"], "previews": [text]} (previews only in a dry run).
+    `step(done, total)` after each recipient. Nobody gets two from one call; a failed
+    send is reported, not tried again (the others have theirs)."""
+    sent, empty, failed, previews = 0, 0, [], []
+    connection = None if dry_run else get_connection()
+    users = list(recipients())
+    for done, user in enumerate(users, start=1):
+        message = message_for(user, connection=connection)
+        if message is None:
+            empty += 1
+        elif dry_run:
+            previews.append(f"To: {user.email}\nSubject: {message.subject}\n\n{message.body}")
+            sent += 1
+        else:
+            try:
+                message.send()
+                sent += 1
+            except (smtplib.SMTPException, OSError) as error:
+                failed.append(f"{user.username} <{user.email}>: {error}")
+        if step is not None:
+            step(done, len(users))
+    return {"sent": sent, "empty": empty, "failed": failed, "previews": previews}

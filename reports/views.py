@@ -22,6 +22,8 @@ from engagements.choices import ActionStatus, EngagementStatus, ReviewDecision
 from engagements.models import Action, Engagement
 from engagements.tables import table_rows
 from engagements.views import action_rows
+from jobs.choices import JobKind
+from jobs.models import Job
 from partners.choices import PartnerKind, Region
 from reports import queries
 from reports.forms import CoverageForm, GapsForm, PlanForm, TrendForm
@@ -122,6 +124,10 @@ class CoverageView(ReportView):
             "regions": Region.choices,
             "statuses": EngagementStatus.choices,
             "sort": self.request.GET.get("sort", "name"),
+            # Partner changes still being applied to the totals and rolled-up rows.
+            "changes_applied": list(
+                Job.objects.pending().filter(kind=JobKind.REGROUP).values_list("subject", flat=True)
+            ),
         }
 
 

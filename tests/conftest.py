@@ -51,6 +51,13 @@ def fresh_rate_limits():
 
 
 @pytest.fixture(autouse=True)
+def jobs_run_in_place(settings):
+    """Background jobs run at once, in the test's transaction (django-tasks' immediate
+    backend); tests/test_jobs.py runs one through a real worker."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

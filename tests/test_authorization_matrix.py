@@ -13,6 +13,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from engagements.models import Action
+from jobs.choices import JobKind
+from jobs.models import Job
 from partners.models import Partner
 from roadmap.models import Pillar, Target
 from tests.factories import make_engagement
@@ -120,6 +122,9 @@ EXPECTED_GET = {
     "otp_webauthn:credential-authentication-begin": answers(302, 405),
     "otp_webauthn:credential-authentication-complete": answers(302, 405),
     "otp_webauthn:js-i18n-catalog": PAGE,
+    # A background job is its starter's (analyst_nu's here): 404 for everyone else.
+    "jobs:detail": answers(302, 200, 404, 404, 404),
+    "api:job-detail": answers(401, 200, 404, 404, 404),
 }
 
 # Writes that only some roles may make (the status says who).
@@ -202,7 +207,12 @@ def walk(patterns, namespace=None):
 
 def url_for(name, pattern, objects):
     params = set(pattern.pattern.regex.groupindex)
-    owner = {"api:target-detail": "target", "api:action-detail": "action"}.get(name, "engagement")
+    owner = {
+        "api:target-detail": "target",
+        "api:action-detail": "action",
+        "api:job-detail": "job",
+        "jobs:detail": "job",
+    }.get(name, "engagement")
     values = {
         "pk": objects[owner].pk,
         "number": 1,
@@ -239,7 +249,7 @@ def status_for(client, users, role, method, url, data=None):
 
 def make_objects(users):
     """An NU engagement logged by analyst_nu, an action of it that analyst_nu created and
-    owns, and a target."""
+    owns, a target, and a job analyst_nu started."""
     engagement = make_engagement(created_by=users["analyst_nu"])
     owner = users["analyst_nu"]
     return {
@@ -257,6 +267,9 @@ def make_objects(users):
             minimum=1,
             months=12,
             active=False,
+        ),
+        "job": Job.objects.create(
+            kind=JobKind.DIGEST, task="reports.tasks.send_digest", started_by=owner
         ),
     }
 

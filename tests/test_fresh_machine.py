@@ -95,6 +95,7 @@ def readme_test_command():
 CI_UTILITIES = ["sh", "dirname", "basename", "xargs", "ls", "sort", "tail", "seq", "sleep"]
 CI_TOOLS = ["make", "dpkg", "apt-get", "psql", "pg_isready", "pg_ctlcluster", "redis-cli"]
 CI_TOOLS += ["redis-server"]
+CI_SERVICES = ["replica", "pgbouncer"]
 
 
 def test_ci_runs_the_readmes_test_command_with_the_browser_required(tmp_path):
@@ -113,7 +114,9 @@ def test_ci_runs_the_readmes_test_command_with_the_browser_required(tmp_path):
         'echo "$(basename "$0") $* | REQUIRE_BROWSER=${REQUIRE_BROWSER:-}'
         f' DATABASE_URL=${{DATABASE_URL:-}}" >> {calls}\n'
     )
-    for stub in [*(bin_dir / name for name in CI_TOOLS), venv_bin / "ruff"]:
+    # The standby and PgBouncer that CI starts are recorded too (.ci/replica, .ci/pgbouncer).
+    helpers = [tmp_path / ".ci" / name for name in CI_SERVICES]
+    for stub in [*(bin_dir / name for name in CI_TOOLS), venv_bin / "ruff", *helpers]:
         stub.write_text(record + ("exit 1\n" if stub.name == "dpkg" else ""))  # not installed
         stub.chmod(0o755)
     (venv_bin / "lint-imports").symlink_to(venv_bin / "ruff")
@@ -135,6 +138,13 @@ def test_ci_runs_the_readmes_test_command_with_the_browser_required(tmp_path):
     databases = [env.split("DATABASE_URL=")[1] for env in runs]
     assert "" in databases  # SQLite, the default
     assert any(url.startswith("postgres://") for url in databases), databases
+    # Then through PgBouncer, and behind a real standby (each started first).
+    calls_made = [call for call, _ in made]
+    assert calls_made.index("pgbouncer start") < calls_made.index("replica start")
+    later = [call for call in calls_made if call.startswith("make test PYTEST_ARGS=")]
+    assert any("--reuse-db" in call for call in later) and any(
+        "real_replica" in call for call in later
+    )
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")

@@ -299,6 +299,33 @@ def test_check_summaries_finds_and_fixes_a_difference():
     )
 
 
+def test_check_summaries_compares_month_by_month_and_counts_every_difference(
+    django_assert_max_num_queries,
+):
+    """A month at a time (so memory holds one month's buckets at a million engagements),
+    months with stored buckets and no engagement included; all differences are counted,
+    the first --show listed."""
+    for month in (1, 2, 3):
+        make_engagement(
+            partners=["JPN"], pillars=["security"], start_date=datetime.date(2025, month, 9)
+        )
+    stale = ReportSummary.objects.filter(span="month", start=datetime.date(2025, 3, 1)).first()
+    stale.pk, stale.start = None, datetime.date(2024, 7, 1)  # a month nothing starts in
+    stale.save()
+    changed = ReportSummary.objects.filter(start__month=1, kind="partner").update(count=9)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=rf"^{changed + 1} summary bucket\(s\) differ"):
+        call_command("check_summaries", "--show", "1", stdout=out)
+    listed = out.getvalue().splitlines()
+    assert (
+        len(listed) == 1 and listed[0].startswith("day 2025-01-09") and "should be [1," in listed[0]
+    )
+    # Per month: its months (two queries), then each month's engagements, their four
+    # relations, the directory and the stored buckets.
+    with django_assert_max_num_queries(2 + 4 * 10), pytest.raises(CommandError):
+        call_command("check_summaries", stdout=io.StringIO())
+
+
 def test_seed_demo_builds_summaries():
     call_command("seed_demo", "--engagements", "300", "--seed", "3", stdout=io.StringIO())
     assert ReportSummary.objects.exists()

@@ -24,8 +24,9 @@ that writes an engagement, for the (day, status, marking) slices the engagement 
 entered; each is recomputed from the engagement tables (a few dozen engagements at a
 million), and its month's rows are added up again from its days, under a lock on the
 month, so concurrent writers take turns and each sees the other. Partner and membership
-changes, which move engagements between rows and groups, add the difference they make to
-the summaries of those engagements (`regroup()`); `seed_demo` recomputes every month
+changes, which move engagements between rows and groups, have the summaries that depend
+on the directory counted again where the change can move them (`regroup()`, a background
+job: reports say a change is being applied meanwhile); `seed_demo` recomputes every month
 (`rebuild()`). `manage.py check_summaries` recomputes everything and reports differences.
 
 Reading (`read()`): a period's whole months come from the month rows and the days of its
@@ -39,9 +40,15 @@ change), `read` (for the reports). The models are `roadmap.models.ReportSummary`
 """
 
 from engagements.summaries.read import pieces, read, read_windows
-from engagements.summaries.rebuild import analyze, compute_all, rebuild, stored_all
+from engagements.summaries.rebuild import (
+    analyze,
+    compute_all,
+    differences_by_month,
+    rebuild,
+    stored_all,
+)
 from engagements.summaries.refresh import deferred_refresh, refresh_slices
-from engagements.summaries.regroup import regroup
+from engagements.summaries.regroup import regroup, scope
 from engagements.summaries.spec import DAY, MONTH, group_name, group_names
 from engagements.summaries.stamps import DATA_STAMP, DIRECTORY_STAMP, bump_stamp, stamp, stamps
 
@@ -53,6 +60,7 @@ __all__ = [
     "analyze",
     "bump_stamp",
     "compute_all",
+    "differences_by_month",
     "deferred_refresh",
     "group_name",
     "group_names",
@@ -62,6 +70,7 @@ __all__ = [
     "rebuild",
     "refresh_slices",
     "regroup",
+    "scope",
     "stamp",
     "stamps",
     "stored_all",

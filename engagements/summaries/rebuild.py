@@ -159,17 +159,48 @@ def _insert_months(first, after):
         cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
 
 
-def compute_all():
-    """Every summary bucket as the engagement tables give it now (for check_summaries)."""
-    return by_span(tally(load(Engagement.objects.all()), Directory()))
+def compute_all(start=None, end=None):
+    """Every summary bucket of the engagements starting from `start` to before `end`
+    (default: all), as the engagement tables give them now (for check_summaries)."""
+    return by_span(
+        tally(load(_between(Engagement.objects.all(), "start_date", start, end)), Directory())
+    )
 
 
-def stored_all():
+def stored_all(start=None, end=None):
+    """The stored buckets of the days and months from `start` to before `end`."""
     return {
         (span, kind, ref, pillar, first_day, status, marking): [count, last]
         for span, kind, ref, pillar, first_day, status, marking, count, last in (
-            ReportSummary.objects.values_list(
+            _between(ReportSummary.objects.all(), "start", start, end).values_list(
                 "span", "kind", "ref", "pillar", "start", "status", "marking", "count", "last"
             )
         )
     }
+
+
+def differences_by_month():
+    """What `check_summaries` compares, a month at a time, so that memory holds one
+    month's buckets whatever the size of the tables (a day's and a month's bucket lie in
+    the month of their first day): yields (stored buckets, [(key, expected, stored)])."""
+    months = {*Engagement.objects.dates("start_date", "month")}
+    months |= {*ReportSummary.objects.dates("start", "month")}
+    for month in sorted(months):
+        after = next_month(month)
+        expected, stored = compute_all(month, after), stored_all(month, after)
+        yield (
+            len(stored),
+            [
+                (key, expected.get(key), stored.get(key))
+                for key in expected.keys() | stored.keys()
+                if expected.get(key) != stored.get(key)
+            ],
+        )
+
+
+def _between(queryset, field, start, end):
+    if start is not None:
+        queryset = queryset.filter(**{f"{field}__gte": start})
+    if end is not None:
+        queryset = queryset.filter(**{f"{field}__lt": end})
+    return queryset

@@ -14,19 +14,16 @@ class Command(BaseCommand):
         parser.add_argument("--show", type=int, default=20, help="list at most this many")
 
     def handle(self, fix, show, **options):
-        expected, stored = summaries.compute_all(), summaries.stored_all()
-        differences = sorted(
-            (
-                (key, expected.get(key), stored.get(key))
-                for key in expected.keys() | stored.keys()
-                if expected.get(key) != stored.get(key)
-            ),
-            key=lambda difference: difference[0],
-        )
-        if not differences:
-            self.stdout.write(f"Summaries are exact ({len(stored)} buckets).")
+        # A month at a time (memory holds one month's buckets); the first `show` kept.
+        buckets, count, shown = 0, 0, []
+        for stored, differences in summaries.differences_by_month():
+            buckets, count = buckets + stored, count + len(differences)
+            shown = sorted(shown + differences, key=lambda difference: difference[0])[:show]
+        differences = shown
+        if not count:
+            self.stdout.write(f"Summaries are exact ({buckets} buckets).")
             return
-        for (span, kind, ref, pillar, first, status, marking), want, have in differences[:show]:
+        for (span, kind, ref, pillar, first, status, marking), want, have in differences:
             self.stdout.write(
                 f"{span} {first} {kind} {ref} pillar {pillar} {status} {marking}: "
                 f"should be {want or 'nothing'}, stored {have or 'nothing'}"
@@ -34,4 +31,4 @@ class Command(BaseCommand):
         if fix:
             summaries.rebuild()
             self.stdout.write("Rebuilt the summaries.")
-        raise CommandError(f"{len(differences)} summary bucket(s) differ from the engagements.")
+        raise CommandError(f"{count} summary bucket(s) differ from the engagements.")
