@@ -360,7 +360,9 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["at"], name="audit_at_idx"),
             models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_idx"),
-            models.Index(fields=["user", "-at"], name="audit_user_idx"),
+            # By name, newest first, as the list's `user` filter and the sign-in notice ask
+            # (the entries keep the name a deleted account had).
+            models.Index(fields=["username", "-at"], name="audit_user_idx"),
             models.Index(fields=["action", "-at"], name="audit_action_idx"),
         ]
 

@@ -2,7 +2,9 @@
 with what outcome; append-only and hash-chained (`verify_audit` finds an edited or removed
 entry); admins read it within their clearance (page and API)."""
 
+import contextlib
 import datetime
+import io
 import json
 import logging
 
@@ -13,6 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from accounts import audit
 from accounts.choices import Marking, Role
 from accounts.models import AuditChain, AuditEntry
 from tests.factories import PASSWORD, api_client, make_engagement, make_user
@@ -122,12 +125,18 @@ def test_account_changes_are_recorded_with_who_made_them(admin_ns):
     assert changes[-1].detail["changed"] == {"is_active": [True, False]}
 
 
-def test_every_entry_is_also_one_json_line_on_the_audit_logger(analyst_nu, caplog):
+def test_every_entry_is_also_one_json_line_on_the_audit_logger(
+    analyst_nu, caplog, django_capture_on_commit_callbacks
+):
     engagement = make_engagement()
+    client = signed_in(analyst_nu)
     with caplog.at_level(logging.INFO, logger="audit"):
-        signed_in(analyst_nu).get(f"/engagements/{engagement.pk}/")
+        with django_capture_on_commit_callbacks() as pending:
+            client.get(f"/engagements/{engagement.pk}/")
+        assert not caplog.records  # not before the entry is committed
+        for callback in pending:
+            callback()
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "audit"]
-    lines = [line for line in lines if line["action"] != "sign_in"]  # force_login's
     assert len(lines) == 1
     assert lines[0]["action"] == "read" and lines[0]["user"] == analyst_nu.username
     assert set(lines[0]) == {
@@ -142,6 +151,26 @@ def test_every_entry_is_also_one_json_line_on_the_audit_logger(analyst_nu, caplo
         "outcome",
         "detail",
     }
+
+
+def test_an_entry_rolled_back_with_its_change_is_neither_stored_nor_logged(
+    analyst_nu, caplog, django_capture_on_commit_callbacks
+):
+    before = AuditEntry.objects.count()
+    with (
+        caplog.at_level(logging.INFO, logger="audit"),
+        django_capture_on_commit_callbacks(execute=True),
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        audit.record("account_changed", user=analyst_nu)
+        raise RuntimeError("the change failed")
+    assert AuditEntry.objects.count() == before
+    assert not [r for r in caplog.records if r.name == "audit"]
+    # The chain's end did not move: the next entry follows the last stored one.
+    entry = audit.record("account_changed", user=analyst_nu)
+    assert entry.sequence == before + 1
+    call_command("verify_audit", stdout=io.StringIO())
 
 
 # Reading it ----------------------------------------------------------------------------

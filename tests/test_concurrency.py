@@ -15,7 +15,9 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
+from accounts import audit
 from accounts.choices import Marking, Role
+from accounts.models import AuditEntry
 from engagements.models import Action, Engagement, StaleVersion
 from engagements.services import save_engagement
 from partners.models import Partner
@@ -249,3 +251,26 @@ def test_an_action_written_while_its_engagement_is_raised_waits_and_is_refused(
     waited, status = run_together(raise_it, write)
     assert (waited, status) == (True, 404)
     assert list(Action.objects.values_list("title", flat=True)) == ["Send minutes"]
+
+
+def test_concurrent_appends_keep_the_audit_chain_whole(engagement):
+    """Reads (committed without waiting for the disk), account changes and appends inside
+    a writer's transaction, at once: every entry lands once, in one chain."""
+    user = make_user(Role.ANALYST, Marking.NS)
+    before = AuditEntry.objects.count()
+
+    def reads():
+        for _ in range(20):
+            audit.record("read", user=user, object_type="engagement", object_id=engagement.pk)
+
+    def inside_a_transaction():
+        for _ in range(20):
+            with transaction.atomic():
+                audit.record("account_changed", user=user)
+
+    results = run_together(reads, reads, inside_a_transaction)
+    assert results == [None, None, None]
+    sequences = list(AuditEntry.objects.order_by("sequence").values_list("sequence", flat=True))
+    assert len(sequences) == before + 60
+    assert sequences == list(range(sequences[0], sequences[0] + len(sequences)))
+    call_command("verify_audit", stdout=io.StringIO())  # raises on a broken chain

@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'audit entry',
                 'verbose_name_plural': 'audit entries',
                 'ordering': ['-sequence'],
-                'indexes': [models.Index(fields=['at'], name='audit_at_idx'), models.Index(fields=['object_type', 'object_id', '-at'], name='audit_object_idx'), models.Index(fields=['user', '-at'], name='audit_user_idx'), models.Index(fields=['action', '-at'], name='audit_action_idx')],
+                'indexes': [models.Index(fields=['at'], name='audit_at_idx'), models.Index(fields=['object_type', 'object_id', '-at'], name='audit_object_idx'), models.Index(fields=['username', '-at'], name='audit_user_idx'), models.Index(fields=['action', '-at'], name='audit_action_idx')],
             },
         ),
     ]
