@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 
 from accounts.choices import Marking, Role
+from core import cache as core_cache
 from engagements.services import save_engagement
 from reports import queries as reports
 from tests.factories import make_engagement, make_user
@@ -48,7 +49,7 @@ def test_a_report_computed_on_one_server_is_served_on_another(
     assert first["total"] == 1 and len(redis_keys()) == 1
 
     # Another app server: a cache client of its own on the same Redis.
-    monkeypatch.setattr(reports, "cache", caches.create_connection("default"))
+    monkeypatch.setattr(core_cache, "cache", caches.create_connection("default"))
     with django_assert_num_queries(1):  # the data stamp only
         assert reports.coverage(manager, start=START, end=END) == first
 
