@@ -103,18 +103,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEntry
-        fields = [
-            "id",
-            "at",
-            "user",
-            "action",
-            "object_type",
-            "object_id",
-            "marking",
-            "address",
-            "outcome",
-            "detail",
-        ]
+        fields = AuditEntry.SHOWN
 
     def get_user(self, entry) -> str | None:
         return entry.username or None

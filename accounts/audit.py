@@ -26,6 +26,35 @@ from core.addresses import client_address
 audit_log = logging.getLogger("audit")
 
 
+def new_entry(
+    action,
+    *,
+    request=None,
+    user=None,
+    username="",
+    object_type="",
+    object_id="",
+    marking=Marking.NU,
+    outcome="ok",
+    detail=None,
+):
+    """An entry, not yet chained nor saved. `user` defaults to the request's, when signed
+    in; `username` names who tried when nobody is (a failed sign-in)."""
+    if user is None and request is not None and getattr(request, "user", None) is not None:
+        user = request.user if request.user.is_authenticated else None
+    return AuditEntry(
+        user_id=user.pk if user is not None else None,
+        username=(user.get_username() if user is not None else username)[:150],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        marking=marking,
+        address=(client_address(request) if request is not None else "") or "",
+        outcome=outcome,
+        detail=detail or {},
+    )
+
+
 def record(
     action,
     *,
@@ -38,19 +67,17 @@ def record(
     outcome="ok",
     detail=None,
 ):
-    """Append an entry. `user` defaults to the request's, when signed in."""
-    if user is None and request is not None and getattr(request, "user", None) is not None:
-        user = request.user if request.user.is_authenticated else None
-    entry = AuditEntry(
-        user_id=user.pk if user is not None else None,
-        username=(user.get_username() if user is not None else username)[:150],
-        action=action,
+    """Append an entry (`new_entry()`'s arguments)."""
+    entry = new_entry(
+        action,
+        request=request,
+        user=user,
+        username=username,
         object_type=object_type,
-        object_id=str(object_id),
+        object_id=object_id,
         marking=marking,
-        address=(client_address(request) if request is not None else "") or "",
         outcome=outcome,
-        detail=detail or {},
+        detail=detail,
     )
     # Inside the transaction of what it records, if there is one (no savepoint: both land
     # or neither); otherwise in a transaction of its own.

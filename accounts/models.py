@@ -401,19 +401,25 @@ class AuditEntry(models.Model):
     def computed_hash(self):
         return hashlib.sha256((self.previous_hash + self.content()).encode()).hexdigest()
 
+    # The contract's shape of an entry (the API's and the log line's): `user` is the name.
+    SHOWN = [
+        "id",
+        "at",
+        "user",
+        "action",
+        "object_type",
+        "object_id",
+        "marking",
+        "address",
+        "outcome",
+        "detail",
+    ]
+
     def as_dict(self):
-        """The contract's shape of an entry."""
+        """The entry in the contract's shape."""
         return {
-            "id": self.pk,
-            "at": self.at,
-            "user": self.username or None,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "marking": self.marking,
-            "address": self.address,
-            "outcome": self.outcome,
-            "detail": self.detail,
+            name: (self.username or None) if name == "user" else getattr(self, name)
+            for name in self.SHOWN
         }
 
 

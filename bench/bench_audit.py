@@ -72,23 +72,8 @@ def ms(seconds):
 
 
 # Variants of record() ----------------------------------------------------------------------
-# Each appends the same entry as accounts.audit.record; only how it reaches the disk differs.
-
-
-def _entry(action, request, user, object_type, object_id, marking, detail):
-    if user is None and request is not None and request.user.is_authenticated:
-        user = request.user
-    return AuditEntry(
-        user_id=user.pk if user is not None else None,
-        username=user.get_username() if user is not None else "",
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        marking=marking,
-        address=(accounts.audit.client_address(request) if request is not None else "") or "",
-        outcome="ok",
-        detail=detail or {},
-    )
+# Each appends the entry accounts.audit.new_entry makes, as record() does; only how it
+# reaches the disk differs.
 
 
 def record_variant(synchronous=True, chain=True):
@@ -98,19 +83,8 @@ def record_variant(synchronous=True, chain=True):
     `chain=False`: the INSERT alone, no lock and no update of the chain's end (not a
     proposal: it shows what the chain costs)."""
 
-    def record(
-        action,
-        *,
-        request=None,
-        user=None,
-        username="",
-        object_type="",
-        object_id="",
-        marking=Marking.NU,
-        outcome="ok",
-        detail=None,
-    ):
-        entry = _entry(action, request, user, object_type, object_id, marking, detail)
+    def record(action, **fields):
+        entry = accounts.audit.new_entry(action, **fields)
         with transaction.atomic():
             if not synchronous:
                 with connection.cursor() as cursor:
@@ -158,19 +132,8 @@ def record_one_statement(synchronous=True):
     over previous hash + sequence + the entry's content (made in Python). A different
     hash recipe than AuditEntry.computed_hash: verify_audit would have to follow it."""
 
-    def record(
-        action,
-        *,
-        request=None,
-        user=None,
-        username="",
-        object_type="",
-        object_id="",
-        marking=Marking.NU,
-        outcome="ok",
-        detail=None,
-    ):
-        entry = _entry(action, request, user, object_type, object_id, marking, detail)
+    def record(action, **fields):
+        entry = accounts.audit.new_entry(action, **fields)
         entry.at = timezone.now()
         content = entry.content()
         with connection.cursor() as cursor:

@@ -81,39 +81,22 @@ def reference_data(db):
 # test that needs one more, or an unusual one.
 
 
-@pytest.fixture
-def analyst_nu(db):
-    return make_user(Role.ANALYST, Marking.NU, username="analyst-nu")
+def _cast_member(role, clearance):
+    @pytest.fixture
+    def member(db):
+        return make_user(role, clearance, username=f"{role}-{clearance}".lower())
+
+    member.__doc__ = f"The cast's {role} cleared {clearance}."
+    return member
 
 
-@pytest.fixture
-def analyst_nr(db):
-    return make_user(Role.ANALYST, Marking.NR, username="analyst-nr")
-
-
-@pytest.fixture
-def analyst_ns(db):
-    return make_user(Role.ANALYST, Marking.NS, username="analyst-ns")
-
-
-@pytest.fixture
-def manager_nu(db):
-    return make_user(Role.MANAGER, Marking.NU, username="manager-nu")
-
-
-@pytest.fixture
-def manager_ns(db):
-    return make_user(Role.MANAGER, Marking.NS, username="manager-ns")
-
-
-@pytest.fixture
-def admin_nu(db):
-    return make_user(Role.ADMIN, Marking.NU, username="admin-nu")
-
-
-@pytest.fixture
-def admin_ns(db):
-    return make_user(Role.ADMIN, Marking.NS, username="admin-ns")
+analyst_nu = _cast_member(Role.ANALYST, Marking.NU)
+analyst_nr = _cast_member(Role.ANALYST, Marking.NR)
+analyst_ns = _cast_member(Role.ANALYST, Marking.NS)
+manager_nu = _cast_member(Role.MANAGER, Marking.NU)
+manager_ns = _cast_member(Role.MANAGER, Marking.NS)
+admin_nu = _cast_member(Role.ADMIN, Marking.NU)
+admin_ns = _cast_member(Role.ADMIN, Marking.NS)
 
 
 @pytest.fixture
