@@ -9,11 +9,11 @@ from django.utils import timezone
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 
 from accounts.models import TokenActivity
-from core.addresses import client_address
 
-# A token's "last seen" is written at most this often (each write is a database write;
-# the shared cache remembers the last one, so that most requests query nothing for it).
-SEEN_EVERY_SECONDS = 60
+# A token's "last seen" is written as often as a session's (each write is a database
+# write; the shared cache remembers the last one, so that most requests query nothing).
+from accounts.sessions import SEEN_EVERY_SECONDS
+from core.addresses import client_address
 
 
 def note_token_use(token, request, started=False):

@@ -35,10 +35,6 @@ class MarkedQuerySet(models.QuerySet):
         markings = visible_markings(user)
         return self.filter(marking__in=markings) if markings else self.none()
 
-    def visible_to(self, user):
-        """What `user` may see: `restrict(user, "view")`."""
-        return self.restrict(user, "view")
-
 
 def users_who_may_see(marking):
     """The users `visible_markings()` lets see an engagement marked `marking`: active, with

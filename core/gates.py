@@ -76,7 +76,7 @@ def restrict(queryset, user):
     if model in _registered:
         return _registered[model](queryset, user)
     if _own_gate(model):
-        if hasattr(queryset, "visible_to"):
+        if hasattr(queryset, "restrict"):
             return queryset.restrict(user)
         # A plain queryset of the model (Django's deletion collector makes those).
         shown = model._default_manager.all().restrict(user)

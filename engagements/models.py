@@ -323,9 +323,6 @@ class OfEngagementQuerySet(models.QuerySet):
             return self.none()
         return self.filter(engagement__in=Engagement.objects.restrict(user).values("pk"))
 
-    def visible_to(self, user):
-        return self.restrict(user)
-
 
 class ActionQuerySet(OfEngagementQuerySet):
     def restrict(self, user, action="view"):

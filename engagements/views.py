@@ -216,7 +216,7 @@ def engagement_detail(request, pk, **forms):
             **follow_up(request, engagement, **forms),
             "engagement": engagement,
             "facets": list(engagement.facets.select_related("pillar")),
-            "can_change": request.user.has_perm("engagements.change_engagement"),  # seen
+            "can_change": engagement.allows(request.user, "change"),
             "can_delete": engagement.allows(request.user, "delete"),
             "can_read_audit": request.user.has_perm("accounts.view_auditentry"),
             "history": readable_history(history),

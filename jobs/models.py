@@ -16,6 +16,11 @@ class JobQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(status__in=JobStatus.pending())
 
+    def applying_partner_changes(self):
+        """What the reports tell every reader, whoever started them: the subjects (partner
+        names, never marked) of the partner changes still being applied to the numbers."""
+        return self.pending().filter(kind=JobKind.REGROUP).values_list("subject", flat=True)
+
 
 class Job(models.Model):
     """Work that outlasts a request, as the app follows it: the task backend (database or
@@ -68,9 +73,6 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
-
-    def allows(self, user, action="view"):
-        return user.is_authenticated and self.started_by_id == user.pk
 
     def step(self, done, total):
         """Record how far a running job got (`done` of `total`); it also shows the job is

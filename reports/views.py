@@ -22,7 +22,6 @@ from engagements.choices import ActionStatus, EngagementStatus, ReviewDecision
 from engagements.models import Action, Engagement
 from engagements.tables import table_rows
 from engagements.views import action_rows
-from jobs.choices import JobKind
 from jobs.models import Job
 from partners.choices import PartnerKind, Region
 from reports import queries
@@ -125,9 +124,7 @@ class CoverageView(ReportView):
             "statuses": EngagementStatus.choices,
             "sort": self.request.GET.get("sort", "name"),
             # Partner changes still being applied to the totals and rolled-up rows.
-            "changes_applied": list(
-                Job.objects.pending().filter(kind=JobKind.REGROUP).values_list("subject", flat=True)
-            ),
+            "changes_applied": list(Job.objects.applying_partner_changes()),
         }
 
 
@@ -339,7 +336,7 @@ def dashboard(request):
     not_cancelled = [EngagementStatus.PLANNED, EngagementStatus.COMPLETED]
     month = queries.trend(request.user, month_start, today, "month", status=not_cancelled)
     quarter = queries.trend(request.user, quarter_start, today, "quarter", status=not_cancelled)
-    pillar_names = dict(Pillar.objects.order_by("order").values_list("code", "name"))
+    pillar_names = dict(pillar_headings())
     upcoming_end = today + datetime.timedelta(days=30)
     upcoming = visible.filter(status="planned", start_date__range=(today, upcoming_end))
     context = {

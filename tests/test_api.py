@@ -12,6 +12,7 @@ from engagements.models import Engagement
 from partners.models import Partner
 from roadmap.models import TipStatusUpdate
 from tests.factories import PASSWORD, make_engagement
+from tests.test_fields import CONTRACT_FIELDS
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
@@ -173,28 +174,9 @@ def test_engagement_shape(analyst_nu):
         location="Tokyo",
     )
     data = client_for(analyst_nu).get(f"{API}engagements/{engagement.pk}/").json()
-    assert set(data) == {
-        "id",
-        "title",
-        "kind",
-        "status",
-        "start_date",
-        "end_date",
-        "location",
-        "partners",
-        "pillars",
-        "facets",
-        "tips",
-        "marking",
-        "escalation_risk",
-        "summary",
-        "outcomes",
-        "created_by",
-        "created_at",
-        "updated_at",
-        "version",
-        "review",  # the escalation review's decision (CONTRACT.md, "Escalation review")
-    }
+    # The contract's fields, and the escalation review's decision (CONTRACT.md,
+    # "Escalation review").
+    assert set(data) == {*CONTRACT_FIELDS, "review"}
     assert data["review"] is None
     assert data["partners"] == ["JPN", "KOR"]
     assert (data["pillars"], data["facets"], data["tips"]) == (

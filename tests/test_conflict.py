@@ -10,6 +10,7 @@ from engagements.models import Engagement
 from engagements.services import save_engagement
 from partners.models import Partner
 from roadmap.models import Pillar
+from tests.test_fields import WRITABLE_FIELDS
 from tests.test_views import form_data, pillar_ids
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -60,22 +61,7 @@ def test_the_screen_names_who_saved_last_and_shows_every_field(
     assert "you started from version 1" in page
     assert analyst_ns.username not in page  # who made it is not who saved last
     shown = rows(response)
-    assert list(shown) == [
-        "title",
-        "kind",
-        "status",
-        "start_date",
-        "end_date",
-        "location",
-        "partners",
-        "pillars",
-        "facets",
-        "tips",
-        "marking",
-        "escalation_risk",
-        "summary",
-        "outcomes",
-    ]
+    assert list(shown) == WRITABLE_FIELDS
     assert len(re.findall(r'<tr class="[^"]*" id="row-', page)) == 14
     risk = shown["escalation_risk"]
     assert (risk["original"], risk["theirs"], risk["mine"]) == ("Low", "High", "Low")

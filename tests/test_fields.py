@@ -22,6 +22,8 @@ CONTRACT_FIELDS = [
     "pillars", "facets", "tips", "marking", "escalation_risk", "summary", "outcomes",
     "created_by", "created_at", "updated_at", "version",
 ]  # fmt: skip
+# What a client writes (the API's writable fields, an import's columns, a conflict's rows).
+WRITABLE_FIELDS = CONTRACT_FIELDS[1:15]
 
 
 def test_the_spec_is_the_contracts_and_the_models():

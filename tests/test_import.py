@@ -9,25 +9,11 @@ from openpyxl import Workbook
 from accounts.choices import Marking, Role
 from engagements.models import Engagement
 from tests.factories import make_engagement, make_user
+from tests.test_fields import WRITABLE_FIELDS
 
 pytestmark = pytest.mark.usefixtures("reference_data")
 
-HEADER = [
-    "title",
-    "kind",
-    "status",
-    "start_date",
-    "end_date",
-    "location",
-    "partners",
-    "pillars",
-    "facets",
-    "tips",
-    "marking",
-    "escalation_risk",
-    "summary",
-    "outcomes",
-]
+HEADER = WRITABLE_FIELDS
 GOOD = [
     "Port visit",
     "other",

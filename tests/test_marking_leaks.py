@@ -99,6 +99,27 @@ API = [
 ]
 
 
+def test_the_audit_trail_tells_an_admin_cleared_nu_nothing_about_what_is_hidden(client, marked):
+    """Who read a marked engagement is itself marked: an NU admin's audit list (page and
+    API) holds the reads of the NU engagement only."""
+    hidden, visible = marked
+    client.force_login(make_user(Role.ANALYST, Marking.NS, username="reader"))
+    for engagement in [*hidden.values(), visible]:
+        assert client.get(f"/engagements/{engagement.pk}/").status_code == 200
+    admin = make_user(Role.ADMIN, Marking.NU)
+    results = api_client(admin).get("/api/v1/audit/?action=read").json()["results"]
+    assert [(entry["user"], entry["object_id"]) for entry in results] == [
+        ("reader", str(visible.pk))
+    ]
+    client.force_login(admin)
+    for engagement in hidden.values():
+        query = f"?object_type=engagement&object_id={engagement.pk}"
+        page = body_of(client.get("/audit/" + query))
+        assert "No entries match." in page and "reader" not in page, engagement.marking
+        assert api_client(admin).get("/api/v1/audit/" + query).json()["results"] == []
+    assert "reader" in body_of(client.get(f"/audit/?object_type=engagement&object_id={visible.pk}"))
+
+
 @pytest.mark.parametrize("role", [Role.ANALYST, Role.MANAGER, Role.ADMIN])
 def test_nothing_above_nu_reaches_a_user_cleared_nu(client, marked, role):
     hidden, visible = marked
@@ -516,7 +537,7 @@ def test_a_user_without_a_role_reads_nothing(client):
     api = api_client(user)
     for url in API:
         assert api.get(url).status_code == 403, url
-    assert not Engagement.objects.visible_to(user).exists()
+    assert not Engagement.objects.restrict(user).exists()
 
 
 def test_an_nu_admin_cannot_raise_a_clearance_or_a_role(client):

@@ -69,7 +69,8 @@ def test_a_page_that_shows_nothing_marked_is_unclassified(client, analyst_ns):
 
 
 def test_a_page_signed_out_has_no_banner(client):
-    assert banners(client.get("/accounts/login/")) == []
+    page = client.get("/accounts/login/")
+    assert banners(page) == [] and "marking-banner" not in page.content.decode()
 
 
 def test_the_list_names_the_highest_marking_of_its_rows(client, analyst_ns):

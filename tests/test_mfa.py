@@ -294,9 +294,12 @@ def test_one_cannot_remove_anothers_passkey(analyst_nu, analyst_ns):
     )
     key, _ = with_app(analyst_nu)
     browser = signed_in(analyst_nu)
-    browser.post(VERIFY, {"otp": code(key)})
-    browser.post("/accounts/mfa/remove/", {"device": str(theirs.pk)})
+    assert not browser.post(VERIFY, {"otp": code(key)})["Location"].startswith(VERIFY)
+    # Past the second factor, so the answer is the ownership check's: nothing removed.
+    answer = browser.post("/accounts/mfa/remove/", {"device": str(theirs.pk)})
+    assert answer.status_code == 302 and not answer["Location"].startswith(VERIFY)
     assert WebAuthnCredential.objects.filter(pk=theirs.pk).exists()
+    assert not AuditEntry.objects.filter(action="mfa_removed").exists()
 
 
 def test_the_verify_page_offers_a_passkey_to_who_has_one(analyst_nu):

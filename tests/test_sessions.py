@@ -7,6 +7,7 @@ from knox.models import AuthToken
 
 from accounts.models import Session
 from accounts.sessions import SEEN, STARTED
+from accounts.views import _session_id
 from tests.factories import PASSWORD, api_client, make_user
 
 LOGIN = "/accounts/login/"
@@ -174,7 +175,11 @@ def test_nobody_ends_another_users_session(ana):
     sign_in(mine, "ana")
     digest = AuthToken.objects.get(user=bo).digest
     mine.post("/accounts/sessions/", {"token": digest})
+    # Their session by the id the sessions page names it with.
+    their_key = theirs.session.session_key
+    mine.post("/accounts/sessions/", {"session": _session_id(their_key)})
     assert AuthToken.objects.filter(user=bo).exists()
+    assert Session.objects.filter(session_key=their_key, user=bo).exists()
     assert theirs.get("/").status_code == 200
 
 
