@@ -38,6 +38,7 @@ __all__ = [
     "of_page",
     "readable",
     "shown",
+    "shown_note",
     "writable_markings",
 ]
 
@@ -78,6 +79,15 @@ def highest_of(rows, keys=("marking", "note_marking")):
     """The highest marking among report rows (dicts): of what each draws on (`marking`)
     and of the note it shows (`note_marking`, None when none is shown); NU for none."""
     return Marking.highest(row[key] for row in rows for key in keys if row.get(key))
+
+
+def shown_note(user, text, marking):
+    """(text, marking) of a note as `user` reads it: (None, None) when it is marked above
+    the reader's clearance (withheld); the marking is None too for an empty note (nothing
+    marked is shown)."""
+    if not readable(user, marking):
+        return None, None
+    return text, marking if text else None
 
 
 def readable(user, marking):

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts import audit
 from accounts.choices import Marking
-from accounts.markings import highest_of, readable, shown
+from accounts.markings import highest_of, shown, shown_note
 from core.pagination import paginate
 from engagements.choices import ActionStatus, EngagementStatus
 from engagements.models import Action, Engagement
@@ -45,20 +45,20 @@ def partner_detail(request, code):
         page = paginate(timeline, ["-start_date", "-id"], 25)
     coverage = queries.coverage(request.user, partner_code=partner.code)
     plan = queries.plan(request.user, partner_code=partner.code)
-    notes_shown = readable(request.user, partner.notes_marking)
+    notes, notes_marking = shown_note(request.user, partner.notes, partner.notes_marking)
     shown(
         request,
         coverage["marking"],
         plan["marking"],
         *(engagement.marking for engagement in page),
-        partner.notes_marking if notes_shown and partner.notes else None,
+        notes_marking,
     )
     return render(
         request,
         "partners/partner_detail.html",
         {
             "partner": partner,
-            "notes_shown": notes_shown,
+            "notes_shown": notes is not None,
             "memberships": Membership.objects.filter(member=partner).select_related("organization"),
             "members": Membership.objects.filter(organization=partner).select_related("member"),
             "page": page,

@@ -21,7 +21,7 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from accounts.choices import Marking
-from accounts.markings import highest_of, readable
+from accounts.markings import highest_of, shown_note
 from accounts.models import visible_markings
 from core import cache
 from core.periods import (
@@ -63,15 +63,6 @@ def cached_report(function):
 
     report.uncached = function
     return report
-
-
-def shown_note(user, text, marking):
-    """(text, marking) of a note as `user` reads it: (None, None) when it is marked above
-    the reader's clearance (withheld); the marking is None too for an empty note (nothing
-    marked is shown)."""
-    if not readable(user, marking):
-        return None, None
-    return text, marking if text else None
 
 
 # The longest period a report covers: longer ones are refused (reports/forms.py).

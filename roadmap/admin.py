@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.markings import WITHHELD, MarkedNoteAdmin, readable
+from accounts.markings import WITHHELD, MarkedNoteAdmin, shown_note
 from core.admin import InUseByEngagementsMixin, RestrictedAdmin
 from roadmap.models import Challenge, Facet, Pillar, Target, Tip, TipStatusUpdate
 
@@ -47,7 +47,8 @@ class TipStatusUpdateInline(admin.TabularInline):
 
     @admin.display(description="note")
     def shown_note(self, update):
-        return update.note if readable(self.reader, update.note_marking) else WITHHELD
+        text, _ = shown_note(self.reader, update.note, update.note_marking)
+        return WITHHELD if text is None else text
 
 
 @admin.register(Tip)

@@ -88,7 +88,7 @@ class TipStatusUpdate(models.Model):
     status = models.CharField("status", max_length=20, choices=TipStatus.choices)
     note = models.TextField("note", blank=True, max_length=10_000)
     # The note's own marking: the status is for everyone with a role, the note only for
-    # readers cleared to it (reports.queries.shown_note and the API).
+    # readers cleared to it (accounts.markings.shown_note and the API).
     note_marking = models.CharField(
         "note marking", max_length=2, choices=Marking.choices, default=Marking.NU
     )

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 
-from accounts.markings import highest_of, readable, shown
+from accounts.markings import highest_of, shown, shown_note
 from engagements.choices import EngagementStatus
 from engagements.models import Engagement
 from engagements.tables import table_rows
@@ -70,13 +70,14 @@ def tip_detail(request, number):
     )
     # Each status's note within the reader's clearance; the others say they are withheld.
     history = list(tip.status_updates.select_related("created_by").order_by("-created_at", "-id"))
-    for update in history:
-        update.note_shown = readable(request.user, update.note_marking)
+    notes = [shown_note(request.user, update.note, update.note_marking) for update in history]
+    for update, (text, _) in zip(history, notes, strict=True):
+        update.note_shown = text is not None
     shown(
         request,
         highest_of([board]),
         *(row.marking for row in advancing),
-        *(update.note_marking for update in history if update.note_shown and update.note),
+        *(marking for _, marking in notes),
     )
     return render(
         request,
