@@ -67,13 +67,17 @@ def must_have_factor(user):
     return policy == "all" or (policy == "admins" and user.role == Role.ADMIN)
 
 
-def has_factor(user):
-    """A confirmed authenticator app or passkey (recovery codes alone are not a factor:
-    they go when the last factor goes)."""
+def first_factor(user):
+    """The user's confirmed authenticator app or else a passkey, or None (recovery codes
+    alone are not a factor: they go when the last factor goes)."""
     return (
-        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-        or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+        TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        or WebAuthnCredential.objects.filter(user=user, confirmed=True).first()
     )
+
+
+def has_factor(user):
+    return first_factor(user) is not None
 
 
 def pending(request, user=None, fresh=False):
@@ -266,14 +270,18 @@ def remove_factors(account, request, by):
                 found.delete()
                 removed.append(kind)
         if removed:
-            audit.record(
-                "mfa_removed",
-                request=request,
-                object_type="user",
-                object_id=account.pk,
-                detail={"account": account.get_username(), "removed": removed, "by": by},
-            )
+            _record_removal(request, account, removed, by)
     return removed
+
+
+def _record_removal(request, account, removed, by):
+    audit.record(
+        "mfa_removed",
+        request=request,
+        object_type="user",
+        object_id=account.pk,
+        detail={"account": account.get_username(), "removed": removed, "by": by},
+    )
 
 
 def factors_of(user):
@@ -435,23 +443,15 @@ def remove(request):
     with transaction.atomic():
         removed = found.delete()[0] > 0
         if removed:
-            left = has_factor(user)
-            if not left:
+            left = first_factor(user)
+            if left is None:
                 StaticDevice.objects.filter(user=user).delete()
-            audit.record(
-                "mfa_removed",
-                request=request,
-                object_type="user",
-                object_id=user.pk,
-                detail={"account": user.get_username(), "removed": [kind], "by": "self"},
-            )
+            _record_removal(request, user, [kind], "self")
     if not removed:
         messages.info(request, "That factor was already removed.")
         return redirect("mfa:index")
-    remaining = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    remaining = remaining or WebAuthnCredential.objects.filter(user=user, confirmed=True).first()
-    if remaining is not None and not type(current).objects.filter(pk=current.pk).exists():
-        otp_login(request, remaining)  # this session passed a factor: it stays passed
+    if left is not None and not type(current).objects.filter(pk=current.pk).exists():
+        otp_login(request, left)  # this session passed a factor: it stays passed
     messages.success(
         request,
         "The factor is removed."
