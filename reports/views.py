@@ -59,12 +59,19 @@ class ReportView(View):
         if errors and wants_download:
             text = "\n".join(errors) + "\n"
             return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
-        data = self.report(form.report_arguments() if form else {})
         if wants_download:
+            data = self.report(form.report_arguments() if form else {})
             header, rows = self.table(data)
             return marked_download(request, self.download_name, header, rows, self.marking(data))
+        return self.render_page(request, form, errors)
+
+    def render_page(self, request, form, errors, page_context=None):
+        """The page of the report for `form`, marked as the report says. `page_context`,
+        when given, stands for the view's own (a POST's, holding what was sent)."""
+        data = self.report(form.report_arguments() if form else {})
         shown(request, self.marking(data))
-        context = {"data": data, **self.page_context(data, form), "errors": errors}
+        extra = self.page_context(data, form) if page_context is None else page_context
+        context = {"data": data, **extra, "errors": errors}
         return render(request, self.template, context, status=400 if errors else 200)
 
     def read_form(self, request):
@@ -208,10 +215,7 @@ class PlanView(ReportView):
         if saved:
             return redirect(request.get_full_path())
         form, errors = self.read_form(request)
-        data = self.report(form.report_arguments())
-        shown(request, self.marking(data))
-        context = {"data": data, "target_form": new_target, "errors": errors}
-        return render(request, self.template, context, status=400 if errors else 200)
+        return self.render_page(request, form, errors, {"target_form": new_target})
 
 
 class RisksView(ReportView):
