@@ -390,6 +390,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns at start-up when it is missing
+# Files the app writes (export jobs' spreadsheets): never served from a URL of their own,
+# only through a view that asks the gate.
+MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -447,6 +450,10 @@ else:
 JOBS_MAX_ATTEMPTS = envint("DJANGO_JOBS_MAX_ATTEMPTS", 3)
 JOBS_RETRY_SECONDS = envint("DJANGO_JOBS_RETRY_SECONDS", 10)
 JOBS_LEASE_SECONDS = envint("DJANGO_JOBS_LEASE_SECONDS", 600)
+# An engagement list's XLSX of more rows than this is written by a background job (its page
+# shows progress, then the file); the file is kept EXPORT_KEEP_HOURS for its starter.
+XLSX_JOB_ROWS = envint("DJANGO_XLSX_JOB_ROWS", 20_000)
+EXPORT_KEEP_HOURS = envint("DJANGO_EXPORT_KEEP_HOURS", 24)
 
 # API tokens (django-rest-knox): `Authorization: Token <key>`, only a hash of the key is
 # stored, it expires after TOKEN_HOURS and POST /api/v1/auth/logout/ revokes it.

@@ -100,11 +100,14 @@ def csv_response(filename, header, rows, on_done=None):
 # Column widths are measured over the header and this many rows, and capped.
 WIDTH_SAMPLE_ROWS = 200
 MAX_WIDTH = 60
+# A job's progress is recorded every this many rows.
+STEP_ROWS = 5000
 
 
-def xlsx_response(filename, header, rows, marking=None, on_done=None):
-    """`marking` (a label, "NATO SECRET") goes into every sheet's header and footer."""
-    output = io.BytesIO()
+def write_xlsx(output, sheet_name, header, rows, marking=None, step=None):
+    """Write a workbook of one sheet to `output` (a file object or a path) and return how
+    many rows it holds. `marking` (a label, "NATO SECRET") goes into the sheet's header and
+    footer; `step(rows written)` is called every STEP_ROWS rows (a job's progress)."""
     workbook = xlsxwriter.Workbook(
         output,
         {
@@ -118,7 +121,7 @@ def xlsx_response(filename, header, rows, marking=None, on_done=None):
     bold = workbook.add_format({"bold": True})
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     time_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-    sheet = workbook.add_worksheet(filename[:31])
+    sheet = workbook.add_worksheet(sheet_name[:31])
     sheet.freeze_panes(1, 0)
     if marking:  # centred, in the bold of the sheet's font
         sheet.set_header(f'&C&"-,Bold"{marking}')
@@ -159,11 +162,21 @@ def xlsx_response(filename, header, rows, marking=None, on_done=None):
                 width = len(text)
             if number <= WIDTH_SAMPLE_ROWS and width > widths[column]:
                 widths[column] = width
+        if step is not None and number % STEP_ROWS == 0:
+            step(number)
     for column, width in enumerate(widths):
         sheet.set_column(column, column, min(width, MAX_WIDTH) + 2)
     workbook.close()
+    return number if rows_written else 0
+
+
+def xlsx_response(filename, header, rows, marking=None, on_done=None):
+    """An XLSX file of `rows`, written in memory while the request waits (a long list is
+    written by a background job instead, `engagements.tasks.export_xlsx`)."""
+    output = io.BytesIO()
+    written = write_xlsx(output, filename, header, rows, marking)
     if on_done is not None:
-        on_done(number if rows_written else 0)
+        on_done(written)
 
     response = HttpResponse(
         output.getvalue(),

@@ -1,14 +1,22 @@
 """Engagements as download rows, with the API's field names as column headers."""
 
 import json
+import tempfile
 
 from django.core.exceptions import EmptyResultSet
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import connection, connections, transaction
 from django.db.models import Prefetch
+from django.http import QueryDict
+from django.urls import reverse
 
+from accounts.choices import Marking
+from accounts.models import highest_marking
 from core.db import local_settings
-from core.downloads import FORMULA_STARTS
+from core.downloads import FORMULA_STARTS, write_xlsx
 from engagements.fields import API_FIELDS
+from engagements.filters import filtered_list
 from engagements.models import Engagement, EngagementPartner
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -324,3 +332,37 @@ def _csv_text_sql(value):
         f" AND left(ltrim({value}, ''''), 1) IN ({starts})"
         f" THEN '''' || {value} ELSE NULLIF({value}, '') END"
     )
+
+
+# A whole-table XLSX: written by a background job into the default storage (never under a
+# public URL), downloaded by its starter through `views.export_download`, kept this long.
+def export_file_name(job):
+    return f"exports/engagements-job-{job.pk}.xlsx"
+
+
+def write_export(job, user, query):
+    """Write the engagement list for `query` (the list page's query string) as `user` may
+    see it now into the default storage, recording progress on `job`; returns the job's
+    result: the file's name for people, its rows, its highest marking and where to get it."""
+    _, engagements, _, keyset = filtered_list(QueryDict(query), user)
+    total = engagements.count()
+    marking = highest_marking(engagements)
+    name = export_file_name(job)
+    with tempfile.TemporaryFile() as output:
+        rows = write_xlsx(
+            output,
+            f"engagements-{marking}",
+            EXPORT_FIELDS,
+            python_rows(engagements.order_by(*keyset)),
+            Marking.banner(marking),
+            step=lambda done: job.step(done, total),
+        )
+        output.seek(0)
+        default_storage.delete(name)  # a job tried again writes its file afresh
+        default_storage.save(name, File(output))
+    return {
+        "filename": f"engagements-{marking}.xlsx",
+        "rows": rows,
+        "marking": marking,
+        "download": reverse("engagements:export-download", args=[job.pk]),
+    }

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.choices import Marking
 from core.filters import CodeMultipleChoiceFilter, FilterSet
+from core.pagination import keyset_ordering
 from core.widgets import QuickSelect, QuickSelectMultiple
 from engagements.choices import ActionStatus, EngagementKind, EngagementStatus, EscalationRisk
 from engagements.models import Action, Engagement, EngagementPartner
@@ -312,3 +313,23 @@ def _chip(query, name, label, shown, raw_value):
         "value": shown + (" (default: up to today)" if default else ""),
         "url": "?" + params.urlencode() if params else "?",
     }
+
+
+# The list's filters: given any of them, the list searches every date.
+LIST_FILTERS = frozenset(EngagementFilterSet.base_filters) - {"ordering"}
+
+
+def filtered_list(params, user):
+    """(filterset, engagements, sort key, keyset ordering) of the list for `params` (a QueryDict) as
+    `user` may see it: the page, its downloads and the export job read the same rows. With
+    no filter or search at all, engagements starting up to today."""
+    if not any(name in params for name in LIST_FILTERS):
+        params = params.copy()
+        params["start_before"] = timezone.localdate().isoformat()
+    filterset = EngagementFilterSet(params, queryset=Engagement.objects.restrict(user))
+    engagements = filterset.qs if filterset.is_valid() else Engagement.objects.none()
+    ordering = (filterset.form.cleaned_data.get("ordering") if filterset.is_valid() else None) or [
+        "-start_date"
+    ]
+    key = ordering[0]
+    return filterset, engagements, key, keyset_ordering(sort_column(key))

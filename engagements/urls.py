@@ -9,6 +9,7 @@ urlpatterns = [
     path("import/", import_views.engagement_import, name="import"),
     path("import/template.<str:format>", import_views.import_template, name="import-template"),
     path("import/codes/", import_views.import_codes, name="import-codes"),
+    path("exports/<int:job_id>/", views.export_download, name="export-download"),
     path("import/problems.csv", import_views.import_errors, name="import-errors"),
     path("<int:pk>/", views.engagement_detail, name="detail"),
     path("<int:pk>/edit/", views.engagement_edit, name="edit"),

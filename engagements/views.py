@@ -1,12 +1,16 @@
+import datetime
 import functools
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import OperationalError, connections, transaction
 from django.db.models import Case, When
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,21 +18,21 @@ from django.views.decorators.http import require_POST
 from psycopg.errors import QueryCanceled
 
 from accounts import audit, saved_views
-from accounts.markings import marked_download, shown
+from accounts.markings import marked_download, readable, shown
 from accounts.models import highest_marking, visible_markings
 from core.cache import result_key as cache_key
 from core.db import local_settings
 from core.downloads import DOWNLOAD_FORMATS
-from core.pagination import keyset_ordering, paginate
+from core.pagination import paginate
 from engagements import conflicts, summaries
 from engagements.choices import ActionStatus
-from engagements.exports import EXPORT_FIELDS, export_rows, with_relations
+from engagements.exports import EXPORT_FIELDS, export_file_name, export_rows, with_relations
 from engagements.filters import (
     SORTABLE,
     ActionFilter,
     EngagementFilterSet,
     filter_chips,
-    sort_column,
+    filtered_list,
 )
 from engagements.forms import (
     ActionForm,
@@ -40,8 +44,33 @@ from engagements.history import engagement_history, markings_shown, readable_his
 from engagements.models import Action, Engagement, Review, StaleVersion
 from engagements.services import NotVisible, delete_engagement, save_record
 from engagements.tables import TABLE_COLUMNS, table_rows
+from engagements.tasks import start_export
+from jobs.choices import JobKind, JobStatus
+from jobs.models import Job
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
+
+
+def export_download(request, job_id):
+    """The file an export job wrote, for its starter only, while it is kept and while its
+    highest marking is within their clearance (it may have been lowered since); recorded
+    in the audit trail as the download it is."""
+    job = get_object_or_404(
+        Job.objects.restrict(request.user).filter(kind=JobKind.EXPORT, status=JobStatus.DONE),
+        pk=job_id,
+    )
+    result, name = job.result, export_file_name(job)
+    kept_until = job.finished_at + datetime.timedelta(hours=settings.EXPORT_KEEP_HOURS)
+    if not readable(request.user, result["marking"]):
+        raise Http404("No such file.")
+    if timezone.now() > kept_until or not default_storage.exists(name):
+        return render(request, "jobs/job_detail.html", {"job": job, "expired": True}, status=410)
+    audit.download(
+        request, "engagements", result["marking"], result["rows"], "xlsx", job.arguments["query"]
+    )
+    return FileResponse(
+        default_storage.open(name, "rb"), as_attachment=True, filename=result["filename"]
+    )
 
 
 def get_visible_engagement(request, pk):
@@ -60,10 +89,6 @@ LIST_COUNT_LIMIT = 10_000
 LIST_COLUMNS = sorted({*TABLE_COLUMNS, *SORTABLE.values(), "version"})
 
 
-# The list's filters: given any of them, the list searches every date.
-LIST_FILTERS = frozenset(EngagementFilterSet.base_filters) - {"ordering"}
-
-
 def engagement_list(request):
     """The engagement list. Opened bare, it goes to the user's default view if they made
     one (accounts.saved_views). Opened with no filter or search at all, it shows engagements
@@ -76,19 +101,15 @@ def engagement_list(request):
         default = saved_views.default_address(request)
         if default and default != request.path:
             return redirect(default)
-    if not any(name in params for name in LIST_FILTERS):
-        params = params.copy()
-        params["start_before"] = timezone.localdate().isoformat()
-    filterset = EngagementFilterSet(
-        params, queryset=Engagement.objects.restrict(request.user), request=request
-    )
-    engagements = filterset.qs if filterset.is_valid() else Engagement.objects.none()
-    ordering = (filterset.form.cleaned_data.get("ordering") if filterset.is_valid() else None) or [
-        "-start_date"
-    ]
-    key = ordering[0]
-    keyset = keyset_ordering(sort_column(key))
+    filterset, engagements, key, keyset = filtered_list(params, request.user)
+    params = filterset.data  # with the default date when none was given
 
+    if request.GET.get("format") == "xlsx" and engagements[: settings.XLSX_JOB_ROWS + 1].count() > (
+        settings.XLSX_JOB_ROWS
+    ):
+        # Too long to write while the request waits: a job writes it, its page follows it.
+        job = start_export(request.user, request.GET.urlencode())
+        return redirect("jobs:detail", job.pk)
     if request.GET.get("format") in DOWNLOAD_FORMATS:
         # The file is named before its first row is written: its highest marking is asked
         # of the same filtered rows first (one aggregate query).

@@ -6,6 +6,7 @@ class JobKind(models.TextChoices):
 
     REGROUP = "regroup", "Apply a partner or membership change to the reports"
     DIGEST = "digest", "Send the weekly digest"
+    EXPORT = "export", "Write a spreadsheet"
 
 
 class JobStatus(models.TextChoices):

@@ -58,6 +58,12 @@ def jobs_run_in_place(settings):
 
 
 @pytest.fixture(autouse=True)
+def files_in_a_temporary_folder(settings, tmp_path):
+    """Files the app writes (export jobs' spreadsheets) go to the test's own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from engagements.models import Action
+from engagements.tasks import start_export
 from jobs.choices import JobKind
 from jobs.models import Job
 from partners.models import Partner
@@ -125,6 +126,7 @@ EXPECTED_GET = {
     # A background job is its starter's (analyst_nu's here): 404 for everyone else.
     "jobs:detail": answers(302, 200, 404, 404, 404),
     "api:job-detail": answers(401, 200, 404, 404, 404),
+    "engagements:export-download": answers(302, 200, 404, 404, 404),  # its starter's only
 }
 
 # Writes that only some roles may make (the status says who).
@@ -212,9 +214,11 @@ def url_for(name, pattern, objects):
         "api:action-detail": "action",
         "api:job-detail": "job",
         "jobs:detail": "job",
+        "engagements:export-download": "export",
     }.get(name, "engagement")
     values = {
         "pk": objects[owner].pk,
+        "job_id": objects[owner].pk,
         "number": 1,
         "code": "security" if name.startswith("api:pillar") else "JPN",
         "token": "0" * 64,
@@ -249,7 +253,7 @@ def status_for(client, users, role, method, url, data=None):
 
 def make_objects(users):
     """An NU engagement logged by analyst_nu, an action of it that analyst_nu created and
-    owns, a target, and a job analyst_nu started."""
+    owns, a target, a job analyst_nu started and the spreadsheet of another."""
     engagement = make_engagement(created_by=users["analyst_nu"])
     owner = users["analyst_nu"]
     return {
@@ -271,6 +275,7 @@ def make_objects(users):
         "job": Job.objects.create(
             kind=JobKind.DIGEST, task="reports.tasks.send_digest", started_by=owner
         ),
+        "export": start_export(owner, "start_before=&format=xlsx"),
     }
 
 

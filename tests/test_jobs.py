@@ -18,7 +18,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
+from openpyxl import load_workbook
 
+from accounts.models import AuditEntry
 from engagements import summaries, tasks
 from jobs.choices import JobKind, JobStatus
 from jobs.models import Job
@@ -266,6 +268,88 @@ def test_the_progress_page_reloads_until_the_job_ends(client, owner_job, analyst
     response = client.get(f"/jobs/{owner_job.pk}/")
     assert response["Refresh"] == "2"
     assert "40%" in response.content.decode()
+
+
+# A whole-table XLSX ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def export_rows_over_the_limit(settings):
+    """A list longer than XLSX_JOB_ROWS (2 here), one of its rows marked NS."""
+    settings.XLSX_JOB_ROWS = 2
+    make_engagement(title="Open talks", marking="NU", start_date=D(2025, 3, 1))
+    make_engagement(title="Staff talks", marking="NU", start_date=D(2025, 3, 2))
+    make_engagement(title="Operation Nebula", marking="NS", start_date=D(2025, 3, 3))
+
+
+def export(client, user, query="start_before=&format=xlsx"):
+    """Ask for the list's XLSX as `user`: the job it started (run in place)."""
+    client.force_login(user)
+    response = client.get(f"/engagements/?{query}")
+    job = Job.objects.get(kind=JobKind.EXPORT)
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
+    return job
+
+
+def test_a_long_list_xlsx_is_written_by_a_job_then_downloaded_once_done(
+    client, analyst_ns, export_rows_over_the_limit
+):
+    job = export(client, analyst_ns)
+    assert (job.status, job.started_by, job.progress) == (JobStatus.DONE, analyst_ns, 100)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Download engagements-NS.xlsx" in page and "3 rows" in page
+    response = client.get(job.result["download"])
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="engagements-NS.xlsx"'
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    titles = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert sorted(titles) == ["Open talks", "Operation Nebula", "Staff talks"]
+    assert sheet.oddHeader.center.text == "NATO SECRET"
+    entry = AuditEntry.objects.filter(action="download").latest("sequence")
+    assert (entry.username, entry.marking, entry.detail["rows"]) == (analyst_ns.username, "NS", 3)
+    assert entry.detail["filters"] == "start_before=&format=xlsx"
+
+
+def test_the_job_writes_what_its_starter_may_see_with_the_lists_filters(
+    client, analyst_nu, export_rows_over_the_limit
+):
+    make_engagement(title="Later talks", marking="NU", start_date=D(2025, 3, 4))
+    job = export(client, analyst_nu, "start_before=&ordering=title&format=xlsx")
+    assert (job.result["rows"], job.result["filename"]) == (3, "engagements-NU.xlsx")
+    response = client.get(job.result["download"])
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    titles = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert titles == ["Later talks", "Open talks", "Staff talks"]  # no NS row, by title
+
+
+def test_a_short_list_xlsx_is_answered_at_once(
+    client, analyst_ns, export_rows_over_the_limit, settings
+):
+    settings.XLSX_JOB_ROWS = 3
+    client.force_login(analyst_ns)
+    response = client.get("/engagements/?start_before=&format=xlsx")
+    assert response.status_code == 200 and not Job.objects.exists()
+
+
+def test_an_exports_file_is_its_starters_within_clearance_and_for_a_day(
+    client, analyst_ns, admin_ns, export_rows_over_the_limit
+):
+    job = export(client, analyst_ns)
+    url = job.result["download"]
+    client.force_login(admin_ns)
+    assert client.get(url).status_code == 404  # not theirs
+    analyst_ns.clearance = "NC"
+    analyst_ns.save()
+    client.force_login(analyst_ns)
+    assert client.get(url).status_code == 404  # above their clearance now
+    analyst_ns.clearance = "NS"
+    analyst_ns.save()
+    assert client.get(url).status_code == 200
+    Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - datetime.timedelta(hours=25))
+    assert tasks.prune_exports() == 1
+    response = client.get(url)
+    assert response.status_code == 410
+    assert "Its file is no longer kept" in response.content.decode()
 
 
 # A real worker --------------------------------------------------------------------------
