@@ -282,6 +282,32 @@ def test_reports_equal_the_straightforward_computation_after_any_writes(db, step
         transaction.set_rollback(True)
 
 
+def month_bucket(partner, month):
+    bucket = ReportSummary.objects.get(
+        span="month", kind="partner", ref=str(partner.pk), pillar=0, start=month
+    )
+    return bucket.count, bucket.last
+
+
+def test_a_write_moves_only_the_buckets_it_changes_and_a_months_newest_day_follows(admin_ns):
+    """A month's bucket moves by what its day changed; when the day that held its newest
+    engagement loses it, the newest day is found again among the month's days."""
+    japan = Partner.objects.get(code="JPN")
+    early = make_engagement(partners=["JPN"], start_date=D(2025, 3, 3))
+    late = make_engagement(partners=["JPN", "AUS"], start_date=D(2025, 3, 20))
+    assert month_bucket(japan, D(2025, 3, 1)) == (2, D(2025, 3, 20))
+    untouched = ReportSummary.objects.get(
+        span="month", kind="partner", ref=str(japan.pk), pillar=0, start=D(2025, 3, 1)
+    ).pk
+    delete_engagement(admin_ns, late.pk, late.version)
+    assert month_bucket(japan, D(2025, 3, 1)) == (1, D(2025, 3, 3))
+    # the bucket was moved in place, not deleted and made again
+    assert ReportSummary.objects.filter(pk=untouched).exists()
+    save_engagement(admin_ns, {"start_date": D(2025, 3, 25)}, early.pk, early.version)
+    assert month_bucket(japan, D(2025, 3, 1)) == (1, D(2025, 3, 25))
+    call_command("check_summaries", stdout=io.StringIO())
+
+
 def test_check_summaries_finds_and_fixes_a_difference():
     engagement = make_engagement(partners=["JPN"], pillars=["security"])
     call_command("check_summaries", stdout=io.StringIO())  # exact
