@@ -10,7 +10,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.response import Response
 
 from accounts import mfa
-from accounts.authentication import note_token_use
+from accounts.authentication import note_token_use, remove_expired_tokens
 from accounts.filters import AuditFilterSet
 from accounts.models import AuditEntry
 from core.api import KeysetPagination
@@ -53,6 +53,7 @@ class TokenView(views.APIView):
         refused = second_factor_refusal(request._request, user, credentials.validated_data)
         if refused:
             return Response({"otp": [refused]}, status=status.HTTP_400_BAD_REQUEST)
+        remove_expired_tokens(user)
         instance, token = AuthToken.objects.create(user)
         note_token_use(instance, request._request, started=True)
         # As the sign-in page does: last_login, and axes forgets this account's failures.

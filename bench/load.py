@@ -1,4 +1,4 @@
-"""Load a running server: N readers GET one path while one writer logs an engagement
+"""Load a running server: N readers GET one path while writers (one by default) log engagements
 through the API every few seconds; print latency percentiles, throughput and errors.
 
 Not a test: it measures, it never asserts. Bounded on purpose: loopback servers only,
@@ -127,7 +127,13 @@ def main():
     parser.add_argument("--readers", type=int, default=8)
     parser.add_argument("--duration", type=float, default=60, help="seconds")
     parser.add_argument("--writer", action="store_true", help="also write every --every s")
+    parser.add_argument(
+        "--writers", type=int, default=1, help="with --writer: how many, each on its schedule"
+    )
     parser.add_argument("--every", type=float, default=2.0, help="seconds between writes")
+    parser.add_argument(
+        "--anonymous", action="store_true", help="read without a token (a bare WSGI app)"
+    )
     parser.add_argument("--reader", default="bench-manager", help="the readers' user")
     parser.add_argument("--writer-user", default="bench-analyst")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -135,11 +141,11 @@ def main():
     if not 1 <= args.readers <= MAX_READERS or not 0 < args.duration <= MAX_SECONDS:
         raise SystemExit(f"At most {MAX_READERS} readers and {MAX_SECONDS} s.")
     password = os.environ.get("BENCH_PASSWORD")
-    if not password:
+    if not password and not args.anonymous:
         raise SystemExit("Set BENCH_PASSWORD to the bench users' password.")
 
     server = Server(args.base)
-    reader_token = server.token(args.reader, password)
+    reader_token = None if args.anonymous else server.token(args.reader, password)
     writer_token = server.token(args.writer_user, password) if args.writer else None
     status, _, data = server.request("GET", args.path, reader_token)
     if status != 200:
@@ -170,14 +176,14 @@ def main():
             writes.add(status, seconds)
 
     readers = [threading.Thread(target=read) for _ in range(args.readers)]
-    writer = threading.Thread(target=write) if args.writer else None
-    for thread in [*readers, writer] if writer else readers:
+    writers = [threading.Thread(target=write) for _ in range(args.writers if args.writer else 0)]
+    for thread in [*readers, *writers]:
         thread.start()
     for thread in readers:
         thread.join()
     reading = time.monotonic() - began
-    if writer:
-        writer.join()
+    for thread in writers:
+        thread.join()
     elapsed = time.monotonic() - began
 
     result = {
@@ -188,7 +194,7 @@ def main():
         "write": writes.summary(elapsed) if args.writer else None,
     }
     if args.writer:
-        result["write"]["due"] = math.ceil(args.duration / args.every)
+        result["write"]["due"] = math.ceil(args.duration / args.every) * args.writers
     if args.json:
         print(json.dumps(result))
         return

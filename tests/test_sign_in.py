@@ -179,6 +179,26 @@ def test_an_expired_token_is_refused(analyst):
     response = with_token(token).get("/api/v1/engagements/")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
+    assert not AuthToken.objects.filter(user=analyst).exists()  # and it is gone
+
+
+def test_a_new_token_clears_the_users_expired_ones(analyst):
+    obtain_token(analyst)
+    AuthToken.objects.filter(user=analyst).update(
+        expiry=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    token = obtain_token(analyst)
+    assert AuthToken.objects.filter(user=analyst).count() == 1
+    assert with_token(token).get("/api/v1/pillars/").status_code == 200
+
+
+def test_a_token_is_checked_in_one_query(analyst, django_assert_num_queries):
+    """The token and its user in one query (knox's own reads every token of the user too),
+    then the caller's role, then the pillars and their facets."""
+    client = with_token(obtain_token(analyst))
+    client.get("/api/v1/pillars/")
+    with django_assert_num_queries(4):
+        assert client.get("/api/v1/pillars/").status_code == 200
 
 
 def test_tokens_last_the_configured_hours(analyst, settings):

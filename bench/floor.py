@@ -1,0 +1,153 @@
+"""The framework's floor, side by side: a bare WSGI app (`bench/bare_wsgi.py`) and the
+tracker, each under gunicorn with the same workers on this machine, loaded by
+`bench/load.py` with the same readers; the tracker also with writers. Prints each run and
+the ratios issue 25 asks about (coverage's throughput over the bare app's, its p95 over the
+cheapest signed-in read's). Asserts nothing.
+
+    DATABASE_URL=postgres://…/bench1m DJANGO_CACHE_URL=redis://127.0.0.1:6379/3 \\
+        .venv/bin/python bench/floor.py --readers 32 --writers 2 --duration 60
+
+The tracker runs as `make serve` runs it (DJANGO_DEBUG=0), over plain HTTP on loopback
+(DJANGO_SECURE_SSL_REDIRECT=0). Its bench users (`bench-manager`, NS, reads;
+`bench-analyst`, NS, writes) are made when missing, with BENCH_PASSWORD or a default.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+
+
+def environment():
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", secrets.token_urlsafe(50)),
+        # Many readers from one address: the rate limits are not what is measured.
+        "DJANGO_API_TOKEN_RATE": "100000/min",
+        "DJANGO_API_ANON_RATE": "100000/min",
+    }
+    env.setdefault("BENCH_PASSWORD", "bench-password-1")
+    return env
+
+
+def ensure_users(env):
+    for username, role in (("bench-manager", "manager"), ("bench-analyst", "analyst")):
+        subprocess.run(
+            [PYTHON, "manage.py", "create_user", username, "--role", role, "--clearance", "NS"],
+            cwd=ROOT,
+            env={**env, "DJANGO_USER_PASSWORD": env["BENCH_PASSWORD"]},
+            capture_output=True,  # "already exists" is fine
+        )
+
+
+def serve(app, port, workers, env):
+    process = subprocess.Popen(
+        [GUNICORN, app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):  # up to 30 s to start
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            return process
+        except urllib.error.HTTPError:
+            return process  # it answers
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"{app} did not start on port {port}")
+
+
+def load(port, path, args, env, writers=0, anonymous=False):
+    command = [
+        PYTHON,
+        str(ROOT / "bench" / "load.py"),
+        "--base",
+        f"http://127.0.0.1:{port}",
+        "--path",
+        path,
+        "--readers",
+        str(args.readers),
+        "--duration",
+        str(args.duration),
+        "--json",
+    ]
+    if anonymous:
+        command.append("--anonymous")
+    if writers:
+        command += ["--writer", "--writers", str(writers), "--every", str(args.every)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def show(label, result):
+    read, write = result["read"], result["write"]
+    line = (
+        f"{label:<34} {read['per_second']:7.1f}/s  p50 {read['p50_ms']:4} ms  "
+        f"p95 {read['p95_ms']:4} ms  errors {read['errors']}"
+    )
+    if write:
+        line += (
+            f"  | writes {write['requests']}/{write['due']} p50 {write['p50_ms']} ms "
+            f"p95 {write['p95_ms']} ms errors {write['errors']}"
+        )
+    print(line, flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readers", type=int, default=32)
+    parser.add_argument("--writers", type=int, default=2)
+    parser.add_argument(
+        "--every", type=float, default=1.0, help="seconds between a writer's writes"
+    )
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8123)
+    args = parser.parse_args()
+    env = environment()
+    ensure_users(env)
+    print(
+        f"{args.readers} readers, {args.writers} writers (one write every {args.every} s each), "
+        f"{args.duration:.0f} s a run, gunicorn {args.workers} workers, {os.cpu_count()} cores",
+        flush=True,
+    )
+    bare = serve("bench.bare_wsgi:application", args.port + 1, args.workers, env)
+    try:
+        floor = load(args.port + 1, "/", args, env, anonymous=True)
+    finally:
+        bare.terminate()
+        bare.wait()
+    show("bare WSGI", floor)
+    app = serve("config.wsgi", args.port, args.workers, env)
+    try:
+        cheapest = load(args.port, "/api/v1/pillars/", args, env, writers=args.writers)
+        show("/api/v1/pillars/ (+ writers)", cheapest)
+        coverage = load(args.port, "/api/v1/reports/coverage/", args, env, writers=args.writers)
+        show("/api/v1/reports/coverage/ (+ writers)", coverage)
+    finally:
+        app.terminate()
+        app.wait()
+    share = coverage["read"]["per_second"] / floor["read"]["per_second"]
+    slower = coverage["read"]["p95_ms"] / max(1, cheapest["read"]["p95_ms"])
+    print(
+        f"coverage / bare throughput: {share:.0%}   coverage p95 / cheapest read p95: {slower:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
