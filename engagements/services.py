@@ -14,7 +14,7 @@ So every write obeys the same rules at the same moment:
 - the change history gets one row per write, with the relations as they were saved;
 - a change to what an escalation review judged (risk, start date, partners, kind) makes
   the engagement's reviews stale, so it needs a new one;
-- the report summaries are brought up to date in the same transaction.
+- the report summaries are moved by what the write changed, in the same transaction.
 
 Records that hang on an engagement (actions, reviews) are written by `save_record` and
 `delete_record`, under the same claim on their engagement's row: stored only if, at that
@@ -57,12 +57,9 @@ def save_engagement(user, data, engagement_id=None, version=None):
     with transaction.atomic():
         if engagement_id is None:
             engagement = Engagement(created_by=user if user.pk else None)
-            before = []
         else:
             engagement = _claim(user, engagement_id, version)
-            before = [_slice(engagement)]
-        _apply(user, engagement, data)
-        summaries.refresh_slices([*before, _slice(engagement)])
+        summaries.move(*_apply(user, engagement, data))
         return engagement
 
 
@@ -72,9 +69,10 @@ def delete_engagement(user, engagement_id, version):
         engagement = _claim(user, engagement_id, version)
         if not engagement.allows(user, "delete"):
             raise PermissionDenied("Analysts may delete only the engagements they logged.")
+        counted = _counted(engagement, _current_relations(engagement))
         engagement._history_user = _history_user(user)
         engagement.delete()
-        summaries.refresh_slices([_slice(engagement)])
+        summaries.move(counted, None)
         return engagement
 
 
@@ -106,11 +104,10 @@ def restore_engagement(user, engagement_id):
             created_by_id=record.created_by_id,
             version=record.version + 1,
         )
-        _apply(user, engagement, data)
+        summaries.move(*_apply(user, engagement, data))
         # auto_now_add stamped the moment of restoring; the engagement was made earlier.
         Engagement.objects.filter(pk=engagement.pk).update(created_at=record.created_at)
         engagement.created_at = record.created_at
-        summaries.refresh_slices([_slice(engagement)])
         return engagement
 
 
@@ -187,11 +184,14 @@ def _claim(user, engagement_id, version):
 
 
 def _apply(user, engagement, data):
+    """Write `data` onto `engagement` (claimed, or new) and its relations; returns how the
+    report summaries counted it before (None when new) and count it now."""
     unknown = set(data) - set(WRITABLE) - set(RELATIONS) - {"partner_roles"}
     if unknown:
         raise TypeError(f"Not writable: {', '.join(sorted(unknown))}")
     adding = engagement._state.adding
     current = {} if adding else _current_relations(engagement)
+    counted_before = None if adding else _counted(engagement, current)
     plan_before = None if adding else _plan(engagement, current["partners"])
     for name in WRITABLE:
         if name in data:
@@ -226,6 +226,7 @@ def _apply(user, engagement, data):
     if plan_before is not None and _plan(engagement, relations["partners"]) != plan_before:
         # The reviews were of another plan: the engagement needs a new one.
         engagement.reviews.current().update(current=False)
+    return counted_before, _counted(engagement, relations)
 
 
 # What an escalation review judges: a change to any of these makes its reviews stale.
@@ -250,9 +251,18 @@ def _current_relations(engagement):
     }
 
 
-def _slice(engagement):
-    """Where the engagement counts in the report summaries (see engagements.summaries)."""
-    return engagement.start_date, engagement.status, engagement.marking
+def _counted(engagement, relations):
+    """What the report summaries count of the engagement with these relations (a row of
+    `summaries.load()`'s shape; see engagements.summaries)."""
+    return (
+        engagement.start_date,
+        engagement.status,
+        engagement.marking,
+        *(
+            [item.pk for item in relations[name]]
+            for name in ("partners", "pillars", "tips", "facets")
+        ),
+    )
 
 
 def _history_user(user):

@@ -22,10 +22,13 @@ from openpyxl import load_workbook
 
 from accounts.models import AuditEntry
 from engagements import summaries, tasks
+from engagements.models import Engagement
+from engagements.services import delete_engagement, save_engagement
 from jobs.choices import JobKind, JobStatus
 from jobs.models import Job
 from jobs.services import job_task, requeue_abandoned, start
 from partners.models import Membership, Partner
+from roadmap.models import Pillar
 from tests.factories import api_client, make_engagement, make_partner
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -180,6 +183,38 @@ def test_the_regroup_is_idempotent_and_a_lost_workers_job_runs_again(settings):
     job.refresh_from_db()
     assert (job.status, job.attempts) == (JobStatus.DONE, 2)
     assert summaries.stored_all() == after_once
+    assert exact()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [("active", False), ("region", "global"), ("kind", "international_org")],
+    ids=["deactivated", "region", "kind"],
+)
+def test_writes_made_while_a_change_waits_for_its_job_come_out_exact(settings, admin_ns, change):
+    """A write moves the summaries by what it changed, counted under the directory as it is
+    now, while the buckets of the groups the change moves are still counted under the old
+    one: those are the job's to count again, and once it has run every number is exact."""
+    japan_engagements()
+    settings.TASKS = DUMMY
+    japan = Partner.objects.get(code="JPN")
+    setattr(japan, *change)
+    japan.save()
+    job = Job.objects.get()
+    first, second = Engagement.objects.filter(partners__code="JPN").order_by("pk")
+    delete_engagement(admin_ns, first.pk, first.version)
+    save_engagement(admin_ns, {"start_date": D(2025, 6, 2)}, second.pk, second.version)
+    save_engagement(
+        admin_ns,
+        {
+            "title": "Later",
+            "kind": "staff_talks",
+            "start_date": D(2025, 3, 4),
+            "partners": [japan],
+            "pillars": list(Pillar.objects.filter(code="security")),
+        },
+    )
+    tasks.regroup.call(job.pk)
     assert exact()
 
 

@@ -308,6 +308,16 @@ def test_a_write_moves_only_the_buckets_it_changes_and_a_months_newest_day_follo
     call_command("check_summaries", stdout=io.StringIO())
 
 
+def test_a_write_over_inexact_summaries_counts_its_day_again_instead_of_failing(
+    admin_ns, caplog
+):
+    engagement = make_engagement(partners=["JPN"], start_date=D(2025, 3, 3))
+    ReportSummary.objects.filter(span="day", kind="partner").delete()  # damaged by hand
+    delete_engagement(admin_ns, engagement.pk, engagement.version)
+    assert "were not exact: counted again" in caplog.text
+    assert not ReportSummary.objects.filter(span="day", start=D(2025, 3, 3)).exists()
+
+
 def test_check_summaries_finds_and_fixes_a_difference():
     engagement = make_engagement(partners=["JPN"], pillars=["security"])
     call_command("check_summaries", stdout=io.StringIO())  # exact

@@ -19,11 +19,11 @@ Pillar 0 means "whatever its pillars": each engagement counts once there, so tot
 distinct counts. Groups are `active`, `kind:<kind>`, `region:<region>` and
 `kind:<kind>/region:<region>`, the partner filters of the coverage report.
 
-Keeping them exact: the one write service calls `refresh_slices()` in the transaction
-that writes an engagement, for the (day, status, marking) slices the engagement left and
-entered; each is recomputed from the engagement tables (a few dozen engagements at a
-million), and its month's rows are added up again from its days, under a lock on the
-month, so concurrent writers take turns and each sees the other. Partner and membership
+Keeping them exact: the one write service calls `move()` in the transaction that writes
+an engagement, with how the engagement counted before and counts now; the buckets it
+left and entered move by one, day and month, under a lock on the month, so concurrent
+writers take turns and each sees the other (engagements inserted in bulk are counted
+again slice by slice: `refresh_slices()`). Partner and membership
 changes, which move engagements between rows and groups, have the summaries that depend
 on the directory counted again where the change can move them (`regroup()`, a background
 job: reports say a change is being applied meanwhile); `seed_demo` recomputes every month
@@ -47,7 +47,7 @@ from engagements.summaries.rebuild import (
     rebuild,
     stored_all,
 )
-from engagements.summaries.refresh import deferred_refresh, refresh_slices
+from engagements.summaries.refresh import deferred_refresh, move, refresh_slices
 from engagements.summaries.regroup import regroup, scope
 from engagements.summaries.spec import DAY, MONTH, group_name, group_names
 from engagements.summaries.stamps import DATA_STAMP, DIRECTORY_STAMP, bump_stamp, stamp, stamps
@@ -64,6 +64,7 @@ __all__ = [
     "deferred_refresh",
     "group_name",
     "group_names",
+    "move",
     "pieces",
     "read",
     "read_windows",
