@@ -8,7 +8,15 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         # Their receivers connect, and the API schema learns the token scheme (schema).
-        from accounts import audit, credentials, mfa, saved_views, schema, sessions  # noqa: F401
+        from accounts import (  # noqa: F401
+            access,
+            audit,
+            credentials,
+            mfa,
+            saved_views,
+            schema,
+            sessions,
+        )
         from accounts.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")

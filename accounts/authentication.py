@@ -5,6 +5,7 @@ Kept apart from accounts/api.py: DRF reads its authentication classes while it i
 loading its views, so this module must not import them."""
 
 import binascii
+import time
 from hmac import compare_digest
 
 from django.core.cache import cache
@@ -23,8 +24,20 @@ from accounts.sessions import SEEN_EVERY_SECONDS
 from core.addresses import client_address
 
 
+# When this process last asked the shared cache about each token (by its digest): it asks
+# again only SEEN_EVERY_SECONDS later, so most API calls make no round trip for it.
+_asked = {}
+
+
 def note_token_use(token, request, started=False):
     """Record that `token` was used by `request` now (or was issued by it: `started`)."""
+    if not started:
+        moment = time.monotonic()
+        if moment - _asked.get(token.digest, -SEEN_EVERY_SECONDS) < SEEN_EVERY_SECONDS:
+            return
+        if len(_asked) >= 10_000:
+            _asked.clear()
+        _asked[token.digest] = moment
     now = timezone.now()
     values = {
         "last_seen": now,

@@ -1,6 +1,7 @@
 import hashlib
 import json
 import secrets
+import uuid
 from functools import cached_property
 from typing import NamedTuple
 
@@ -56,6 +57,13 @@ class Access(NamedTuple):
     permissions: frozenset
 
 
+# Each account's Access as this process read it, by (account id, access stamp): a change
+# of its groups or permissions gives the account a new stamp (accounts/access.py).
+# Bounded: emptied when full.
+_known_access = {}
+MAX_KNOWN_ACCESS = 10_000
+
+
 class UserQuerySet(models.QuerySet):
     def restrict(self, user, action="view"):
         """The accounts `user` may see and manage: those cleared at or below its own
@@ -82,6 +90,8 @@ class User(AbstractUser):
         default=Marking.NU,
         help_text="The highest marking this user may see or assign.",
     )
+    # Replaced by every change of the account's groups or permissions (accounts/access.py).
+    access_stamp = models.UUIDField("access stamp", default=uuid.uuid4, editable=False)
 
     objects = AccountManager()
 
@@ -106,8 +116,19 @@ class User(AbstractUser):
     @cached_property
     def access(self):
         """The names of the user's groups and its permissions ("app_label.codename", its
-        groups' and its own), read in one query: the role and the permission checks
-        (accounts.backends.ModelBackend) of a request share it."""
+        groups' and its own): the role and the permission checks
+        (accounts.backends.ModelBackend) share it. Read in one query, and only when it
+        changed since this process last read it (`accounts.access`)."""
+        key = (self.pk, self.access_stamp)
+        access = _known_access.get(key)
+        if access is None:
+            access = self._read_access()
+            if len(_known_access) >= MAX_KNOWN_ACCESS:
+                _known_access.clear()
+            _known_access[key] = access
+        return access
+
+    def _read_access(self):
         groups = Group.objects.filter(user=self).values_list(
             "name", "permissions__content_type__app_label", "permissions__codename"
         )

@@ -34,6 +34,8 @@ def environment():
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", secrets.token_urlsafe(50)),
+        # The bench users sign in for tokens with a password alone (as `make run`'s demo).
+        "DJANGO_MFA_REQUIRED": "none",
         # Many readers from one address: the rate limits are not what is measured.
         "DJANGO_API_TOKEN_RATE": "100000/min",
         "DJANGO_API_ANON_RATE": "100000/min",
@@ -58,7 +60,7 @@ def serve(app, port, workers, env):
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(ROOT / "var" / f"floor-{port}.log", "w"),  # noqa: SIM115 (the server's log)
     )
     for _ in range(300):  # up to 30 s to start
         try:
@@ -90,7 +92,9 @@ def load(port, path, args, env, writers=0, anonymous=False):
         command.append("--anonymous")
     if writers:
         command += ["--writer", "--writers", str(writers), "--every", str(args.every)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"load.py failed on {path}: {done.stdout[-500:]}{done.stderr[-1500:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

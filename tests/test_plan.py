@@ -355,12 +355,12 @@ def test_plan_and_profile_query_counts(client, oracle, django_assert_num_queries
     client.get("/reports/plan/?as_of=2025-06-15")
     for number in range(10):
         target(make_partner().code, "hadr", 1, number + 1)
-    # session, user, role and permissions (one: User.access); the plan (5); the form's
-    # partner and pillar choices (2)
-    with django_assert_num_queries(10):
+    # session, user (its role and permissions read at the first request: User.access);
+    # the plan (5); the form's partner and pillar choices (2)
+    with django_assert_num_queries(9):
         assert client.get("/reports/plan/?as_of=2025-06-15").status_code == 200
-    # session, user, role; the plan (5)
-    with django_assert_num_queries(3 + 5):
+    # session, user; the plan (5)
+    with django_assert_num_queries(2 + 5):
         assert client.get("/reports/plan/?as_of=2025-06-15&format=csv").status_code == 200
 
 

@@ -193,11 +193,11 @@ def test_a_new_token_clears_the_users_expired_ones(analyst):
 
 
 def test_a_token_is_checked_in_one_query(analyst, django_assert_num_queries):
-    """The token and its user in one query (knox's own reads every token of the user too),
-    then the caller's role, then the pillars and their facets."""
+    """The token and its user in one query (knox's own reads every token of the user too;
+    the role was read at the first call: User.access), then the pillars and their facets."""
     client = with_token(obtain_token(analyst))
     client.get("/api/v1/pillars/")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         assert client.get("/api/v1/pillars/").status_code == 200
 
 
