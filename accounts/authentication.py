@@ -23,7 +23,6 @@ from accounts.models import TokenActivity
 from accounts.sessions import SEEN_EVERY_SECONDS
 from core.addresses import client_address
 
-
 # When this process last asked the shared cache about each token (by its digest): it asks
 # again only SEEN_EVERY_SECONDS later, so most API calls make no round trip for it.
 _asked = {}

@@ -308,9 +308,7 @@ def test_a_write_moves_only_the_buckets_it_changes_and_a_months_newest_day_follo
     call_command("check_summaries", stdout=io.StringIO())
 
 
-def test_a_write_over_inexact_summaries_counts_its_day_again_instead_of_failing(
-    admin_ns, caplog
-):
+def test_a_write_over_inexact_summaries_counts_its_day_again_instead_of_failing(admin_ns, caplog):
     engagement = make_engagement(partners=["JPN"], start_date=D(2025, 3, 3))
     ReportSummary.objects.filter(span="day", kind="partner").delete()  # damaged by hand
     delete_engagement(admin_ns, engagement.pk, engagement.version)
