@@ -74,7 +74,7 @@ def serve(app, port, workers, env):
     raise SystemExit(f"{app} did not start on port {port}")
 
 
-def load(port, path, args, env, writers=0, anonymous=False):
+def load(port, path, args, env, writers=0, anonymous=False, readers=None, every=None, seconds=None):
     command = [
         PYTHON,
         str(ROOT / "bench" / "load.py"),
@@ -83,15 +83,15 @@ def load(port, path, args, env, writers=0, anonymous=False):
         "--path",
         path,
         "--readers",
-        str(args.readers),
+        str(args.readers if readers is None else readers),
         "--duration",
-        str(args.duration),
+        str(seconds or args.duration),
         "--json",
     ]
     if anonymous:
         command.append("--anonymous")
     if writers:
-        command += ["--writer", "--writers", str(writers), "--every", str(args.every)]
+        command += ["--writer", "--writers", str(writers), "--every", str(every or args.every)]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"load.py failed on {path}: {done.stdout[-500:]}{done.stderr[-1500:]}")
@@ -139,6 +139,15 @@ def main():
     show("bare WSGI", floor)
     app = serve("config.wsgi", args.port, args.workers, env)
     try:
+        # Untimed: every worker's first requests (imports, connections, caches) go first.
+        load(args.port, "/api/v1/reports/coverage/", args, env, writers=1, readers=4, seconds=5)
+        alone = load(args.port, "/api/v1/pillars/", args, env, writers=1, readers=0, every=0.25)
+        print(
+            f"{'one writer alone (4 writes a second)':<34} writes {alone['write']['requests']}/"
+            f"{alone['write']['due']} p50 {alone['write']['p50_ms']} ms "
+            f"p95 {alone['write']['p95_ms']} ms errors {alone['write']['errors']}",
+            flush=True,
+        )
         cheapest = load(args.port, "/api/v1/pillars/", args, env, writers=args.writers)
         show("/api/v1/pillars/ (+ writers)", cheapest)
         coverage = load(args.port, "/api/v1/reports/coverage/", args, env, writers=args.writers)

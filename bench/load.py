@@ -138,7 +138,7 @@ def main():
     parser.add_argument("--writer-user", default="bench-analyst")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args()
-    if not 1 <= args.readers <= MAX_READERS or not 0 < args.duration <= MAX_SECONDS:
+    if not 0 <= args.readers <= MAX_READERS or not 0 < args.duration <= MAX_SECONDS:
         raise SystemExit(f"At most {MAX_READERS} readers and {MAX_SECONDS} s.")
     password = os.environ.get("BENCH_PASSWORD")
     if not password and not args.anonymous:
