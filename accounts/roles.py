@@ -22,14 +22,19 @@ VIEW_ALL = [
     "roadmap.view_target",
     "engagements.view_action",
     "engagements.view_review",
+    "engagements.view_note",
 ]
 # Follow-up actions: anyone who logs engagements adds them and works on them.
 ACTIONS = ["engagements.add_action", "engagements.change_action"]
+# Notes: everyone writes them; an analyst changes and deletes its own (Note's gate), a
+# manager or admin any.
+NOTES = ["engagements.add_note", "engagements.change_note", "engagements.delete_note"]
 
 ROLE_PERMISSIONS = {
     Role.ANALYST: VIEW_ALL
     + ["engagements.add_engagement", "engagements.change_engagement"]
-    + ACTIONS,
+    + ACTIONS
+    + NOTES,
     Role.MANAGER: VIEW_ALL
     + [
         "engagements.add_engagement",
@@ -37,6 +42,7 @@ ROLE_PERMISSIONS = {
         "engagements.delete_engagement",
         "roadmap.add_tipstatusupdate",
         *ACTIONS,
+        *NOTES,
         "engagements.delete_action",
         "engagements.add_review",
         "roadmap.add_target",

@@ -18,9 +18,13 @@ from accounts.urls import (
 from engagements.api import (
     ActionViewSet,
     EngagementActionsView,
+    EngagementNotesView,
     EngagementReviewsView,
     EngagementViewSet,
+    NoteViewSet,
+    PartnerNotesView,
 )
+from engagements.urls import note_urlpatterns
 from engagements.views import action_list
 from jobs.api import JobViewSet
 from partners.api import PartnerViewSet
@@ -35,6 +39,7 @@ router.register("partners", PartnerViewSet, basename="partner")
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("targets", roadmap_api.TargetViewSet, basename="target")
 router.register("actions", ActionViewSet, basename="action")
+router.register("notes", NoteViewSet, basename="note")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("jobs", JobViewSet, basename="job")
 
@@ -53,6 +58,8 @@ api_urlpatterns = [
         EngagementReviewsView.as_view(),
         name="engagement-reviews",
     ),
+    path("engagements/<int:pk>/notes/", EngagementNotesView.as_view(), name="engagement-notes"),
+    path("partners/<str:code>/notes/", PartnerNotesView.as_view(), name="partner-notes"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
@@ -75,6 +82,7 @@ urlpatterns = [
     path("accounts/sessions/ping/", account_views.session_ping, name="session-ping"),
     path("audit/", account_views.audit_list, name="audit"),
     path("engagements/", include("engagements.urls")),
+    path("notes/", include((note_urlpatterns, "notes"))),
     path("actions/", action_list, name="actions"),
     path("saved-views/", include((saved_view_urlpatterns, "saved_views"))),
     path("partners/", include("partners.urls")),

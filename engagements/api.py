@@ -12,12 +12,20 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts import audit
+from accounts.choices import Marking
 from core.api import KeysetPagination
 from engagements.exports import EXPORT_FIELDS, with_relations
 from engagements.filters import SORTABLE, ActionFilter, EngagementFilterSet
 from engagements.history import engagement_history
-from engagements.models import Action, Engagement, Review
-from engagements.services import delete_engagement, delete_record, save_engagement, save_record
+from engagements.models import Action, Engagement, Note, Review
+from engagements.services import (
+    delete_engagement,
+    delete_note,
+    delete_record,
+    save_engagement,
+    save_note,
+    save_record,
+)
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
@@ -386,3 +394,90 @@ class EngagementReviewsView(OfEngagement, generics.ListCreateAPIView):
 
     def perform_create(self, serializer):
         serializer.save(engagement=self.get_engagement(), by=self.request.user)
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    """A note as the contract has it; written through the write service (`save_note`)."""
+
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    marking = serializers.ChoiceField(choices=Marking.choices, default=Marking.NU)
+
+    class Meta:
+        model = Note
+        fields = ["id", "body", "marking", "author", "at", "edited_at"]
+        read_only_fields = ["id", "author", "at", "edited_at"]
+
+    def create(self, validated_data):
+        note = Note(**self.context["on"], **validated_data)
+        return self._saved(note, validated_data)
+
+    def update(self, note, validated_data):
+        return self._saved(note, validated_data)
+
+    def _saved(self, note, data):
+        try:
+            return save_note(self.context["request"].user, note, data)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+
+
+class NotesOf(generics.ListCreateAPIView):
+    """The notes on one record the caller may see (newest first); every role writes one.
+    A concrete list says which record (`on()`: {"engagement": …} or {"partner": …})."""
+
+    serializer_class = NoteSerializer
+    pagination_class = None
+    queryset = Note.objects.none()  # for the schema; see get_queryset
+    write_permissions = {"POST": "engagements.add_note"}
+
+    def on(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        return (
+            Note.objects.restrict(self.request.user)
+            .filter(**self.on())
+            .select_related("author")
+            .order_by("-at", "-id")
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.request.method == "POST":
+            context["on"] = self.on()
+        return context
+
+
+class EngagementNotesView(OfEngagement, NotesOf):
+    def on(self):
+        return {"engagement": self.get_engagement()}
+
+
+class PartnerNotesView(NotesOf):
+    def on(self):
+        return {"partner": get_object_or_404(Partner, code__iexact=self.kwargs["code"])}
+
+
+class NoteViewSet(
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """One note: read by whoever may see it; changed or deleted by its author, a manager
+    or an admin (403 for others who see it, decided before its input is read)."""
+
+    serializer_class = NoteSerializer
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+    write_permissions = {"PATCH": None, "DELETE": None}  # checked per note, below
+
+    def get_queryset(self):
+        return Note.objects.restrict(self.request.user).select_related("author")
+
+    def check_object_permissions(self, request, note):
+        super().check_object_permissions(request, note)
+        if request.method in ("PATCH", "DELETE") and not note.allows(request.user, "change"):
+            raise exceptions.PermissionDenied("Its author, managers and admins change a note.")
+
+    def perform_destroy(self, note):
+        delete_note(self.request.user, note)

@@ -7,11 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from accounts.choices import Marking
+from accounts.markings import writable_markings
 from accounts.models import users_who_may_see
 from engagements.choices import PartnerRole
 from engagements.fields import NAMES
 from engagements.importer import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, ImportFileError, read_table
-from engagements.models import Action, Engagement, Review
+from engagements.models import Action, Engagement, Note, Review
 from engagements.services import WRITABLE, save_engagement
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -351,3 +352,17 @@ class ImportForm(ErrorSummaryMixin, forms.Form):
         except ImportFileError as error:
             raise ValidationError(f"{upload.name}: {error}") from None
         return upload
+
+
+class NoteForm(forms.ModelForm):
+    """A note's text and marking: only the markings `user` may set are offered (the write
+    service checks it again)."""
+
+    class Meta:
+        model = Note
+        fields = ["body", "marking"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["marking"].choices = writable_markings(user)

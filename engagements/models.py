@@ -8,8 +8,8 @@ from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet
 from simple_history.models import HistoricalRecords
 
-from accounts.choices import Marking
-from accounts.models import MarkedQuerySet
+from accounts.choices import Marking, Role
+from accounts.models import MarkedQuerySet, visible_markings
 from core.errors import StaleVersion  # noqa: F401 (raised by the write service; re-exported)
 from engagements.choices import (
     ActionStatus,
@@ -490,3 +490,93 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.engagement}: {self.get_decision_display()}"
+
+
+class NoteQuerySet(models.QuerySet):
+    def restrict(self, user, action="view"):
+        """The notes `user` may `view`: marked within its clearance, and (a note on an
+        engagement) on an engagement it may see. `change` and `delete`: of those, its own,
+        or any for a manager or admin."""
+        markings = visible_markings(user)
+        if not markings or not user.has_perm("engagements.view_note"):
+            return self.none()
+        seen = self.filter(marking__in=markings).filter(
+            Q(engagement__isnull=True) | Q(engagement__marking__in=markings)
+        )
+        if action == "view":
+            return seen
+        if action not in ("change", "delete"):
+            raise ValueError(f"No such action on notes: {action}")
+        if user.role in (Role.MANAGER, Role.ADMIN):
+            return seen
+        return seen.filter(author=user.pk) if user.has_perm("engagements.add_note") else self.none()
+
+
+class Note(models.Model):
+    """A note or the minutes of a meeting, on an engagement or on a partner: plain text
+    with a marking of its own (a note may be more sensitive than what it hangs on), never
+    above its writer's clearance. `@username` in its text mentions that user."""
+
+    engagement = models.ForeignKey(
+        Engagement,
+        verbose_name="engagement",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
+    )
+    partner = models.ForeignKey(
+        "partners.Partner",
+        verbose_name="partner",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        # Partner.notes is the partner record's own marked note (one text field).
+        related_name="journal_notes",
+    )
+    body = models.TextField("text", validators=[MaxLengthValidator(TEXT_MAX_LENGTH)])
+    marking = models.CharField("marking", max_length=2, choices=Marking.choices, default=Marking.NU)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="author",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notes",
+    )
+    at = models.DateTimeField("written at", auto_now_add=True)
+    edited_at = models.DateTimeField("edited at", null=True, blank=True, editable=False)
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name="mentions", blank=True, related_name="mentioned_in"
+    )
+
+    objects = NoteQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(engagement__isnull=False, partner__isnull=True)
+                | Q(engagement__isnull=True, partner__isnull=False),
+                name="%(app_label)s_%(class)s_on_one_record",
+            ),
+            models.CheckConstraint(
+                condition=Q(marking__in=Marking.values),
+                name="%(app_label)s_%(class)s_marking_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(body=""), name="%(app_label)s_%(class)s_body_not_empty"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["engagement", "-at"], name="note_engagement_idx"),
+            models.Index(fields=["partner", "-at"], name="note_partner_idx"),
+        ]
+
+    def __str__(self):
+        return f"Note {self.pk} on {self.engagement or self.partner}"
+
+    def allows(self, user, action):
+        """Whether `user` may `action` this note now (its gate, as stored)."""
+        return Note.objects.restrict(user, action).filter(pk=self.pk).exists()

@@ -17,19 +17,25 @@ So every write obeys the same rules at the same moment:
 - the report summaries are moved by what the write changed, in the same transaction.
 
 Records that hang on an engagement (actions, reviews) are written by `save_record` and
-`delete_record`, under the same claim on their engagement's row: stored only if, at that
-instant, the engagement is within the writer's clearance.
+`delete_record`, notes by `save_note` and `delete_note`, under the same claim on their
+engagement's row: stored only if, at that instant, the engagement is within the writer's
+clearance.
 """
 
+import re
+
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
+from accounts.markings import readable
 from engagements import summaries
 from engagements.choices import PartnerRole
 from engagements.fields import RELATION_FIELDS, SCALAR_FIELDS
 from engagements.history import deleted_engagements
-from engagements.models import Engagement, StaleVersion, lead_first
+from engagements.models import Engagement, Note, StaleVersion, lead_first
 from engagements.snapshots import snapshot
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -267,3 +273,61 @@ def _counted(engagement, relations):
 
 def _history_user(user):
     return user if user is not None and user.pk else None
+
+
+# `@username` in a note's text (a username as Django allows it: letters, digits, @.+-_;
+# a full stop that ends the sentence is not part of it).
+MENTION = re.compile(r"(?<![\w@.+-])@([\w.@+-]+)")
+
+
+def mentioned_users(body):
+    """The active users a text mentions by `@username`."""
+    names = {name.rstrip(".") for name in MENTION.findall(body)}
+    return get_user_model().objects.filter(username__in=names, is_active=True) if names else []
+
+
+def save_note(user, note, data):
+    """Create `note` (unsaved, its engagement or partner set) or change it, with `data`
+    ({body, marking}, what the caller sent), for `user`. Stored only if, at that instant,
+    the note's engagement is within the user's clearance (claimed as a record that hangs on
+    it), the marking within it too, and (a change) the note is the user's to change. Raises
+    NotVisible or ValidationError; nothing is stored then. Its mentions are kept."""
+    with transaction.atomic():
+        if note.pk is None:
+            note.author = user if user.pk else None
+        elif not Note.objects.restrict(user, "change").filter(pk=note.pk).exists():
+            raise NotVisible(note.pk)
+        else:
+            note.edited_at = timezone.now()
+        for name in ("body", "marking"):
+            if name in data:
+                setattr(note, name, data[name])
+        if note.engagement_id is not None:
+            note.engagement = claim(user, note.engagement_id)
+        errors = {}
+        try:
+            note.full_clean(exclude=["engagement", "partner", "author"])
+        except ValidationError as error:
+            errors = error.message_dict
+        if not readable(user, note.marking):
+            errors.setdefault("marking", []).append(
+                f"You cannot mark a note above your clearance ({user.clearance})."
+            )
+        if errors:
+            raise ValidationError(errors)
+        note._history_user = _history_user(user)
+        note.save()
+        note.mentions.set(mentioned_users(note.body))
+        return note
+
+
+def delete_note(user, note):
+    """Delete `note` if it is `user`'s to delete now (and its engagement still within the
+    user's clearance). Raises NotVisible."""
+    with transaction.atomic():
+        if note.engagement_id is not None:
+            claim(user, note.engagement_id)
+        if not Note.objects.restrict(user, "delete").filter(pk=note.pk).exists():
+            raise NotVisible(note.pk)
+        note._history_user = _history_user(user)
+        note.delete()

@@ -18,4 +18,11 @@ urlpatterns = [
 urlpatterns += [
     path("<int:pk>/actions/", views.action_create, name="add-action"),
     path("<int:pk>/reviews/", views.review_create, name="add-review"),
+    path("<int:pk>/notes/", views.note_create, name="add-note"),
+]
+
+# Under /notes/ (config/urls.py): a note's own pages.
+note_urlpatterns = [
+    path("<int:pk>/edit/", views.note_edit, name="edit"),
+    path("<int:pk>/delete/", views.note_delete, name="delete"),
 ]

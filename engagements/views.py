@@ -12,6 +12,7 @@ from django.db import OperationalError, connections, transaction
 from django.db.models import Case, When
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -37,12 +38,19 @@ from engagements.filters import (
 from engagements.forms import (
     ActionForm,
     EngagementForm,
+    NoteForm,
     ReviewForm,
     possible_duplicates,
 )
 from engagements.history import engagement_history, markings_shown, readable_history
-from engagements.models import Action, Engagement, Review, StaleVersion
-from engagements.services import NotVisible, delete_engagement, save_record
+from engagements.models import Action, Engagement, Note, Review, StaleVersion
+from engagements.services import (
+    NotVisible,
+    delete_engagement,
+    delete_note,
+    save_note,
+    save_record,
+)
 from engagements.tables import TABLE_COLUMNS, table_rows
 from engagements.tasks import start_export
 from jobs.choices import JobKind, JobStatus
@@ -223,7 +231,7 @@ def _page_size(request):
     return min(max(size, 1), 500)
 
 
-def engagement_detail(request, pk, **forms):
+def engagement_detail(request, pk, note_form=None, **forms):
     engagement = get_object_or_404(with_relations(Engagement.objects.restrict(request.user)), pk=pk)
     audit.read(request, engagement, "page")
     history = engagement_history(engagement.pk, request.user)
@@ -235,6 +243,8 @@ def engagement_detail(request, pk, **forms):
         "engagements/engagement_detail.html",
         {
             **follow_up(request, engagement, **forms),
+            **note_panel(request, {"engagement": engagement}, note_form),
+            "note_action": reverse("engagements:add-note", args=[engagement.pk]),
             "engagement": engagement,
             "facets": list(engagement.facets.select_related("pillar")),
             "can_change": engagement.allows(request.user, "change"),
@@ -527,3 +537,91 @@ def _back(request, default):
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
     return redirect(default)
+
+
+# Notes ----------------------------------------------------------------------------------
+
+
+def note_panel(request, on, form=None):
+    """The notes on a record (`on`: {"engagement": …} or {"partner": …}) the reader may
+    see, newest first, each with whether the reader may change it, and the form to add
+    one; their markings count for the page's banner."""
+    user = request.user
+    notes = list(Note.objects.restrict(user).filter(**on).select_related("author"))
+    ids = [note.pk for note in notes]
+    changeable = (
+        set(Note.objects.restrict(user, "change").filter(pk__in=ids).values_list("pk", flat=True))
+        if ids
+        else set()
+    )
+    shown(request, *(note.marking for note in notes))
+    if form is None and user.has_perm("engagements.add_note"):
+        form = NoteForm(user=user)
+    return {"notes": [(note, note.pk in changeable) for note in notes], "note_form": form}
+
+
+def note_refused(request, note, form):
+    """Store what `form` holds on `note` through the write service: None when stored, else
+    the form with the refusal."""
+    try:
+        save_note(request.user, note, form.cleaned_data)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return form
+    return None
+
+
+def note_home(note):
+    return (note.engagement or note.partner).get_absolute_url() + "#notes"
+
+
+@require_POST
+@permission_required("engagements.add_note", raise_exception=True)
+def note_create(request, pk):
+    engagement = get_visible_engagement(request, pk)
+    form = NoteForm(request.POST, user=request.user)
+    note = Note(engagement=engagement)
+    try:
+        refused = note_refused(request, note, form) if form.is_valid() else form
+    except NotVisible:
+        return _gone(request)
+    if refused:
+        return engagement_detail(request, pk, note_form=refused)
+    messages.success(request, "Note added.")
+    return redirect(note_home(note))
+
+
+def note_edit(request, pk):
+    note = get_object_or_404(Note.objects.restrict(request.user, "change"), pk=pk)
+    form = NoteForm(request.POST or None, instance=note, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            refused = note_refused(request, note, form)
+        except NotVisible:
+            return _gone(request)
+        if not refused:
+            messages.success(request, "Note saved.")
+            return redirect(note_home(note))
+    shown(request, note.marking)
+    return render(
+        request,
+        "engagements/note_form.html",
+        {
+            "form": form,
+            "note": note,
+            "on": note.engagement or note.partner,
+            "home": note_home(note),
+        },
+    )
+
+
+@require_POST
+def note_delete(request, pk):
+    note = get_object_or_404(Note.objects.restrict(request.user, "delete"), pk=pk)
+    home = note_home(note)
+    try:
+        delete_note(request.user, note)
+    except NotVisible:
+        return _gone(request)
+    messages.success(request, "Note deleted.")
+    return redirect(home)

@@ -1,16 +1,21 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from accounts import audit
 from accounts.choices import Marking
 from accounts.markings import highest_of, shown, shown_note
 from core.pagination import paginate
 from engagements.choices import ActionStatus, EngagementStatus
-from engagements.models import Action, Engagement
+from engagements.forms import NoteForm
+from engagements.models import Action, Engagement, Note
 from engagements.tables import table_rows
-from engagements.views import action_rows
+from engagements.views import action_rows, note_panel, note_refused
 from partners.filters import PartnerFilterSet
 from partners.models import Membership, Partner
 from reports import queries
@@ -46,6 +51,7 @@ def partner_detail(request, code):
     coverage = queries.coverage(request.user, partner_code=partner.code)
     plan = queries.plan(request.user, partner_code=partner.code)
     notes, notes_marking = shown_note(request.user, partner.notes, partner.notes_marking)
+    journal = note_panel(request, {"partner": partner})
     shown(
         request,
         coverage["marking"],
@@ -67,8 +73,26 @@ def partner_detail(request, code):
             "plan": plan,
             "target_form": new_target,
             "coverage_cells": coverage_cells(coverage),
+            **journal,
+            "note_action": reverse("partners:add-note", args=[partner.code]),
         },
     )
+
+
+@require_POST
+@permission_required("engagements.add_note", raise_exception=True)
+def partner_note_create(request, code):
+    """A note on the partner (the engagement's own form, engagements.views); a refusal is
+    said in a message above the notes."""
+    partner = get_object_or_404(Partner, code=code)
+    form = NoteForm(request.POST, user=request.user)
+    refused = note_refused(request, Note(partner=partner), form) if form.is_valid() else form
+    if refused:
+        problems = [message for messages_ in refused.errors.values() for message in messages_]
+        messages.error(request, "The note was not added: " + " ".join(problems))
+    else:
+        messages.success(request, "Note added.")
+    return redirect(partner.get_absolute_url() + "#notes")
 
 
 BRIEF_UPCOMING = 25  # the next planned engagements a brief lists

@@ -12,7 +12,8 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from engagements.models import Action
+from engagements.models import Action, Note
+from engagements.services import save_note
 from engagements.tasks import start_export
 from jobs.choices import JobKind
 from jobs.models import Job
@@ -127,6 +128,15 @@ EXPECTED_GET = {
     "jobs:detail": answers(302, 200, 404, 404, 404),
     "api:job-detail": answers(401, 200, 404, 404, 404),
     "engagements:export-download": answers(302, 200, 404, 404, 404),  # its starter's only
+    # Notes (the one used: NU, on the NU engagement, written by analyst_nu): read by
+    # everyone who sees it, changed by its author, managers and admins.
+    "api:engagement-notes": API,
+    "api:partner-notes": API,
+    "api:note-detail": API,
+    "engagements:add-note": answers(302, 405),  # POST only
+    "partners:add-note": answers(302, 405),  # POST only
+    "notes:edit": answers(302, 200, 404, 200, 200),
+    "notes:delete": answers(302, 405),  # POST only
 }
 
 # Writes that only some roles may make (the status says who).
@@ -184,6 +194,15 @@ EXPECTED_WRITES = [
     ("post", "engagements:add-review", {"decision": "concerns"}, answers(302, 403, 403, 302, 302)),
     # An upload without a file: the page again, saying so (no role: refused).
     ("post", "engagements:import", {}, answers(302, 200)),
+    # Notes: everyone with a role writes one; its author, managers and admins change it.
+    ("post", "api:engagement-notes", {"body": "Readout", "marking": "NU"}, answers(401, 201)),
+    ("post", "api:partner-notes", {"body": "Readout", "marking": "NU"}, answers(401, 201)),
+    ("patch", "api:note-detail", {"body": "Edited"}, answers(401, 200, 403, 200, 200)),
+    ("delete", "api:note-detail", None, answers(401, 204, 403, 204, 204)),
+    ("post", "engagements:add-note", {"body": "Readout", "marking": "NU"}, answers(302, 302)),
+    ("post", "partners:add-note", {"body": "Readout", "marking": "NU"}, answers(302, 302)),
+    ("post", "notes:edit", {"body": "Edited", "marking": "NU"}, answers(302, 302, 404, 302, 302)),
+    ("post", "notes:delete", {}, answers(302, 302, 404, 302, 302)),
     # Anyone with a role saves views of their own (then goes to the list).
     ("post", "saved_views:create", {"name": "Mine", "query": ""}, answers(302, 302)),
     # Deleting is for the view's owner: another's (or none) is 404.
@@ -215,6 +234,9 @@ def url_for(name, pattern, objects):
         "api:job-detail": "job",
         "jobs:detail": "job",
         "engagements:export-download": "export",
+        "api:note-detail": "note",
+        "notes:edit": "note",
+        "notes:delete": "note",
     }.get(name, "engagement")
     values = {
         "pk": objects[owner].pk,
@@ -276,6 +298,7 @@ def make_objects(users):
             kind=JobKind.DIGEST, task="reports.tasks.send_digest", started_by=owner
         ),
         "export": start_export(owner, "start_before=&format=xlsx"),
+        "note": save_note(owner, Note(engagement=engagement), {"body": "Readout"}),
     }
 
 

@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from accounts.choices import Marking, Role
 from accounts.models import User
 from engagements.forms import EngagementForm
-from engagements.models import Action, Engagement, Review
-from engagements.services import delete_engagement, save_engagement
+from engagements.models import Action, Engagement, Note, Review
+from engagements.services import delete_engagement, save_engagement, save_note
 from partners.models import Partner
 from roadmap.models import Pillar, Target
 from tests.factories import api_client, make_engagement, make_user
@@ -951,3 +951,46 @@ def test_recent_actions_on_sign_in_records_of_a_hidden_account_are_gone(client):
     admin.clearance = Marking.NU
     admin.save()
     assert "pulsar-analyst" not in client.get("/admin/").content.decode()
+
+
+def test_a_hidden_note_shows_through_no_door(client, marked):
+    """A note marked above the reader (on an engagement it sees, or on a partner), and the
+    notes of a hidden engagement: in no list, page, edit page or error."""
+    hidden, visible = marked
+    author = User.objects.get(username="author")
+    notes = [
+        save_note(author, Note(engagement=visible), {"body": "Pulsar minutes", "marking": "NS"}),
+        save_note(
+            author,
+            Note(partner=Partner.objects.get(code="IDN")),
+            {"body": "Quasar view", "marking": "NR"},
+        ),
+        save_note(
+            author, Note(engagement=hidden["NC"]), {"body": "Nebula readout", "marking": "NU"}
+        ),
+    ]
+    for role in (Role.ANALYST, Role.MANAGER, Role.ADMIN):
+        reader = make_user(role, Marking.NU)
+        client.force_login(reader)
+        api = api_client(reader)
+        texts = [
+            body_of(client.get(f"/engagements/{visible.pk}/")),
+            body_of(client.get("/partners/IDN/")),
+            api.get(f"/api/v1/engagements/{visible.pk}/notes/").content.decode(),
+            api.get("/api/v1/partners/IDN/notes/").content.decode(),
+        ]
+        for note in notes:
+            for response in (
+                client.get(f"/notes/{note.pk}/edit/"),
+                client.post(f"/notes/{note.pk}/edit/", {"body": "x", "marking": "NU"}),
+                client.post(f"/notes/{note.pk}/delete/"),
+                api.get(f"/api/v1/notes/{note.pk}/"),
+                api.patch(f"/api/v1/notes/{note.pk}/", {"body": "x"}),
+                api.delete(f"/api/v1/notes/{note.pk}/"),
+            ):
+                assert response.status_code == 404, (role, note.pk, response.status_code)
+                texts.append(response.content.decode())
+        assert api.get(f"/api/v1/engagements/{hidden['NC'].pk}/notes/").status_code == 404
+        for text in texts:
+            assert_no_leak(text, hidden, role)
+    assert Note.objects.count() == 3
