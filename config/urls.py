@@ -23,9 +23,10 @@ from engagements.api import (
     EngagementViewSet,
     NoteViewSet,
     PartnerNotesView,
+    SearchView,
 )
 from engagements.urls import note_urlpatterns
-from engagements.views import action_list
+from engagements.views import action_list, search_page
 from jobs.api import JobViewSet
 from partners.api import PartnerViewSet
 from reports import urls as report_urls
@@ -60,6 +61,7 @@ api_urlpatterns = [
     ),
     path("engagements/<int:pk>/notes/", EngagementNotesView.as_view(), name="engagement-notes"),
     path("partners/<str:code>/notes/", PartnerNotesView.as_view(), name="partner-notes"),
+    path("search/", SearchView.as_view(), name="search"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
@@ -83,6 +85,7 @@ urlpatterns = [
     path("audit/", account_views.audit_list, name="audit"),
     path("engagements/", include("engagements.urls")),
     path("notes/", include((note_urlpatterns, "notes"))),
+    path("search/", search_page, name="search"),
     path("actions/", action_list, name="actions"),
     path("saved-views/", include((saved_view_urlpatterns, "saved_views"))),
     path("partners/", include("partners.urls")),

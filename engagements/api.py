@@ -7,7 +7,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
-from rest_framework import exceptions, generics, mixins, serializers, viewsets
+from rest_framework import exceptions, generics, mixins, serializers, views, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -18,6 +18,7 @@ from engagements.exports import EXPORT_FIELDS, with_relations
 from engagements.filters import SORTABLE, ActionFilter, EngagementFilterSet
 from engagements.history import engagement_history
 from engagements.models import Action, Engagement, Note, Review
+from engagements.search import search
 from engagements.services import (
     delete_engagement,
     delete_note,
@@ -481,3 +482,26 @@ class NoteViewSet(
 
     def perform_destroy(self, note):
         delete_note(self.request.user, note)
+
+
+class SearchView(views.APIView):
+    """`q`: partners, engagements and notes that match every word, as the caller may see
+    them, best first (engagements/search.py; a word found nowhere is taken for a typo)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="what to look for")],
+        responses=inline_serializer(
+            "SearchHit",
+            {
+                "kind": serializers.CharField(),
+                "id": serializers.CharField(),
+                "title": serializers.CharField(),
+                "snippet": serializers.CharField(),
+                "url": serializers.CharField(),
+            },
+            many=True,
+        ),
+    )
+    def get(self, request):
+        hits, _ = search(request.user, request.query_params.get("q", ""))
+        return Response([hit.as_dict() for hit in hits])

@@ -44,6 +44,7 @@ from engagements.forms import (
 )
 from engagements.history import engagement_history, markings_shown, readable_history
 from engagements.models import Action, Engagement, Note, Review, StaleVersion
+from engagements.search import search
 from engagements.services import (
     NotVisible,
     delete_engagement,
@@ -625,3 +626,15 @@ def note_delete(request, pk):
         return _gone(request)
     messages.success(request, "Note deleted.")
     return redirect(home)
+
+
+def search_page(request):
+    """The header's search box: partners, engagements and notes, best first."""
+    text = request.GET.get("q", "").strip()
+    hits, corrected = search(request.user, text) if text else ([], {})
+    shown(request, *(hit.marking for hit in hits))
+    return render(
+        request,
+        "engagements/search.html",
+        {"q": text, "hits": hits, "corrected": sorted(corrected.items())},
+    )

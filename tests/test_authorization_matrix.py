@@ -137,6 +137,8 @@ EXPECTED_GET = {
     "partners:add-note": answers(302, 405),  # POST only
     "notes:edit": answers(302, 200, 404, 200, 200),
     "notes:delete": answers(302, 405),  # POST only
+    "search": PAGE,
+    "api:search": API,
 }
 
 # Writes that only some roles may make (the status says who).
