@@ -23,6 +23,7 @@ from engagements.api import (
     EngagementViewSet,
     NoteViewSet,
     PartnerNotesView,
+    PartnerTimelineView,
     SearchView,
 )
 from engagements.urls import note_urlpatterns
@@ -62,6 +63,11 @@ api_urlpatterns = [
     path("engagements/<int:pk>/notes/", EngagementNotesView.as_view(), name="engagement-notes"),
     path("partners/<str:code>/notes/", PartnerNotesView.as_view(), name="partner-notes"),
     path("search/", SearchView.as_view(), name="search"),
+    path(
+        "partners/<str:code>/timeline/",
+        PartnerTimelineView.as_view(),
+        name="partner-timeline",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),

@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, generics, mixins, serializers, views, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from accounts import audit
 from accounts.choices import Marking
@@ -27,6 +28,7 @@ from engagements.services import (
     save_note,
     save_record,
 )
+from engagements.timeline import timeline
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
@@ -494,7 +496,8 @@ class SearchView(views.APIView):
             "SearchHit",
             {
                 "kind": serializers.CharField(),
-                "id": serializers.CharField(),
+                # A partner's code, or the id of an engagement or note.
+                "id": serializers.JSONField(),
                 "title": serializers.CharField(),
                 "snippet": serializers.CharField(),
                 "url": serializers.CharField(),
@@ -505,3 +508,46 @@ class SearchView(views.APIView):
     def get(self, request):
         hits, _ = search(request.user, request.query_params.get("q", ""))
         return Response([hit.as_dict() for hit in hits])
+
+
+class PartnerTimelineView(views.APIView):
+    """A partner's timeline (engagements/timeline.py) as the caller may see it, newest
+    first, a page at a time: `{next, previous, results}`, `next` carrying the cursor."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("cursor", str, description="from `next`")],
+        responses=inline_serializer(
+            "TimelinePage",
+            {
+                "next": serializers.CharField(allow_null=True),
+                "previous": serializers.CharField(allow_null=True),
+                "results": inline_serializer(
+                    "TimelineItem",
+                    {
+                        "at": serializers.DateTimeField(),
+                        "kind": serializers.CharField(),
+                        "id": serializers.IntegerField(),
+                        "title": serializers.CharField(),
+                        "marking": serializers.CharField(),
+                    },
+                    many=True,
+                ),
+            },
+        ),
+    )
+    def get(self, request, code):
+        partner = get_object_or_404(Partner, code__iexact=code)
+        try:
+            items, cursor = timeline(request.user, partner, request.query_params.get("cursor"))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"cursor": error.messages}) from None
+        following = (
+            replace_query_param(request.build_absolute_uri(), "cursor", cursor) if cursor else None
+        )
+        return Response(
+            {
+                "next": following,
+                "previous": None,
+                "results": [item.as_dict() for item in items],
+            }
+        )

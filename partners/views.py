@@ -15,6 +15,7 @@ from engagements.choices import ActionStatus, EngagementStatus
 from engagements.forms import NoteForm
 from engagements.models import Action, Engagement, Note
 from engagements.tables import table_rows
+from engagements.timeline import timeline
 from engagements.views import action_rows, note_panel, note_refused
 from partners.filters import PartnerFilterSet
 from partners.models import Membership, Partner
@@ -43,21 +44,27 @@ def partner_detail(request, code):
     new_target, saved = target_form(request, partner=partner)
     if saved:
         return redirect(partner)
-    timeline = Engagement.objects.restrict(request.user).filter(partner_links__partner=partner)
+    logged = Engagement.objects.restrict(request.user).filter(partner_links__partner=partner)
     try:
-        page = paginate(timeline, ["-start_date", "-id"], 25, request.GET.get("cursor"))
+        page = paginate(logged, ["-start_date", "-id"], 25, request.GET.get("cursor"))
     except ValidationError:
-        page = paginate(timeline, ["-start_date", "-id"], 25)
+        page = paginate(logged, ["-start_date", "-id"], 25)
     coverage = queries.coverage(request.user, partner_code=partner.code)
     plan = queries.plan(request.user, partner_code=partner.code)
     notes, notes_marking = shown_note(request.user, partner.notes, partner.notes_marking)
     journal = note_panel(request, {"partner": partner})
+    try:
+        events, older = timeline(request.user, partner, request.GET.get("timeline"))
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        events, older = timeline(request.user, partner)
     shown(
         request,
         coverage["marking"],
         plan["marking"],
         *(engagement.marking for engagement in page),
         notes_marking,
+        *(event.marking for event in events),
     )
     return render(
         request,
@@ -74,6 +81,8 @@ def partner_detail(request, code):
             "target_form": new_target,
             "coverage_cells": coverage_cells(coverage),
             **journal,
+            "events": events,
+            "older_events": older,
             "note_action": reverse("partners:add-note", args=[partner.code]),
         },
     )

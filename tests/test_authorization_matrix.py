@@ -139,6 +139,7 @@ EXPECTED_GET = {
     "notes:delete": answers(302, 405),  # POST only
     "search": PAGE,
     "api:search": API,
+    "api:partner-timeline": API,
 }
 
 # Writes that only some roles may make (the status says who).
