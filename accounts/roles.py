@@ -23,12 +23,19 @@ VIEW_ALL = [
     "engagements.view_action",
     "engagements.view_review",
     "engagements.view_note",
+    "engagements.view_attachment",
 ]
 # Follow-up actions: anyone who logs engagements adds them and works on them.
 ACTIONS = ["engagements.add_action", "engagements.change_action"]
-# Notes: everyone writes them; an analyst changes and deletes its own (Note's gate), a
-# manager or admin any.
-NOTES = ["engagements.add_note", "engagements.change_note", "engagements.delete_note"]
+# Notes and files: everyone adds them; an analyst changes and deletes its own (their
+# gates), a manager or admin any.
+NOTES = [
+    "engagements.add_note",
+    "engagements.change_note",
+    "engagements.delete_note",
+    "engagements.add_attachment",
+    "engagements.delete_attachment",
+]
 
 ROLE_PERMISSIONS = {
     Role.ANALYST: VIEW_ALL

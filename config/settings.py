@@ -453,6 +453,8 @@ JOBS_LEASE_SECONDS = envint("DJANGO_JOBS_LEASE_SECONDS", 600)
 # An engagement list's XLSX of more rows than this is written by a background job (its page
 # shows progress, then the file); the file is kept EXPORT_KEEP_HOURS for its starter.
 XLSX_JOB_ROWS = envint("DJANGO_XLSX_JOB_ROWS", 20_000)
+# The largest file an engagement takes, in MB (refused from its Content-Length first).
+ATTACHMENT_MAX_MB = envint("DJANGO_ATTACHMENT_MAX_MB", 25)
 EXPORT_KEEP_HOURS = envint("DJANGO_EXPORT_KEEP_HOURS", 24)
 
 # API tokens (django-rest-knox): `Authorization: Token <key>`, only a hash of the key is

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -15,9 +16,12 @@ from accounts.urls import (
     passkey_urlpatterns,
     saved_view_urlpatterns,
 )
+from core.uploads import BODY_ALLOWANCE, body_limit
 from engagements.api import (
     ActionViewSet,
+    AttachmentDownloadView,
     EngagementActionsView,
+    EngagementAttachmentsView,
     EngagementNotesView,
     EngagementReviewsView,
     EngagementViewSet,
@@ -63,6 +67,18 @@ api_urlpatterns = [
     path("engagements/<int:pk>/notes/", EngagementNotesView.as_view(), name="engagement-notes"),
     path("partners/<str:code>/notes/", PartnerNotesView.as_view(), name="partner-notes"),
     path("search/", SearchView.as_view(), name="search"),
+    path(
+        "engagements/<int:pk>/attachments/",
+        body_limit(settings.ATTACHMENT_MAX_MB * 1024 * 1024 + BODY_ALLOWANCE)(
+            EngagementAttachmentsView.as_view()
+        ),
+        name="engagement-attachments",
+    ),
+    path(
+        "attachments/<int:pk>/download/",
+        AttachmentDownloadView.as_view(),
+        name="attachment-download",
+    ),
     path(
         "partners/<str:code>/timeline/",
         PartnerTimelineView.as_view(),

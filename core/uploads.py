@@ -3,6 +3,9 @@ reads the body (config.middleware.BodyLimitMiddleware)."""
 
 from django.conf import settings
 
+# The file and what a multipart body carries around it (boundaries, headers, the token).
+BODY_ALLOWANCE = 64 * 1024
+
 
 def body_limit(max_bytes):
     """Let the decorated view take request bodies of up to `max_bytes` (the default for

@@ -1,6 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -18,12 +20,13 @@ from core.api import KeysetPagination
 from engagements.exports import EXPORT_FIELDS, with_relations
 from engagements.filters import SORTABLE, ActionFilter, EngagementFilterSet
 from engagements.history import engagement_history
-from engagements.models import Action, Engagement, Note, Review
+from engagements.models import Action, Attachment, Engagement, Note, Review
 from engagements.search import search
 from engagements.services import (
     delete_engagement,
     delete_note,
     delete_record,
+    save_attachment,
     save_engagement,
     save_note,
     save_record,
@@ -551,3 +554,91 @@ class PartnerTimelineView(views.APIView):
                 "results": [item.as_dict() for item in items],
             }
         )
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    """A file on an engagement as the contract has it; `file` is written only (multipart),
+    `download` is where to fetch it through the gate."""
+
+    file = serializers.FileField(write_only=True)
+    marking = serializers.ChoiceField(choices=Marking.choices, default=Marking.NU)
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "title",
+            "filename",
+            "size",
+            "content_type",
+            "marking",
+            "uploaded_by",
+            "at",
+            "download",
+            "file",
+        ]
+        read_only_fields = ["id", "filename", "size", "content_type", "uploaded_by", "at"]
+
+    def get_download(self, attachment) -> str:
+        return reverse("api:attachment-download", args=[attachment.pk])
+
+    def create(self, validated_data):
+        try:
+            return save_attachment(
+                self.context["request"].user,
+                self.context["engagement"].pk,
+                validated_data["file"],
+                title=validated_data.get("title", ""),
+                marking=validated_data["marking"],
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+
+
+class EngagementAttachmentsView(OfEngagement, generics.ListCreateAPIView):
+    """An engagement's files the caller may see (newest first); every role uploads one
+    (multipart: file, title, marking), up to DJANGO_ATTACHMENT_MAX_MB."""
+
+    serializer_class = AttachmentSerializer
+    pagination_class = None
+    queryset = Attachment.objects.none()  # for the schema; see get_queryset
+    write_permissions = {"POST": "engagements.add_attachment"}
+
+    def get_queryset(self):
+        return (
+            Attachment.objects.restrict(self.request.user)
+            .filter(engagement=self.get_engagement())
+            .select_related("uploaded_by")
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.request.method == "POST":
+            context["engagement"] = self.get_engagement()
+        return context
+
+
+class AttachmentDownloadView(views.APIView):
+    """The file, through the gate (404 for whoever may not see it), always as an
+    attachment named with its marking; recorded in the audit trail."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, pk):
+        attachment = get_object_or_404(Attachment.objects.restrict(request.user), pk=pk)
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.download_name(),
+            content_type=attachment.content_type,
+        )
+        audit.download(
+            request._request,
+            "attachment",
+            attachment.marking,
+            1,
+            "file",
+            filters=f"attachment={attachment.pk}",
+        )
+        return response

@@ -366,3 +366,13 @@ class NoteForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["marking"].choices = writable_markings(user)
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label="File")
+    title = forms.CharField(label="Title", max_length=300, required=False)
+    marking = forms.ChoiceField(label="Marking")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["marking"].choices = writable_markings(user)

@@ -20,7 +20,7 @@ from django.utils.crypto import constant_time_compare
 from accounts.choices import Marking
 from accounts.markings import marked_download, shown
 from core.downloads import DOWNLOAD_FORMATS
-from core.uploads import body_limit
+from core.uploads import BODY_ALLOWANCE, body_limit
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
 from engagements.forms import ImportForm
 from engagements.importer import (
@@ -37,8 +37,6 @@ from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
 
 SESSION_KEY = "engagement_import"
-# The file and what a multipart body carries around it (boundaries, headers, the token).
-BODY_ALLOWANCE = 64 * 1024
 
 may_import = permission_required("engagements.add_engagement", raise_exception=True)
 

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -580,3 +582,72 @@ class Note(models.Model):
     def allows(self, user, action):
         """Whether `user` may `action` this note now (its gate, as stored)."""
         return Note.objects.restrict(user, action).filter(pk=self.pk).exists()
+
+
+class AttachmentQuerySet(models.QuerySet):
+    def restrict(self, user, action="view"):
+        """The files `user` may `view`: marked within its clearance, on an engagement it may
+        see. `delete`: of those, the ones it uploaded, or any for a manager or admin."""
+        markings = visible_markings(user)
+        if not markings or not user.has_perm("engagements.view_attachment"):
+            return self.none()
+        seen = self.filter(marking__in=markings, engagement__marking__in=markings)
+        if action == "view":
+            return seen
+        if action != "delete":
+            raise ValueError(f"No such action on attachments: {action}")
+        if user.role in (Role.MANAGER, Role.ADMIN):
+            return seen
+        return seen.filter(uploaded_by=user.pk)
+
+
+def attachment_path(attachment, filename):
+    """Where a file is stored: a random name, never the uploader's (which is kept apart,
+    for the download's name)."""
+    return f"attachments/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file on an engagement, with a marking of its own (never above its uploader's
+    clearance). Kept in the default storage, never under a public URL: downloaded through
+    the gate (`engagements.api.AttachmentDownloadView`)."""
+
+    engagement = models.ForeignKey(
+        Engagement, verbose_name="engagement", on_delete=models.CASCADE, related_name="attachments"
+    )
+    title = models.CharField("title", max_length=300, blank=True)
+    file = models.FileField("file", upload_to=attachment_path, max_length=200)
+    filename = models.CharField("file name", max_length=255)
+    size = models.PositiveBigIntegerField("size (bytes)")
+    content_type = models.CharField("content type", max_length=100)
+    marking = models.CharField("marking", max_length=2, choices=Marking.choices, default=Marking.NU)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="uploaded by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField("uploaded at", auto_now_add=True)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(marking__in=Marking.values),
+                name="%(app_label)s_%(class)s_marking_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title or self.filename
+
+    def download_name(self):
+        """The file's name with its marking before the extension: `minutes-NS.pdf`."""
+        stem, dot, extension = self.filename.rpartition(".")
+        if not dot or not stem:
+            return f"{self.filename}-{self.marking}"
+        return f"{stem}-{self.marking}.{extension}"

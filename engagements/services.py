@@ -24,18 +24,20 @@ clearance.
 
 import re
 
+import filetype
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.choices import Marking
 from accounts.markings import readable
 from engagements import summaries
 from engagements.choices import PartnerRole
 from engagements.fields import RELATION_FIELDS, SCALAR_FIELDS
 from engagements.history import deleted_engagements
-from engagements.models import Engagement, Note, StaleVersion, lead_first
+from engagements.models import Attachment, Engagement, Note, StaleVersion, lead_first
 from engagements.snapshots import snapshot
 from partners.models import Partner
 from roadmap.models import Facet, Pillar, Tip
@@ -331,3 +333,66 @@ def delete_note(user, note):
             raise NotVisible(note.pk)
         note._history_user = _history_user(user)
         note.delete()
+
+
+def sniff_content_type(upload):
+    """An upload's type from its first bytes, not from what the client said: a known file
+    type's signature, else UTF-8 text, else bytes."""
+    head = upload.read(8192)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not just a character cut at the 8 KiB mark
+            return "application/octet-stream"
+    return "text/plain"
+
+
+def save_attachment(user, engagement_id, upload, title="", marking=Marking.NU):
+    """Store `upload` (an UploadedFile) on the engagement for `user`: only if, at that
+    instant, the engagement is within the user's clearance (claimed) and so is the
+    marking. Raises NotVisible or ValidationError; nothing is stored then (the file written
+    for a row that could not be saved is removed again)."""
+    if not readable(user, marking):
+        raise ValidationError(
+            {"marking": [f"You cannot mark a file above your clearance ({user.clearance})."]}
+        )
+    with transaction.atomic():
+        engagement = claim(user, engagement_id)
+        attachment = Attachment(
+            engagement=engagement,
+            title=title,
+            filename=_clean_filename(upload.name),
+            size=upload.size,
+            content_type=sniff_content_type(upload),
+            marking=marking,
+            uploaded_by=user if user.pk else None,
+        )
+        attachment.full_clean(exclude=["file", "engagement", "uploaded_by"])
+        attachment.file.save(attachment.filename, upload, save=False)
+        try:
+            attachment.save()
+        except Exception:
+            attachment.file.storage.delete(attachment.file.name)
+            raise
+        return attachment
+
+
+def delete_attachment(user, attachment):
+    """Delete `attachment` if it is `user`'s to delete now (its file goes once the
+    deletion commits: engagements.signals). Raises NotVisible."""
+    with transaction.atomic():
+        claim(user, attachment.engagement_id)
+        if not Attachment.objects.restrict(user, "delete").filter(pk=attachment.pk).exists():
+            raise NotVisible(attachment.pk)
+        attachment.delete()
+
+
+def _clean_filename(name):
+    """The uploaded file's own name, without any folder, control character or quote."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable() and c not in '"\\;')
+    return name.strip()[:200] or "file"

@@ -8,6 +8,7 @@ cover the records whose changes move engagements between report rows (partners a
 memberships) or change what a report shows (tips, tip statuses, pillars, facets).
 """
 
+from django.db import transaction
 from django.db.models.signals import (
     m2m_changed,
     post_delete,
@@ -18,7 +19,7 @@ from django.db.models.signals import (
 from django.dispatch import receiver
 
 from engagements import summaries, tasks
-from engagements.models import EngagementPartner
+from engagements.models import Attachment, EngagementPartner
 from jobs.choices import JobKind
 from jobs.services import start
 from partners.models import Membership, Partner
@@ -121,3 +122,12 @@ def directory_changed(sender, **kwargs):
     """What reports count, and the names and options pages draw."""
     summaries.bump_stamp()
     summaries.bump_stamp(summaries.DIRECTORY_STAMP)
+
+
+@receiver(post_delete, sender=Attachment, dispatch_uid="engagements.attachment_file")
+def remove_attachment_file(sender, instance, **kwargs):
+    """A file goes with its attachment (deleted alone or with its engagement), once the
+    deletion is committed: a deletion rolled back keeps its file."""
+    storage, name = instance.file.storage, instance.file.name
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))

@@ -19,6 +19,8 @@ urlpatterns += [
     path("<int:pk>/actions/", views.action_create, name="add-action"),
     path("<int:pk>/reviews/", views.review_create, name="add-review"),
     path("<int:pk>/notes/", views.note_create, name="add-note"),
+    path("<int:pk>/attachments/", views.attachment_create, name="add-attachment"),
+    path("attachments/<int:pk>/delete/", views.attachment_delete, name="delete-attachment"),
 ]
 
 # Under /notes/ (config/urls.py): a note's own pages.

@@ -25,6 +25,7 @@ from core.cache import result_key as cache_key
 from core.db import local_settings
 from core.downloads import DOWNLOAD_FORMATS
 from core.pagination import paginate
+from core.uploads import BODY_ALLOWANCE, body_limit
 from engagements import conflicts, summaries
 from engagements.choices import ActionStatus
 from engagements.exports import EXPORT_FIELDS, export_file_name, export_rows, with_relations
@@ -37,18 +38,21 @@ from engagements.filters import (
 )
 from engagements.forms import (
     ActionForm,
+    AttachmentForm,
     EngagementForm,
     NoteForm,
     ReviewForm,
     possible_duplicates,
 )
 from engagements.history import engagement_history, markings_shown, readable_history
-from engagements.models import Action, Engagement, Note, Review, StaleVersion
+from engagements.models import Action, Attachment, Engagement, Note, Review, StaleVersion
 from engagements.search import search
 from engagements.services import (
     NotVisible,
+    delete_attachment,
     delete_engagement,
     delete_note,
+    save_attachment,
     save_note,
     save_record,
 )
@@ -232,7 +236,7 @@ def _page_size(request):
     return min(max(size, 1), 500)
 
 
-def engagement_detail(request, pk, note_form=None, **forms):
+def engagement_detail(request, pk, note_form=None, attachment_form=None, **forms):
     engagement = get_object_or_404(with_relations(Engagement.objects.restrict(request.user)), pk=pk)
     audit.read(request, engagement, "page")
     history = engagement_history(engagement.pk, request.user)
@@ -245,6 +249,7 @@ def engagement_detail(request, pk, note_form=None, **forms):
         {
             **follow_up(request, engagement, **forms),
             **note_panel(request, {"engagement": engagement}, note_form),
+            **attachment_panel(request, engagement, attachment_form),
             "note_action": reverse("engagements:add-note", args=[engagement.pk]),
             "engagement": engagement,
             "facets": list(engagement.facets.select_related("pillar")),
@@ -638,3 +643,71 @@ def search_page(request):
         "engagements/search.html",
         {"q": text, "hits": hits, "corrected": sorted(corrected.items())},
     )
+
+
+# Attachments ----------------------------------------------------------------------------
+
+
+def attachment_panel(request, engagement, form=None):
+    """The engagement's files the reader may see, each with whether the reader may delete
+    it, and the upload form; their markings count for the page's banner."""
+    user = request.user
+    files = list(
+        Attachment.objects.restrict(user)
+        .filter(engagement=engagement)
+        .select_related("uploaded_by")
+    )
+    ids = [attachment.pk for attachment in files]
+    deletable = (
+        set(
+            Attachment.objects.restrict(user, "delete")
+            .filter(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        if ids
+        else set()
+    )
+    shown(request, *(attachment.marking for attachment in files))
+    if form is None and user.has_perm("engagements.add_attachment"):
+        form = AttachmentForm(user=user)
+    return {
+        "attachments": [(attachment, attachment.pk in deletable) for attachment in files],
+        "attachment_form": form,
+    }
+
+
+@require_POST
+@body_limit(settings.ATTACHMENT_MAX_MB * 1024 * 1024 + BODY_ALLOWANCE)
+@permission_required("engagements.add_attachment", raise_exception=True)
+def attachment_create(request, pk):
+    engagement = get_visible_engagement(request, pk)
+    form = AttachmentForm(request.POST, request.FILES, user=request.user)
+    if form.is_valid():
+        try:
+            save_attachment(
+                request.user,
+                engagement.pk,
+                form.cleaned_data["file"],
+                title=form.cleaned_data["title"],
+                marking=form.cleaned_data["marking"],
+            )
+        except NotVisible:
+            return _gone(request)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "File added.")
+            return redirect(engagement.get_absolute_url() + "#attachments")
+    return engagement_detail(request, pk, attachment_form=form)
+
+
+@require_POST
+def attachment_delete(request, pk):
+    attachment = get_object_or_404(Attachment.objects.restrict(request.user, "delete"), pk=pk)
+    home = attachment.engagement.get_absolute_url() + "#attachments"
+    try:
+        delete_attachment(request.user, attachment)
+    except NotVisible:
+        return _gone(request)
+    messages.success(request, "File deleted.")
+    return redirect(home)

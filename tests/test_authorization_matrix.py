@@ -10,10 +10,11 @@ import json
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from engagements.models import Action, Note
-from engagements.services import save_note
+from engagements.services import save_attachment, save_note
 from engagements.tasks import start_export
 from jobs.choices import JobKind
 from jobs.models import Job
@@ -140,6 +141,11 @@ EXPECTED_GET = {
     "search": PAGE,
     "api:search": API,
     "api:partner-timeline": API,
+    # Files (the one used: NU, on the NU engagement, uploaded by analyst_nu).
+    "api:engagement-attachments": API,
+    "api:attachment-download": API,
+    "engagements:add-attachment": answers(302, 405),  # POST only
+    "engagements:delete-attachment": answers(302, 405),  # POST only
 }
 
 # Writes that only some roles may make (the status says who).
@@ -206,6 +212,8 @@ EXPECTED_WRITES = [
     ("post", "partners:add-note", {"body": "Readout", "marking": "NU"}, answers(302, 302)),
     ("post", "notes:edit", {"body": "Edited", "marking": "NU"}, answers(302, 302, 404, 302, 302)),
     ("post", "notes:delete", {}, answers(302, 302, 404, 302, 302)),
+    # Files: their uploader, managers and admins delete them.
+    ("post", "engagements:delete-attachment", {}, answers(302, 302, 404, 302, 302)),
     # Anyone with a role saves views of their own (then goes to the list).
     ("post", "saved_views:create", {"name": "Mine", "query": ""}, answers(302, 302)),
     # Deleting is for the view's owner: another's (or none) is 404.
@@ -240,6 +248,8 @@ def url_for(name, pattern, objects):
         "api:note-detail": "note",
         "notes:edit": "note",
         "notes:delete": "note",
+        "api:attachment-download": "attachment",
+        "engagements:delete-attachment": "attachment",
     }.get(name, "engagement")
     values = {
         "pk": objects[owner].pk,
@@ -302,6 +312,9 @@ def make_objects(users):
         ),
         "export": start_export(owner, "start_before=&format=xlsx"),
         "note": save_note(owner, Note(engagement=engagement), {"body": "Readout"}),
+        "attachment": save_attachment(
+            owner, engagement.pk, SimpleUploadedFile("minutes.txt", b"Minutes")
+        ),
     }
 
 
