@@ -449,13 +449,17 @@ def action_rows(actions, user, today=None):
     change which is asked of the actions' gate once for them all."""
     today = today or timezone.localdate()
     actions = list(actions)
-    ids = [action.pk for action in actions]
-    changeable = (
-        set(Action.objects.restrict(user, "change").filter(pk__in=ids).values_list("pk", flat=True))
-        if ids
-        else set()
-    )
+    changeable = permitted(Action, user, "change", actions)
     return [(action, action.is_overdue(today), action.pk in changeable) for action in actions]
+
+
+def permitted(model, user, action, records):
+    """The ids of `records` (of `model`) that `user` may `action`, asked of the model's
+    gate once for them all."""
+    ids = [record.pk for record in records]
+    if not ids:
+        return set()
+    return set(model.objects.restrict(user, action).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 @require_POST
@@ -554,12 +558,7 @@ def note_panel(request, on, form=None):
     one; their markings count for the page's banner."""
     user = request.user
     notes = list(Note.objects.restrict(user).filter(**on).select_related("author"))
-    ids = [note.pk for note in notes]
-    changeable = (
-        set(Note.objects.restrict(user, "change").filter(pk__in=ids).values_list("pk", flat=True))
-        if ids
-        else set()
-    )
+    changeable = permitted(Note, user, "change", notes)
     shown(request, *(note.marking for note in notes))
     if form is None and user.has_perm("engagements.add_note"):
         form = NoteForm(user=user)
@@ -657,16 +656,7 @@ def attachment_panel(request, engagement, form=None):
         .filter(engagement=engagement)
         .select_related("uploaded_by")
     )
-    ids = [attachment.pk for attachment in files]
-    deletable = (
-        set(
-            Attachment.objects.restrict(user, "delete")
-            .filter(pk__in=ids)
-            .values_list("pk", flat=True)
-        )
-        if ids
-        else set()
-    )
+    deletable = permitted(Attachment, user, "delete", files)
     shown(request, *(attachment.marking for attachment in files))
     if form is None and user.has_perm("engagements.add_attachment"):
         form = AttachmentForm(user=user)
