@@ -80,6 +80,9 @@ def test_analyst_logs_finds_edits_and_sees_it_on_the_partner(live_server, page):
     # See the change on the partner's profile.
     page.get_by_role("link", name="Philippines").first.click()
     expect(page.get_by_role("heading", name=re.compile("Philippines"))).to_be_visible()
+    # In the timeline and in the table of engagements.
     expect(
-        page.get_by_role("link", name="Coastguard interoperability seminar, second round")
+        page.locator("#timeline").get_by_role(
+            "link", name="Coastguard interoperability seminar, second round"
+        )
     ).to_be_visible()
