@@ -1,7 +1,9 @@
-"""Time the search (`engagements/search.py`) as an NS manager, in-process, on the database
-DATABASE_URL names (seed it first: `manage.py seed_demo --engagements N`): a common word,
-a place, a partner's other name, a word found nowhere (which also looks for a typo) and a
-typo. Prints the median and the slowest of --repeat runs and the hits; asserts nothing.
+"""Time the search (`engagements/search.py`) and a partner's timeline
+(`engagements/timeline.py`) as an NS manager, in-process, on the database DATABASE_URL
+names (seed it first: `manage.py seed_demo --engagements N`): a common word, a place, a
+partner's other name, a word found nowhere (which also looks for a typo) and a typo; the
+timeline's first page and its fifth of the partner with the most engagements. Prints the
+median and the slowest of --repeat runs; asserts nothing.
 
     DATABASE_URL=postgres://… DJANGO_DEBUG=1 .venv/bin/python bench/bench_search.py
 """
@@ -21,14 +23,30 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 
 from accounts.choices import Marking, Role  # noqa: E402
 from accounts.models import User  # noqa: E402
 from accounts.roles import create_user_with_role  # noqa: E402
 from engagements.models import Engagement  # noqa: E402
 from engagements.search import search  # noqa: E402
+from engagements.timeline import timeline  # noqa: E402
+from partners.models import Partner  # noqa: E402
 
 WORDS = ["dialogue", "maritime", "Hanoi", "Vietnam", "zebrafish", "maritme", "dialgoue"]
+
+
+def timed(label, function, repeat):
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - began)
+    print(
+        f"{label:<28} median {statistics.median(times) * 1000:7.1f} ms   "
+        f"slowest {max(times) * 1000:7.1f} ms"
+    )
+    return result
 
 
 def main():
@@ -47,9 +65,19 @@ def main():
             times.append(time.perf_counter() - began)
         fixed = f" (searched {corrected})" if corrected else ""
         print(
-            f"{text:<12} median {statistics.median(times) * 1000:7.1f} ms   "
+            f"{text:<28} median {statistics.median(times) * 1000:7.1f} ms   "
             f"slowest {max(times) * 1000:7.1f} ms   {len(hits)} hits{fixed}"
         )
+    busiest = Partner.objects.annotate(links=Count("engagement_links")).order_by("-links")[0]
+    first = timed(
+        f"timeline of {busiest.code}, page 1", lambda: timeline(user, busiest), args.repeat
+    )
+    cursor = first[1]
+    for _ in range(3):
+        cursor = timeline(user, busiest, cursor)[1]
+    timed(
+        f"timeline of {busiest.code}, page 5", lambda: timeline(user, busiest, cursor), args.repeat
+    )
 
 
 if __name__ == "__main__":
