@@ -32,11 +32,15 @@ def _members(groups):
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="accounts.access.groups")
 @receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="accounts.access.own")
 def account_links_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """A user's groups or own permissions changed, from either side."""
-    if action not in ("post_add", "post_remove", "pre_clear"):
+    """A user's groups or own permissions changed, from either side (a clear from the
+    group's or permission's side before its links go, to know whose they were)."""
+    if action not in ("post_add", "post_remove", "post_clear", "pre_clear"):
         return
-    if not reverse:  # user.groups.add(…), user.user_permissions.remove(…)
-        instance.access_stamp = moved(User.objects.filter(pk=instance.pk))
+    if not reverse:  # user.groups.add(…), user.user_permissions.clear()
+        if action != "pre_clear":
+            instance.access_stamp = moved(User.objects.filter(pk=instance.pk))
+    elif action == "post_clear":
+        return
     elif pk_set is not None:  # group.user_set.add(…), permission.user_set.remove(…)
         moved(User.objects.filter(pk__in=pk_set))
     else:  # group.user_set.clear(), before the links go
