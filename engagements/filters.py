@@ -176,24 +176,10 @@ class EngagementFilterSet(FilterSet):
         return queryset
 
     def filter_search(self, queryset, name, text):
-        """Title, summary, outcomes and location, or a partner whose name, code or another
-        name matches ("Hanoi", "Vietnam", "VNM"). The partners are looked up first (a few
-        hundred rows): a word that names none adds no condition on the links."""
+        """Title, summary, outcomes and location, or a partner's names or code
+        (`EngagementQuerySet.matching`)."""
         text = text.strip()
-        if not text:
-            return queryset
-        matches = (
-            Q(title__icontains=text)
-            | Q(summary__icontains=text)
-            | Q(outcomes__icontains=text)
-            | Q(location__icontains=text)
-        )
-        partners = list(Partner.objects.search(text).values_list("pk", flat=True))
-        if partners:
-            matches |= Exists(
-                EngagementPartner.objects.filter(engagement=OuterRef("pk"), partner__in=partners)
-            )
-        return queryset.filter(matches)
+        return queryset.matching(text) if text else queryset
 
     def filter_through(self, queryset, name, value):
         """`name` is the many-to-many field (pillars, facets, tips)."""

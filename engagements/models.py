@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.manager import HistoricalQuerySet
@@ -22,6 +22,7 @@ from engagements.choices import (
     ReviewDecision,
 )
 from engagements.snapshots import RelationSnapshot, relation_snapshot
+from partners.models import Partner
 
 # Long enough for a page of notes, short enough that one request cannot fill the disk.
 TEXT_MAX_LENGTH = 10_000
@@ -52,6 +53,24 @@ class EngagementQuerySet(MarkedQuerySet):
         if user.has_perm("engagements.add_engagement"):
             return seen.filter(created_by=user.pk)
         return self.none()
+
+    def matching(self, text):
+        """Those whose title, summary, outcomes or location holds `text`, or with a partner
+        whose name, code or another name matches it ("Hanoi", "Vietnam", "VNM"): the
+        list's `search` and each word of the search box. The partners are looked up first
+        (a few hundred rows): a text that names none adds no condition on the links."""
+        matches = (
+            Q(title__icontains=text)
+            | Q(summary__icontains=text)
+            | Q(outcomes__icontains=text)
+            | Q(location__icontains=text)
+        )
+        partners = list(Partner.objects.search(text).values_list("pk", flat=True))
+        if partners:
+            matches |= Exists(
+                EngagementPartner.objects.filter(engagement=OuterRef("pk"), partner__in=partners)
+            )
+        return self.filter(matches)
 
     def high_risk_plans(self):
         """The engagements escalation review is for (`Engagement.is_high_risk_plan`)."""

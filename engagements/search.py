@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass
 
 from django.db import connections, transaction
-from django.db.models import BooleanField, Exists, Func, OuterRef, Q, Value
+from django.db.models import BooleanField, Func, Q, Value
 from django.db.models.functions import Upper
 
-from engagements.models import Engagement, EngagementPartner, Note
+from engagements.models import Engagement, Note
 from partners.models import Partner
 
 CANDIDATES = 200  # the newest matching engagements ranked (of a common word)
@@ -89,14 +89,10 @@ def _found(user, words):
 # Each kind ------------------------------------------------------------------------------
 
 
-def _partner_matches(word):
-    return Q(name__icontains=word) | Q(code__iexact=word) | Q(aliases__icontains=word)
-
-
 def _partners(words):
     partners = Partner.objects.all()
     for word in words:
-        partners = partners.filter(_partner_matches(word))
+        partners = partners.search(word)
     hits = []
     for partner in partners:
         exact = any(word in (partner.code.lower(), partner.name.lower()) for word in words)
@@ -113,22 +109,10 @@ def _partners(words):
     return hits
 
 
-def _engagement_matches(word):
-    texts = Q()
-    for name in TEXTS:
-        texts |= Q(**{f"{name}__icontains": word})
-    partners = list(Partner.objects.filter(_partner_matches(word)).values_list("pk", flat=True))
-    if partners:
-        texts |= Exists(
-            EngagementPartner.objects.filter(engagement=OuterRef("pk"), partner__in=partners)
-        )
-    return texts
-
-
 def _engagements(user, words):
     engagements = Engagement.objects.restrict(user)
     for word in words:
-        engagements = engagements.filter(_engagement_matches(word))
+        engagements = engagements.matching(word)
     found = engagements.order_by("-start_date", "-id").only(*TEXTS, "start_date", "marking")
     hits = []
     for rank, engagement in enumerate(found[:CANDIDATES]):

@@ -21,7 +21,6 @@ from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.markings import readable
 from accounts.models import visible_markings
 from engagements.models import Action, Engagement, Note, Review
 from partners.models import Membership
@@ -172,34 +171,47 @@ def _notes(user, partner, after, size):
 
 
 def _actions(user, partner, after, size):
-    actions = Action.objects.restrict(user).filter(engagement__partner_links__partner=partner)
-    rows = _newest(actions, "created_at", after, "action", size).select_related("engagement")
-    return [
-        Item(
-            action.created_at,
-            "action",
-            action.pk,
-            f"Action: {action.title}",
-            action.engagement.marking,
-            action.engagement.get_absolute_url() + "#actions",
-        )
-        for action in rows
-    ]
+    return _of_engagements(
+        Action.objects.restrict(user),
+        partner,
+        "created_at",
+        "action",
+        after,
+        size,
+        lambda action: f"Action: {action.title}",
+        "#actions",
+    )
 
 
 def _reviews(user, partner, after, size):
-    reviews = Review.objects.restrict(user).filter(engagement__partner_links__partner=partner)
-    rows = _newest(reviews, "at", after, "review", size).select_related("engagement")
+    return _of_engagements(
+        Review.objects.restrict(user),
+        partner,
+        "at",
+        "review",
+        after,
+        size,
+        lambda review: f"Review ({review.get_decision_display()}): {review.engagement.title}",
+        "#review",
+    )
+
+
+def _of_engagements(records, partner, field, kind, after, size, title, anchor):
+    """Records that hang on the partner's engagements (through their own gate), marked as
+    their engagement, linked to its page's `anchor`."""
+    rows = _newest(
+        records.filter(engagement__partner_links__partner=partner), field, after, kind, size
+    ).select_related("engagement")
     return [
         Item(
-            review.at,
-            "review",
-            review.pk,
-            f"Review ({review.get_decision_display()}): {review.engagement.title}",
-            review.engagement.marking,
-            review.engagement.get_absolute_url() + "#review",
+            getattr(record, field),
+            kind,
+            record.pk,
+            title(record),
+            record.engagement.marking,
+            record.engagement.get_absolute_url() + anchor,
         )
-        for review in rows
+        for record in rows
     ]
 
 
@@ -242,7 +254,6 @@ def _tip_statuses(user, partner, after, size):
             reverse("roadmap:tip", args=[update.tip.number]),
         )
         for update in rows
-        if readable(user, update.note_marking)
     ]
 
 
