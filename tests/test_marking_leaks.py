@@ -87,6 +87,11 @@ PAGES = [
     "/reports/trend/",
     "/reports/gaps/",
     "/saved-views/",
+    # The search box (a word of hidden texts, a typo of a hidden word; the page shows what
+    # was typed, so the hidden word itself is asked of the API below) and the timeline.
+    "/search/?q=summary",
+    "/search/?q=Quasr",
+    "/partners/IDN/?timeline=",
 ]
 API = [
     "/api/v1/engagements/",
@@ -96,6 +101,9 @@ API = [
     "/api/v1/reports/trend/",
     "/api/v1/reports/gaps/",
     "/api/v1/tips/",
+    "/api/v1/search/?q=outcomes",
+    "/api/v1/search/?q=Pulsar",
+    "/api/v1/search/?q=Nebul",
 ]
 
 
@@ -994,3 +1002,18 @@ def test_a_hidden_note_shows_through_no_door(client, marked):
         for text in texts:
             assert_no_leak(text, hidden, role)
     assert Note.objects.count() == 3
+
+
+def test_the_partner_timeline_holds_nothing_above_the_reader(client, marked):
+    """Its items mix kinds (a membership may share a hidden engagement's id): no hidden
+    word, and no hidden engagement among its engagements, on the page or in the API."""
+    hidden, visible = marked
+    for role in (Role.ANALYST, Role.MANAGER, Role.ADMIN):
+        reader = make_user(role, Marking.NU)
+        items = api_client(reader).get("/api/v1/partners/IDN/timeline/").json()["results"]
+        shown = {item["id"] for item in items if item["kind"] == "engagement"}
+        assert shown == {visible.pk}, role
+        assert not any(word in str(items) for word in WORDS.values()), role
+        client.force_login(reader)
+        page = body_of(client.get("/partners/IDN/"))
+        assert_no_leak(page, hidden, role)
