@@ -55,30 +55,9 @@ def new_entry(
     )
 
 
-def record(
-    action,
-    *,
-    request=None,
-    user=None,
-    username="",
-    object_type="",
-    object_id="",
-    marking=Marking.NU,
-    outcome="ok",
-    detail=None,
-):
+def record(action, **fields):
     """Append an entry (`new_entry()`'s arguments)."""
-    entry = new_entry(
-        action,
-        request=request,
-        user=user,
-        username=username,
-        object_type=object_type,
-        object_id=object_id,
-        marking=marking,
-        outcome=outcome,
-        detail=detail,
-    )
+    entry = new_entry(action, **fields)
     # Inside the transaction of what it records, if there is one (no savepoint: both land
     # or neither); otherwise in a transaction of its own.
     alone = not transaction.get_connection().in_atomic_block
