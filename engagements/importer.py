@@ -8,28 +8,27 @@ write service, so the rules are the API's and the form's. A file with any bad ro
 nothing.
 """
 
-import csv
-import datetime
-import io
-import re
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from openpyxl import load_workbook
-from openpyxl.utils.escape import unescape
 from rest_framework import serializers
 
 from accounts.choices import Marking
-from core.downloads import unquote
+from core import tables
+from core.tables import (  # noqa: F401 (the import page and the command read them here)
+    CELL_MAX_CHARS,
+    IMPORT_MAX_BYTES,
+    IMPORT_MAX_ROWS,
+    TOO_LONG,
+    ImportFileError,
+)
 from engagements import summaries
 from engagements.api import EngagementSerializer
 from engagements.exports import EXPORT_FIELDS
 from partners.models import Partner
 
-MANY_VALUED = ("partners", "pillars", "facets", "tips")
+MANY_VALUED = ("partners", "pillars", "facets", "tips", "people")
 IGNORED = ("id", "created_by", "created_at", "updated_at", "version")
 # The columns a file gives (the list's downloads have these and the ignored ones).
 COLUMNS = [name for name in EXPORT_FIELDS if name not in IGNORED]
@@ -53,10 +52,6 @@ EXAMPLE = {
 FORMATS = (".csv", ".xlsx")
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be read: its type, its columns, no rows."""
-
-
 @dataclass
 class ImportResult:
     rows: int = 0
@@ -65,67 +60,17 @@ class ImportResult:
     stored: bool = False
 
 
-# The import page's limits (the command takes any number of rows). A sheet that declares
-# more rows or columns than a reader takes is refused before a row is built: openpyxl
-# pads every row to the declared width, so "A1:XFD180001" would build 180,001 rows of
-# 16,384 cells each.
-IMPORT_MAX_BYTES = 1_000_000
-IMPORT_MAX_ROWS = 1_000
-MAX_COLUMNS = 64
-# The longest cell a file may hold: twice the longest text field (TEXT_MAX_LENGTH). A
-# longer one is a line error, and its text is not carried into the preview.
-CELL_MAX_CHARS = 20_000
-# What an XLSX file's parts may expand to, by the sizes its archive declares (a zip bomb
-# of a few kilobytes can declare gigabytes of XML; Python's zipfile reads no more than
-# declared): for the page, 32 times its upload limit (a real 1 MB file of text expands
-# about ten times), for the command 200 MB. openpyxl reads the whole table of shared
-# strings before any row, so for the page their number is capped too, at one per cell of
-# the largest sheet it takes: a 150 KB file of twenty million empty strings would hold a
-# worker far longer than a request may take.
-XLSX_MAX_EXPANDED_BYTES = 200_000_000
-PAGE_XLSX_MAX_EXPANDED_BYTES = 32 * IMPORT_MAX_BYTES
-SHARED_STRING = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
-
-TOO_LONG = object()  # stands for a cell over CELL_MAX_CHARS
-
-
 def read_table(name, content, max_rows=None):
-    """[(line number, {field: value})] for each data row of a file's bytes; line 1 is the
-    header. A file with more than `max_rows` data rows (None: any number) is refused.
-    A cell over CELL_MAX_CHARS is TOO_LONG (`import_rows` reports it by line). Raises
-    ImportFileError."""
-    suffix = PurePath(name).suffix.lower()
-    if suffix == ".xlsx":
-        table = _xlsx_rows(content, max_rows)
-    elif suffix == ".csv":
-        table = _csv_rows(content)
-    else:
-        raise ImportFileError("give a .csv or .xlsx file.")
-    header = next(table, None)
-    if header is None:
-        raise ImportFileError("no rows below the header.")
-    header = [name.strip() if isinstance(name, str) else "" for name in header]
-    unknown = set(header) - set(EngagementSerializer.Meta.fields) - {""}
-    if unknown:
-        raise ImportFileError(f"unknown columns: {', '.join(sorted(unknown))}.")
-    rows = []
-    for line, values in enumerate(table, start=2):
-        if not any(values):
-            continue
-        if max_rows is not None and len(rows) >= max_rows:
-            raise ImportFileError(
-                f"more than {max_rows:,} rows; the page takes up to {max_rows:,} at once."
-            )
-        rows.append((line, _row(header, values)))
-    if not rows:
-        raise ImportFileError("no rows below the header.")
-    return rows
+    """The rows of an engagement file (core.tables.read_table), the lists split at ";"."""
+    columns = EngagementSerializer.Meta.fields
+    rows = tables.read_table(name, content, columns, max_rows)
+    return [(line, _row(values)) for line, values in rows]
 
 
-def _row(header, values):
+def _row(values):
     row = {}
-    for name, value in zip(header, values, strict=False):
-        if name in IGNORED or not name:  # a column without a name holds nothing to import
+    for name, value in values.items():
+        if name in IGNORED:
             continue
         if value is TOO_LONG:
             row[name] = TOO_LONG
@@ -134,87 +79,6 @@ def _row(header, values):
         elif not (name == "end_date" and value == ""):  # an empty end date: none
             row[name] = value
     return row
-
-
-def _cell(text):
-    return TOO_LONG if len(text) > CELL_MAX_CHARS else text
-
-
-def _csv_rows(content):
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFileError("not a UTF-8 CSV file.") from None
-    # csv refuses a field over its own (process-wide) limit, 131,072 characters by default,
-    # with an error; no field can be longer than the file, so with the limit raised to the
-    # file's length every cell is read, and one over CELL_MAX_CHARS is a line error.
-    if csv.field_size_limit() <= len(text):
-        csv.field_size_limit(len(text) + 1)
-    reader = csv.reader(io.StringIO(text))
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:  # a line csv cannot split
-            raise ImportFileError(f"line {reader.line_num}: {error}.") from None
-        yield [_cell(unquote(value)) for value in values]
-
-
-def _xlsx_rows(content, max_rows):
-    _check_archive(content, max_rows)
-    try:
-        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        rows, columns = sheet.max_row, sheet.max_column  # as declared (None: not declared)
-    except Exception as error:  # a damaged or disguised file, whatever openpyxl says
-        raise ImportFileError(f"not a readable XLSX file ({error}).") from None
-    if columns is not None and columns > MAX_COLUMNS:
-        raise ImportFileError(
-            f"the sheet declares {columns:,} columns; at most {MAX_COLUMNS} are read."
-        )
-    if rows is not None and max_rows is not None and rows > max_rows + 1:
-        raise ImportFileError(
-            f"the sheet declares {rows - 1:,} rows below the header; the page takes up to "
-            f"{max_rows:,} at once."
-        )
-    # Undeclared or lying sizes: never more columns than MAX_COLUMNS, nor (for the page)
-    # more rows than one past the limit, which is enough to refuse the file.
-    last_row = None if max_rows is None else max_rows + 2
-    try:
-        for values in sheet.iter_rows(
-            max_col=columns or MAX_COLUMNS, max_row=last_row, values_only=True
-        ):
-            yield [_cell(_text(value)) for value in values]
-    except Exception as error:  # noqa: BLE001 - whatever a damaged sheet raises mid-way
-        raise ImportFileError(f"not a readable XLSX file ({error}).") from None
-
-
-def _check_archive(content, max_rows):
-    """Refuse an XLSX file whose parts would expand beyond what a reader takes, or (for
-    the page, which takes `max_rows`) that holds more shared strings than cells."""
-    limit = XLSX_MAX_EXPANDED_BYTES if max_rows is None else PAGE_XLSX_MAX_EXPANDED_BYTES
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-        members = archive.infolist()
-        expanded = sum(member.file_size for member in members)
-        if expanded > limit:
-            raise ImportFileError(
-                f"its parts expand to {expanded:,} bytes; at most {limit:,} are read."
-            )
-        if max_rows is None:
-            return
-        cells = (max_rows + 1) * MAX_COLUMNS
-        strings = sum(
-            len(SHARED_STRING.findall(archive.read(member)))
-            for member in members
-            if member.filename.endswith(".xml")
-        )
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        raise ImportFileError("not a readable XLSX file.") from None
-    if strings > cells:
-        raise ImportFileError(
-            f"it holds {strings:,} shared strings; the page reads up to {cells:,}."
-        )
 
 
 def import_rows(rows, user, dry_run=False, valid_only=False):
@@ -307,20 +171,6 @@ def _summary(line, engagement, partners, pillars):
         "pillars": [pillar.name for pillar in sorted(pillars, key=lambda p: p.order)],
         "marking": engagement.marking,
     }
-
-
-def _text(cell):
-    """A spreadsheet cell as the text the API takes: dates in ISO; text with the control
-    characters that XLSX writes as `_xHHHH_` restored, and without the quote a download
-    puts before a formula-like cell (Excel keeps that quote as text when it opens a CSV,
-    so it can reach an XLSX file too)."""
-    if cell is None:
-        return ""
-    if isinstance(cell, datetime.datetime):
-        return cell.date().isoformat()
-    if isinstance(cell, datetime.date):
-        return cell.isoformat()
-    return unquote(unescape(str(cell)))
 
 
 def highest_marking_in(rows):

@@ -365,12 +365,12 @@ def xlsx_with_shared_strings(table):
 def test_a_shared_string_bomb_is_refused_before_openpyxl_reads_it(
     client, analyst, monkeypatch, table, message
 ):
-    import engagements.importer
+    import core.tables
 
     def never(*args, **kwargs):
         raise AssertionError("openpyxl read the file")
 
-    monkeypatch.setattr(engagements.importer, "load_workbook", never)
+    monkeypatch.setattr(core.tables, "load_workbook", never)
     upload = xlsx_with_shared_strings(table)
     assert len(upload.getvalue()) < 200_000
     response = client.post("/engagements/import/", {"file": upload})
