@@ -135,14 +135,15 @@ def _insert_and_move_the_end(entry):
         return pk
 
 
-def read(request, engagement, what="engagement"):
-    """A read of an engagement (its page, its API detail, its history)."""
+def read(request, marked, what="engagement"):
+    """A read of a marked record (an engagement or a person: its page, its API detail, its
+    history), named by its model (`object_type` "engagement", "person")."""
     return record(
         "read",
         request=request,
-        object_type="engagement",
-        object_id=engagement.pk,
-        marking=engagement.marking,
+        object_type=marked._meta.model_name,
+        object_id=marked.pk,
+        marking=marked.marking,
         detail={"what": what},
     )
 

@@ -24,6 +24,8 @@ VIEW_ALL = [
     "engagements.view_review",
     "engagements.view_note",
     "engagements.view_attachment",
+    "people.view_person",
+    "people.view_affiliation",
 ]
 # Follow-up actions: anyone who logs engagements adds them and works on them.
 ACTIONS = ["engagements.add_action", "engagements.change_action"]
@@ -36,12 +38,16 @@ NOTES = [
     "engagements.add_attachment",
     "engagements.delete_attachment",
 ]
+# People: everyone who logs engagements enters and updates them; an analyst deletes those
+# they entered (the gate), a manager or admin any.
+PEOPLE = ["people.add_person", "people.change_person", "people.delete_person"]
 
 ROLE_PERMISSIONS = {
     Role.ANALYST: VIEW_ALL
     + ["engagements.add_engagement", "engagements.change_engagement"]
     + ACTIONS
-    + NOTES,
+    + NOTES
+    + PEOPLE,
     Role.MANAGER: VIEW_ALL
     + [
         "engagements.add_engagement",
@@ -50,6 +56,7 @@ ROLE_PERMISSIONS = {
         "roadmap.add_tipstatusupdate",
         *ACTIONS,
         *NOTES,
+        *PEOPLE,
         "engagements.delete_action",
         "engagements.add_review",
         "roadmap.add_target",

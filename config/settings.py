@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "jobs",
     "accounts",
     "partners",
+    "people",
     "roadmap",
     "engagements",
     "reports",

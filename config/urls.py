@@ -34,6 +34,7 @@ from engagements.urls import note_urlpatterns
 from engagements.views import action_list, search_page
 from jobs.api import JobViewSet
 from partners.api import PartnerViewSet
+from people.api import PersonViewSet
 from reports import urls as report_urls
 from reports.views import dashboard
 from roadmap import api as roadmap_api
@@ -43,6 +44,7 @@ router.register("pillars", roadmap_api.PillarViewSet, basename="pillar")
 router.register("tips", roadmap_api.TipViewSet, basename="tip")
 router.register("partners", PartnerViewSet, basename="partner")
 router.register("engagements", EngagementViewSet, basename="engagement")
+router.register("people", PersonViewSet, basename="person")
 router.register("targets", roadmap_api.TargetViewSet, basename="target")
 router.register("actions", ActionViewSet, basename="action")
 router.register("notes", NoteViewSet, basename="note")
@@ -111,6 +113,7 @@ urlpatterns = [
     path("actions/", action_list, name="actions"),
     path("saved-views/", include((saved_view_urlpatterns, "saved_views"))),
     path("partners/", include("partners.urls")),
+    path("people/", include("people.urls")),
     path("roadmap/", include("roadmap.urls")),
     path("jobs/", include("jobs.urls")),
     path("calendar/", include((calendar_urlpatterns, "calendar"))),

@@ -146,3 +146,36 @@ class KeysetPagination(pagination.BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "maximum": 500},
             },
         ]
+
+
+VERSION_MISSING = "Send the version you read (or an If-Match header)."
+
+
+class VersionedMixin:
+    """For viewsets of records written from the version read (engagements, people): an
+    `If-Match: "<version>"` header stands in for `version` in the body, and an answer
+    holding one record carries its version as the ETag."""
+
+    def get_serializer(self, *args, **kwargs):
+        match = self.request.headers.get("If-Match", "").strip('W/"')
+        if "data" in kwargs and match.isdigit() and "version" not in kwargs["data"]:
+            kwargs["data"] = {**kwargs["data"], "version": int(match)}
+        return super().get_serializer(*args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response.data, dict) and "version" in response.data and "id" in response.data:
+            response["ETag"] = f'"{response.data["version"]}"'
+        return response
+
+    @staticmethod
+    def version_sent(request):
+        """The version a DELETE was sent with: If-Match, `?version=` or the body's."""
+        sent = request.headers.get("If-Match", "").strip('W/"') or request.query_params.get(
+            "version", ""
+        )
+        if not sent and isinstance(request.data, dict):
+            sent = str(request.data.get("version", ""))
+        if not sent.isdigit() or len(sent) > 10:
+            raise exceptions.ValidationError({"version": [VERSION_MISSING]})
+        return int(sent)

@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -16,7 +17,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from accounts import audit
 from accounts.choices import Marking
-from core.api import KeysetPagination
+from core.api import VERSION_MISSING, KeysetPagination, VersionedMixin
 from engagements.exports import EXPORT_FIELDS, with_relations
 from engagements.filters import SORTABLE, ActionFilter, EngagementFilterSet
 from engagements.history import engagement_history
@@ -33,6 +34,7 @@ from engagements.services import (
 )
 from engagements.timeline import timeline
 from partners.models import Partner
+from people.models import Person
 from roadmap.models import Facet, Pillar, Tip
 
 
@@ -85,6 +87,40 @@ class CodeListField(serializers.ListField):
         return [found[value] for value in values]
 
 
+class PeopleField(serializers.ListField):
+    """Who took part, by id: read, only the people the reader may see (prefetched by the
+    viewset as `visible_people`); written, each must be one the writer may see."""
+
+    child = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 100)
+        super().__init__(**kwargs)
+
+    @property
+    def user(self):
+        return self.context.get("user") or self.context["request"].user
+
+    def get_attribute(self, engagement):
+        if hasattr(engagement, "visible_people"):
+            return engagement.visible_people
+        return list(engagement.people.restrict(self.user))
+
+    def to_representation(self, people):
+        return [person.pk for person in people]
+
+    def to_internal_value(self, data):
+        ids = super().to_internal_value(data)
+        repeated = sorted({value for value in ids if ids.count(value) > 1})
+        if repeated:
+            raise serializers.ValidationError([f"“{value}” is listed twice." for value in repeated])
+        found = Person.objects.restrict(self.user).in_bulk(ids)
+        unknown = [value for value in ids if value not in found]
+        if unknown:
+            raise serializers.ValidationError([f"No person with id {value}." for value in unknown])
+        return [found[value] for value in ids]
+
+
 class EngagementSerializer(serializers.ModelSerializer):
     """Partners, pillars and facets by code, tips by number. Input is only parsed here:
     the rules and the write are `engagements.services.save_engagement`'s, the same for the
@@ -114,6 +150,7 @@ class EngagementSerializer(serializers.ModelSerializer):
         child=serializers.IntegerField(min_value=1, max_value=32767),
         required=False,
     )
+    people = PeopleField(required=False, help_text="Who took part: ids of people.")
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version = serializers.IntegerField(
         required=False,
@@ -129,7 +166,8 @@ class EngagementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Engagement
-        fields = [*EXPORT_FIELDS, "review"]  # the contract's names, shared with the downloads
+        # The contract's names, shared with the downloads; then what only the API shows.
+        fields = [*EXPORT_FIELDS, "people", "review"]
         read_only_fields = ["id", "created_by", "created_at", "updated_at"]
 
     def get_review(self, engagement) -> str | None:
@@ -140,9 +178,7 @@ class EngagementSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if self.instance is not None and attrs.get("version") is None:
-            raise serializers.ValidationError(
-                {"version": ["Send the version you read (or an If-Match header)."]}
-            )
+            raise serializers.ValidationError({"version": [VERSION_MISSING]})
         return attrs
 
     @property
@@ -182,7 +218,7 @@ HISTORY = inline_serializer(
         parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)]
     ),
 )
-class EngagementViewSet(viewsets.ModelViewSet):
+class EngagementViewSet(VersionedMixin, viewsets.ModelViewSet):
     """Engagements visible to the caller; anything above its clearance is a 404."""
 
     serializer_class = EngagementSerializer
@@ -197,22 +233,14 @@ class EngagementViewSet(viewsets.ModelViewSet):
     }
 
     def get_queryset(self):
-        return with_relations(Engagement.objects.restrict(self.request.user)).annotate(
-            review=Review.objects.newest_decision()
+        user = self.request.user
+        return (
+            with_relations(Engagement.objects.restrict(user))
+            .prefetch_related(
+                Prefetch("people", queryset=Person.objects.restrict(user), to_attr="visible_people")
+            )
+            .annotate(review=Review.objects.newest_decision())
         )
-
-    def get_serializer(self, *args, **kwargs):
-        # An If-Match: "<version>" header stands in for a version in the body.
-        match = self.request.headers.get("If-Match", "").strip('W/"')
-        if "data" in kwargs and match.isdigit() and "version" not in kwargs["data"]:
-            kwargs["data"] = {**kwargs["data"], "version": int(match)}
-        return super().get_serializer(*args, **kwargs)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if isinstance(response.data, dict) and "version" in response.data and "id" in response.data:
-            response["ETag"] = f'"{response.data["version"]}"'
-        return response
 
     @extend_schema(responses=HISTORY, filters=False)
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
@@ -239,22 +267,9 @@ class EngagementViewSet(viewsets.ModelViewSet):
         engagement = self.get_object()
         if not engagement.allows(request.user, "delete"):  # before asking for a version
             raise exceptions.PermissionDenied("Analysts may delete only engagements they logged.")
-        version = self._version_sent(request)
+        version = self.version_sent(request)
         delete_engagement(request.user, engagement.pk, version)
         return Response(status=204)
-
-    @staticmethod
-    def _version_sent(request):
-        sent = request.headers.get("If-Match", "").strip('W/"') or request.query_params.get(
-            "version", ""
-        )
-        if not sent and isinstance(request.data, dict):
-            sent = str(request.data.get("version", ""))
-        if not sent.isdigit() or len(sent) > 10:
-            raise exceptions.ValidationError(
-                {"version": ["Send the version you read (or an If-Match header)."]}
-            )
-        return int(sent)
 
 
 # Follow-up actions and escalation reviews --------------------------------------------

@@ -9,12 +9,14 @@ from django.db.models import Q
 from accounts.choices import Marking
 from accounts.markings import writable_markings
 from accounts.models import users_who_may_see
+from core.forms import ErrorSummaryMixin
 from engagements.choices import PartnerRole
 from engagements.fields import NAMES
 from engagements.importer import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, ImportFileError, read_table
 from engagements.models import Action, Engagement, Note, Review
 from engagements.services import WRITABLE, save_engagement
 from partners.models import Partner
+from people.models import Person
 from roadmap.models import Facet, Pillar, Tip
 
 # The form's own fields for the partners (the picker fills in all three).
@@ -62,6 +64,12 @@ class PartnerSelect(forms.SelectMultiple):
         return sorted(groups, key=place)
 
 
+def person_label(person):
+    """A person as the picker offers them: "Name (title, partner code)"."""
+    known = ", ".join(filter(None, [person.title, person.partner.code if person.partner else ""]))
+    return f"{person.name} ({known})" if known else person.name
+
+
 def offered_partners(engagement):
     """Active partners, and the partners the engagement already has (an inactive partner
     stays on the engagements it was part of, but is not offered for new ones)."""
@@ -69,20 +77,6 @@ def offered_partners(engagement):
     if engagement.pk:
         offered |= Q(pk__in=engagement.partner_links.values("partner"))
     return Partner.objects.filter(offered).order_by("name")
-
-
-class ErrorSummaryMixin:
-    """For templates/includes/error_summary.html: the errors, each linked to its field."""
-
-    def error_links(self):
-        """(element id, label, message) for every error, in the form's order, for the
-        summary at the top of the page; a message that belongs to no field has no id."""
-        links = [(None, None, message) for message in self.non_field_errors()]
-        for bound in self:
-            # A group of checkboxes has no single element: link to its first box.
-            target = bound.id_for_label or f"{bound.auto_id}_0"
-            links += [(target, bound.label, message) for message in bound.errors]
-        return links
 
 
 class EngagementForm(ErrorSummaryMixin, forms.ModelForm):
@@ -115,12 +109,20 @@ class EngagementForm(ErrorSummaryMixin, forms.ModelForm):
         help_text="Partners that only observed; must be among the partners above.",
         widget=forms.SelectMultiple(attrs={"size": 4}),
     )
+    people = forms.ModelMultipleChoiceField(
+        queryset=Person.objects.none(),
+        required=False,
+        label="People",
+        help_text="Who took part. Ctrl/⌘-click to choose several; type a name to find one.",
+        widget=forms.SelectMultiple(attrs={"size": 6, "data-person-picker": "true"}),
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     # The page's order, which the error summary follows.
     # The fields in the spec's order (engagements/fields.py), the partners as the form's
     # three lists, then the version the edit started from.
     field_order = [
         *(name for field in NAMES for name in PARTNER_FIELDS.get(field, [field])),
+        "people",
         "version",
     ]
 
@@ -147,6 +149,12 @@ class EngagementForm(ErrorSummaryMixin, forms.ModelForm):
             "pillar__order", "order"
         )
         self.fields["tips"].queryset = Tip.objects.order_by("number")
+        # Only the people the writer may see; those it may not stay on the engagement
+        # (the write service keeps them).
+        self.fields["people"].queryset = (
+            Person.objects.restrict(user).select_related("partner").order_by("name")
+        )
+        self.fields["people"].label_from_instance = person_label
         self.fields["marking"].choices = [
             (value, label) for value, label in Marking.choices if user.may_see(value)
         ]
@@ -162,6 +170,9 @@ class EngagementForm(ErrorSummaryMixin, forms.ModelForm):
                 [link.partner.code for link in links if link.role == PartnerRole.OBSERVER],
             )
             self.initial.setdefault("version", self.instance.version)
+            self.initial.setdefault(
+                "people", list(self.instance.people.restrict(user).values_list("pk", flat=True))
+            )
 
     def facets_by_pillar(self):
         """(pillar checkbox, [facet checkboxes]) pairs, so facets render under their pillar."""
@@ -216,6 +227,7 @@ class EngagementForm(ErrorSummaryMixin, forms.ModelForm):
             pillars=self.cleaned_data["pillars"],
             facets=self.cleaned_data["facets"],
             tips=self.cleaned_data["tips"],
+            people=list(self.cleaned_data["people"]),
         )
         return save_engagement(self.user, data, self.instance.pk, self.cleaned_data.get("version"))
 

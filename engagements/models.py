@@ -104,6 +104,11 @@ class Engagement(models.Model):
         related_name="engagements",
         blank=True,
     )
+    # Who took part. A person carries a marking of their own: each reader is shown only
+    # those within their clearance, and a write keeps the ones its writer cannot see.
+    people = models.ManyToManyField(
+        "people.Person", verbose_name="people", related_name="engagements", blank=True
+    )
     marking = models.CharField("marking", max_length=2, choices=Marking.choices, default=Marking.NU)
     # The marking's place on the scale (NU 0 … NS 3): sorting by marking means by rank.
     marking_rank = models.GeneratedField(

@@ -1,6 +1,7 @@
 """One search over what the tracker holds (`/search/` and `GET /api/v1/search/`): partners
-(names, other names, codes), engagements (title, summary, outcomes, location, and the
-names of their partners) and notes, only as the reader may see them, ranked.
+(names, other names, codes), people (names, titles, email addresses), engagements (title,
+summary, outcomes, location, and the names of their partners) and notes, only as the
+reader may see them, ranked.
 
 Every word typed must be found (in any of those texts, or as a partner's name). When
 nothing is, a word of five letters or more that is found nowhere is taken for a typo: the
@@ -25,6 +26,7 @@ from django.db.models.functions import Upper
 
 from engagements.models import Engagement, Note
 from partners.models import Partner
+from people.models import Person
 
 CANDIDATES = 200  # the newest matching engagements ranked (of a common word)
 RESULTS = 50  # results returned, best first
@@ -81,7 +83,7 @@ def search(user, text):
 
 
 def _found(user, words):
-    hits = _partners(words) + _engagements(user, words) + _notes(user, words)
+    hits = _partners(words) + _people(user, words) + _engagements(user, words) + _notes(user, words)
     hits.sort(key=lambda hit: -hit.score)
     return hits[:RESULTS]
 
@@ -104,6 +106,29 @@ def _partners(words):
                 snippet=", ".join(filter(None, [partner.code, partner.aliases])),
                 url=partner.get_absolute_url(),
                 score=10 + (10 if exact else 0),
+            )
+        )
+    return hits
+
+
+def _people(user, words):
+    people = Person.objects.restrict(user).select_related("partner")
+    for word in words:
+        people = people.search(word)
+    hits = []
+    for person in people.order_by("name", "id")[:CANDIDATES]:
+        named = all(word in person.name.lower() for word in words)
+        hits.append(
+            Hit(
+                kind="person",
+                id=person.pk,
+                title=person.name,
+                snippet=", ".join(
+                    filter(None, [person.title, person.partner.name if person.partner else ""])
+                ),
+                url=person.get_absolute_url(),
+                score=8 + (8 if named else 0),
+                marking=person.marking,
             )
         )
     return hits
@@ -191,11 +216,14 @@ def _nearest_word(user, word):
 
 
 def _typo_candidates(user, word):
-    """Texts that may hold a word one edit from `word`: partners' names, and the visible
-    engagements' and notes' texts that the trigram indexes find similar (PostgreSQL), or
-    the newest ones (SQLite)."""
+    """Texts that may hold a word one edit from `word`: partners' names, the visible
+    people's names and titles (the first FALLBACK_ROWS), and the visible engagements' and
+    notes' texts that the trigram indexes find similar (PostgreSQL), or the newest ones
+    (SQLite)."""
     for name, aliases in Partner.objects.values_list("name", "aliases"):
         yield f"{name} {aliases}"
+    for name, title in Person.objects.restrict(user).values_list("name", "title")[:FALLBACK_ROWS]:
+        yield f"{name} {title}"
     engagements = Engagement.objects.restrict(user)
     notes = Note.objects.restrict(user)
     if connections[engagements.db].vendor == "postgresql":

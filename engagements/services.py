@@ -40,6 +40,7 @@ from engagements.history import deleted_engagements
 from engagements.models import Attachment, Engagement, Note, StaleVersion, lead_first
 from engagements.snapshots import snapshot
 from partners.models import Partner
+from people.models import Person
 from roadmap.models import Facet, Pillar, Tip
 
 RELATIONS = tuple(RELATION_FIELDS)  # partners, pillars, facets, tips
@@ -194,7 +195,7 @@ def _claim(user, engagement_id, version):
 def _apply(user, engagement, data):
     """Write `data` onto `engagement` (claimed, or new) and its relations; returns how the
     report summaries counted it before (None when new) and count it now."""
-    unknown = set(data) - set(WRITABLE) - set(RELATIONS) - {"partner_roles"}
+    unknown = set(data) - set(WRITABLE) - set(RELATIONS) - {"partner_roles", "people"}
     if unknown:
         raise TypeError(f"Not writable: {', '.join(sorted(unknown))}")
     adding = engagement._state.adding
@@ -211,6 +212,7 @@ def _apply(user, engagement, data):
     validate_engagement(
         user, engagement, relations["partners"], roles, relations["pillars"], relations["facets"]
     )
+    people = _people(user, engagement, data["people"]) if "people" in data else None
     relink = adding or "partners" in data or "partner_roles" in data
     stored = lead_first(relations["partners"], roles) if relink else relations["partners"]
     engagement._history_user = _history_user(user)
@@ -231,10 +233,28 @@ def _apply(user, engagement, data):
             engagement.link_new(name, relations[name])
         elif name in data:
             getattr(engagement, name).set(relations[name])
+    if people is not None:
+        engagement.people.set(people)
     if plan_before is not None and _plan(engagement, relations["partners"]) != plan_before:
         # The reviews were of another plan: the engagement needs a new one.
         engagement.reviews.current().update(current=False)
     return counted_before, _counted(engagement, relations)
+
+
+def _people(user, engagement, chosen):
+    """Who took part after a write that sends `chosen`: those people (each must be within
+    the writer's clearance now), and those already linked that the writer cannot see (a
+    writer changes only what it is shown)."""
+    chosen = list(chosen)
+    visible = Person.objects.restrict(user)
+    asked = [person.pk for person in chosen]
+    found = set(visible.filter(pk__in=asked).values_list("pk", flat=True))
+    unknown = [person for person in chosen if person.pk not in found]
+    if unknown:
+        raise ValidationError({"people": [f"No person with id {p.pk}." for p in unknown]})
+    if engagement._state.adding:
+        return chosen
+    return chosen + list(engagement.people.exclude(pk__in=visible.values("pk")))
 
 
 # What an escalation review judges: a change to any of these makes its reviews stale.

@@ -1,6 +1,7 @@
 """One timeline per partner (its profile and `GET /api/v1/partners/{code}/timeline/`):
-its engagements, notes, actions, reviews, memberships, tip status updates that name it and
-targets, newest first, only what the reader may see, a page at a time.
+its engagements, notes, actions, reviews, memberships, tip status updates that name it,
+targets and people joining or leaving it, newest first, only what the reader may see, a
+page at a time.
 
 Each kind is one query per page: its items newer than nothing (the first page) or older
 than the cursor, newest first, at most a page of them; the pages of all kinds are merged
@@ -24,6 +25,7 @@ from django.utils import timezone
 from accounts.models import visible_markings
 from engagements.models import Action, Engagement, Note, Review
 from partners.models import Membership
+from people.models import Affiliation, Person
 from roadmap.models import Target, TipStatusUpdate
 
 PAGE = 25
@@ -35,6 +37,7 @@ LABELS = {
     "membership": "Membership",
     "tip_status": "Tip status",
     "target": "Target",
+    "person": "Person",
 }
 
 
@@ -46,6 +49,9 @@ class Item:
     title: str
     marking: str
     url: str
+    # The id a reader is given, when it is not the row's the page is keyed by (a person
+    # joining or leaving: keyed by the affiliation, showing the person).
+    ref: int | None = None
 
     def key(self):
         return (self.at, self.kind, self.id)
@@ -58,7 +64,7 @@ class Item:
         return {
             "at": self.at.isoformat(),
             "kind": self.kind,
-            "id": self.id,
+            "id": self.ref or self.id,
             "title": self.title,
             "marking": self.marking,
         }
@@ -77,6 +83,8 @@ def timeline(user, partner, cursor=None, size=PAGE):
         _memberships,
         _tip_statuses,
         _targets,
+        _joined,
+        _left,
     ]
     pieces = [kind(user, partner, after, size + 1) for kind in kinds]
     merged = list(heapq.merge(*pieces, key=lambda item: item.key(), reverse=True))
@@ -282,3 +290,36 @@ def _targets(user, partner, after, size):
 def _first_line(text, length=120):
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line[:length] + ("…" if len(line) > length else "")
+
+
+def _joined(user, partner, after, size):
+    return _affiliations(user, partner, after, size, "start", "joined")
+
+
+def _left(user, partner, after, size):
+    return _affiliations(user, partner, after, size, "end", "left")
+
+
+def _affiliations(user, partner, after, size, field, verb):
+    """People joining the partner (an affiliation's start) or leaving it (its end), when
+    the reader may see the person. Both are of kind `person`, keyed by the affiliation
+    (which ends strictly after it starts, so its two items never share a key)."""
+    affiliations = Affiliation.objects.filter(
+        partner=partner, person__in=Person.objects.restrict(user)
+    )
+    rows = _newest(
+        affiliations.filter(**{f"{field}__isnull": False}), field, after, "person", size, date=True
+    ).select_related("person")
+    return [
+        Item(
+            _midnight(getattr(affiliation, field)),
+            "person",
+            affiliation.pk,
+            f"{affiliation.person.name} {verb}"
+            + (f" as {affiliation.title}" if affiliation.title and verb == "joined" else ""),
+            affiliation.person.marking,
+            affiliation.person.get_absolute_url(),
+            ref=affiliation.person_id,
+        )
+        for affiliation in rows
+    ]

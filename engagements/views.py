@@ -240,9 +240,11 @@ def engagement_detail(request, pk, note_form=None, attachment_form=None, **forms
     engagement = get_object_or_404(with_relations(Engagement.objects.restrict(request.user)), pk=pk)
     audit.read(request, engagement, "page")
     history = engagement_history(engagement.pk, request.user)
-    # The engagement with its actions and reviews (marked as it is), and the versions of
-    # its history within the reader's clearance.
-    shown(request, engagement.marking, *markings_shown(history))
+    people = list(engagement.people.restrict(request.user).select_related("partner"))
+    # The engagement with its actions and reviews (marked as it is), the people who took
+    # part as the reader may see them, and the versions of its history within the
+    # reader's clearance.
+    shown(request, engagement.marking, *markings_shown(history), *(p.marking for p in people))
     return render(
         request,
         "engagements/engagement_detail.html",
@@ -253,6 +255,7 @@ def engagement_detail(request, pk, note_form=None, attachment_form=None, **forms
             "note_action": reverse("engagements:add-note", args=[engagement.pk]),
             "engagement": engagement,
             "facets": list(engagement.facets.select_related("pillar")),
+            "people": people,
             "can_change": engagement.allows(request.user, "change"),
             "can_delete": engagement.allows(request.user, "delete"),
             "can_read_audit": request.user.has_perm("accounts.view_auditentry"),

@@ -19,6 +19,7 @@ from engagements.timeline import timeline
 from engagements.views import action_rows, note_panel, note_refused
 from partners.filters import PartnerFilterSet
 from partners.models import Membership, Partner
+from people.models import Person
 from reports import queries
 from roadmap.models import Pillar
 from roadmap.views import target_form
@@ -31,6 +32,9 @@ def partner_list(request):
     partners = filterset.qs if filterset.is_valid() else Partner.objects.none()
     page = Paginator(partners, 100).get_page(request.GET.get("page"))
     return render(request, "partners/partner_list.html", {"filterset": filterset, "page": page})
+
+
+PEOPLE_SHOWN = 50  # on the profile; the people list has them all
 
 
 def coverage_cells(coverage):
@@ -53,6 +57,7 @@ def partner_detail(request, code):
     plan = queries.plan(request.user, partner_code=partner.code)
     notes, notes_marking = shown_note(request.user, partner.notes, partner.notes_marking)
     journal = note_panel(request, {"partner": partner})
+    people = list(Person.objects.restrict(request.user).filter(partner=partner)[:PEOPLE_SHOWN])
     try:
         events, older = timeline(request.user, partner, request.GET.get("timeline"))
     except ValidationError as error:
@@ -65,6 +70,7 @@ def partner_detail(request, code):
         *(engagement.marking for engagement in page),
         notes_marking,
         *(event.marking for event in events),
+        *(person.marking for person in people),
     )
     return render(
         request,
@@ -74,6 +80,7 @@ def partner_detail(request, code):
             "notes_shown": notes is not None,
             "memberships": Membership.objects.filter(member=partner).select_related("organization"),
             "members": Membership.objects.filter(organization=partner).select_related("member"),
+            "people": people,
             "page": page,
             "rows": table_rows(page),
             "coverage": coverage,

@@ -176,7 +176,7 @@ def test_engagement_shape(analyst_nu):
     data = client_for(analyst_nu).get(f"{API}engagements/{engagement.pk}/").json()
     # The contract's fields, and the escalation review's decision (CONTRACT.md,
     # "Escalation review").
-    assert set(data) == {*CONTRACT_FIELDS, "review"}
+    assert set(data) == {*CONTRACT_FIELDS, "people", "review"}
     assert data["review"] is None
     assert data["partners"] == ["JPN", "KOR"]
     assert (data["pillars"], data["facets"], data["tips"]) == (

@@ -19,6 +19,7 @@ from engagements.tasks import start_export
 from jobs.choices import JobKind
 from jobs.models import Job
 from partners.models import Partner
+from people.services import save_person
 from roadmap.models import Pillar, Target
 from tests.factories import make_engagement
 
@@ -146,6 +147,14 @@ EXPECTED_GET = {
     "api:attachment-download": API,
     "engagements:add-attachment": answers(302, 405),  # POST only
     "engagements:delete-attachment": answers(302, 405),  # POST only
+    # People (the one used: NU, entered by analyst_nu).
+    "people:list": PAGE,
+    "people:create": PAGE,
+    "people:detail": PAGE,
+    "people:edit": PAGE,
+    "people:delete": answers(302, 405),  # POST only
+    "api:person-list": API,
+    "api:person-detail": API,
 }
 
 # Writes that only some roles may make (the status says who).
@@ -214,6 +223,22 @@ EXPECTED_WRITES = [
     ("post", "notes:delete", {}, answers(302, 302, 404, 302, 302)),
     # Files: their uploader, managers and admins delete them.
     ("post", "engagements:delete-attachment", {}, answers(302, 302, 404, 302, 302)),
+    # People: everyone with a role enters and changes them; analysts delete their own.
+    ("post", "api:person-list", {"name": "Counterpart"}, answers(401, 201)),
+    ("patch", "api:person-detail", {"title": "Director", "version": 1}, answers(401, 200)),
+    ("delete", "api:person-detail", {"version": 1}, answers(401, 204, 403, 204, 204)),
+    (
+        "post",
+        "people:create",
+        {
+            "name": "Counterpart",
+            "marking": "NU",
+            "affiliations-TOTAL_FORMS": 0,
+            "affiliations-INITIAL_FORMS": 0,
+        },
+        answers(302, 302),
+    ),
+    ("post", "people:delete", {"version": 1}, answers(302, 302, 403, 302, 302)),
     # Anyone with a role saves views of their own (then goes to the list).
     ("post", "saved_views:create", {"name": "Mine", "query": ""}, answers(302, 302)),
     # Deleting is for the view's owner: another's (or none) is 404.
@@ -250,6 +275,10 @@ def url_for(name, pattern, objects):
         "notes:delete": "note",
         "api:attachment-download": "attachment",
         "engagements:delete-attachment": "attachment",
+        "people:detail": "person",
+        "people:edit": "person",
+        "people:delete": "person",
+        "api:person-detail": "person",
     }.get(name, "engagement")
     values = {
         "pk": objects[owner].pk,
@@ -315,6 +344,7 @@ def make_objects(users):
         "attachment": save_attachment(
             owner, engagement.pk, SimpleUploadedFile("minutes.txt", b"Minutes")
         ),
+        "person": save_person(owner, {"name": "Dewi Lestari"}),
     }
 
 

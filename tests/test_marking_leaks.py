@@ -19,6 +19,7 @@ from engagements.forms import EngagementForm
 from engagements.models import Action, Engagement, Note, Review
 from engagements.services import delete_engagement, save_engagement, save_note
 from partners.models import Partner
+from people.services import save_person
 from roadmap.models import Pillar, Target
 from tests.factories import api_client, make_engagement, make_user
 
@@ -1017,3 +1018,61 @@ def test_the_partner_timeline_holds_nothing_above_the_reader(client, marked):
         client.force_login(reader)
         page = body_of(client.get("/partners/IDN/"))
         assert_no_leak(page, hidden, role)
+
+
+def test_a_hidden_person_shows_through_no_door(client, marked):
+    """A person marked above the reader, who took part in an engagement the reader sees
+    and works at its partner: in no list, page, download, search, timeline or error."""
+    hidden, visible = marked
+    author = User.objects.get(username="author")
+    idn = Partner.objects.get(code="IDN")
+    person = save_person(
+        author,
+        {
+            "name": "Pulsar Contact",
+            "title": "Nebula desk",
+            "partner": idn,
+            "marking": "NS",
+            "affiliations": [{"partner": idn, "start": datetime.date(2024, 1, 1)}],
+        },
+    )
+    visible.people.add(person)
+    for role in (Role.ANALYST, Role.MANAGER, Role.ADMIN):
+        reader = make_user(role, Marking.NU)
+        client.force_login(reader)
+        api = api_client(reader)
+        texts = [
+            body_of(client.get(url))
+            for url in (
+                "/people/",
+                "/people/?format=xlsx",
+                f"/engagements/{visible.pk}/",
+                f"/engagements/{visible.pk}/edit/",
+                "/partners/IDN/",
+                "/search/?q=desk",  # the page shows what was typed: a word of the title
+            )
+        ]
+        texts += [
+            api.get(url).content.decode()
+            for url in (
+                "/api/v1/people/",
+                f"/api/v1/engagements/{visible.pk}/",
+                "/api/v1/search/?q=Pulsar",
+            )
+        ]
+        # The timeline mixes kinds (a membership may share a hidden engagement's id).
+        items = api.get("/api/v1/partners/IDN/timeline/").json()["results"]
+        assert not [item for item in items if item["kind"] == "person"], role
+        assert not any(word in str(items) for word in ("Pulsar", "Nebula")), role
+        for response in (
+            client.get(f"/people/{person.pk}/"),
+            client.get(f"/people/{person.pk}/edit/"),
+            api.get(f"/api/v1/people/{person.pk}/"),
+            api.delete(f"/api/v1/people/{person.pk}/?version=1"),
+        ):
+            assert response.status_code == 404, role
+            texts.append(response.content.decode())
+        for text in texts:
+            assert_no_leak(text, hidden, role)
+            assert f"/people/{person.pk}/" not in text, role
+        assert api.get(f"/api/v1/engagements/{visible.pk}/").json()["people"] == []
