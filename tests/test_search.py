@@ -95,13 +95,13 @@ def test_a_search_costs_the_same_queries_however_many_hits(analyst_nu, django_as
         make_engagement(title=f"Harbour visit {number}", location="Haiphong")
     reader = api_client(analyst_nu)
     reader.get("/api/v1/search/", {"q": "Haiphong"})
-    # the partners; the partners the word names (for the engagements); the engagements;
-    # the notes
-    with django_assert_num_queries(4):
+    # the partners; the people; the partners the word names (for the engagements); the
+    # engagements; the notes
+    with django_assert_num_queries(5):
         assert len(reader.get("/api/v1/search/", {"q": "Haiphong"}).json()) == 3
     for number in range(5):
         make_engagement(title=f"More harbour visits {number}", location="Haiphong")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         assert len(reader.get("/api/v1/search/", {"q": "Haiphong"}).json()) == 8
 
 

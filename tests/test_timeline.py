@@ -118,8 +118,8 @@ def test_a_page_costs_a_query_per_kind(analyst_nu, django_assert_num_queries):
     reader = api_client(analyst_nu)
     reader.get(URL)
     # the partner; engagements, notes, actions, reviews, memberships, tip status
-    # updates, targets
-    with django_assert_num_queries(8):
+    # updates, targets, people joining, people leaving
+    with django_assert_num_queries(10):
         assert len(reader.get(URL).json()["results"]) == 25
 
 

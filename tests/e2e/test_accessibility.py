@@ -17,6 +17,8 @@ from django.utils import timezone
 from accounts.choices import Marking, Role
 from engagements.models import Action, Review
 from partners.models import Partner
+from people.models import Person
+from people.services import save_person
 from roadmap.models import Pillar, Target, Tip, TipStatusUpdate
 from tests.factories import make_engagement, make_user
 
@@ -65,7 +67,12 @@ def pages(role, engagement):
         "/calendar/",
         "/saved-views/",
         "/accounts/mfa/",
+        "/people/",
+        "/people/new/",
+        "/search/?q=maritime",
     ]
+    urls += [f"/people/{pk}/" for pk in Person.objects.values_list("pk", flat=True)[:1]]
+    urls += [f"/people/{pk}/edit/" for pk in Person.objects.values_list("pk", flat=True)[:1]]
     if role == Role.ADMIN:
         urls += [
             "/admin/",
@@ -127,6 +134,20 @@ def some_data():
             created_by=author,
         )
     Review.objects.create(engagement=made[2], decision="concerns", note="Too close", by=author)
+    japan = Partner.objects.get(code="JPN")
+    person = save_person(
+        author,
+        {
+            "name": "Haruka Mori",
+            "title": "Director, Regional Policy",
+            "partner": japan,
+            "email": "h.mori@example.org",
+            "affiliations": [
+                {"partner": japan, "title": "Director", "start": datetime.date(2023, 4, 1)}
+            ],
+        },
+    )
+    made[0].people.add(person)
     return make_engagement(title="Coastguard seminar", partners=["JPN"], created_by=author)
 
 
