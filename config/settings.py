@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "people",
     "roadmap",
     "engagements",
+    "notifications",
     "reports",
 ]
 
@@ -134,6 +135,8 @@ TEMPLATES = [
                 "accounts.markings.banner",
                 # The idle limit, for the warning a minute before it (static/js/idle.js).
                 "accounts.sessions.limits",
+                # The header's count of unread notifications.
+                "notifications.context.unread",
             ],
         },
     },
@@ -479,7 +482,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Engagements, notes and reports name markings with one choice set: one enum.
-    "ENUM_NAME_OVERRIDES": {"MarkingEnum": "accounts.choices.Marking"},
+    "ENUM_NAME_OVERRIDES": {
+        "MarkingEnum": "accounts.choices.Marking",
+        "EngagementKindEnum": "engagements.choices.EngagementKind",
+        "EngagementStatusEnum": "engagements.choices.EngagementStatus",
+        "NotificationKindEnum": "notifications.choices.NotificationKind",
+    },
 }
 
 # The audit trail's entries, one JSON line each, on standard output for a log collector

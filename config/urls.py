@@ -34,6 +34,7 @@ from engagements.urls import note_urlpatterns
 from engagements.views import action_list, search_page
 from jobs.api import JobViewSet
 from partners.api import PartnerViewSet
+from notifications.api import EngagementWatchView, NotificationViewSet, PartnerWatchView
 from people.api import PersonViewSet
 from reports import urls as report_urls
 from reports.views import dashboard
@@ -45,6 +46,7 @@ router.register("tips", roadmap_api.TipViewSet, basename="tip")
 router.register("partners", PartnerViewSet, basename="partner")
 router.register("engagements", EngagementViewSet, basename="engagement")
 router.register("people", PersonViewSet, basename="person")
+router.register("notifications", NotificationViewSet, basename="notification")
 router.register("targets", roadmap_api.TargetViewSet, basename="target")
 router.register("actions", ActionViewSet, basename="action")
 router.register("notes", NoteViewSet, basename="note")
@@ -69,6 +71,10 @@ api_urlpatterns = [
     path("engagements/<int:pk>/notes/", EngagementNotesView.as_view(), name="engagement-notes"),
     path("partners/<str:code>/notes/", PartnerNotesView.as_view(), name="partner-notes"),
     path("search/", SearchView.as_view(), name="search"),
+    path(
+        "engagements/<int:pk>/watch/", EngagementWatchView.as_view(), name="engagement-watch"
+    ),
+    path("partners/<str:code>/watch/", PartnerWatchView.as_view(), name="partner-watch"),
     path(
         "engagements/<int:pk>/attachments/",
         body_limit(settings.ATTACHMENT_MAX_MB * 1024 * 1024 + BODY_ALLOWANCE)(
@@ -114,6 +120,7 @@ urlpatterns = [
     path("saved-views/", include((saved_view_urlpatterns, "saved_views"))),
     path("partners/", include("partners.urls")),
     path("people/", include("people.urls")),
+    path("notifications/", include("notifications.urls")),
     path("roadmap/", include("roadmap.urls")),
     path("jobs/", include("jobs.urls")),
     path("calendar/", include((calendar_urlpatterns, "calendar"))),

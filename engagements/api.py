@@ -18,6 +18,8 @@ from rest_framework.utils.urls import replace_query_param
 from accounts import audit
 from accounts.choices import Marking
 from core.api import VERSION_MISSING, KeysetPagination, VersionedMixin
+from engagements.bulk import BULK_JOB_ITEMS, bulk_edit
+from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
 from engagements.exports import EXPORT_FIELDS, with_relations
 from engagements.filters import SORTABLE, ActionFilter, EngagementFilterSet
 from engagements.history import engagement_history
@@ -32,6 +34,7 @@ from engagements.services import (
     save_note,
     save_record,
 )
+from engagements.tasks import start_bulk_edit
 from engagements.timeline import timeline
 from partners.models import Partner
 from people.models import Person
@@ -195,6 +198,84 @@ class EngagementSerializer(serializers.ModelSerializer):
         return save_engagement(self.writer, validated_data, engagement.pk, version)
 
 
+BULK_MAX_ITEMS = 5000  # in one request (more than BULK_JOB_ITEMS run as a job)
+
+
+class RelationChanges(serializers.Serializer):
+    """Partners, pillars and facets by code, tips by number, as on an engagement."""
+
+    partners = CodeListField(
+        queryset=Partner.objects.all(),
+        slug_field="code",
+        child=serializers.CharField(max_length=20),
+        required=False,
+    )
+    pillars = CodeListField(
+        queryset=Pillar.objects.all(),
+        slug_field="code",
+        child=serializers.CharField(max_length=40),
+        required=False,
+    )
+    facets = CodeListField(
+        queryset=Facet.objects.all(),
+        slug_field="code",
+        child=serializers.CharField(max_length=80),
+        required=False,
+    )
+    tips = CodeListField(
+        queryset=Tip.objects.all(),
+        slug_field="number",
+        child=serializers.IntegerField(min_value=1, max_value=32767),
+        required=False,
+    )
+
+
+class BulkItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class BulkSetSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(EngagementStatus.choices, required=False)
+    escalation_risk = serializers.ChoiceField(EscalationRisk.choices, required=False)
+    kind = serializers.ChoiceField(EngagementKind.choices, required=False)
+    marking = serializers.ChoiceField(Marking.choices, required=False, help_text="Only raised.")
+
+
+class BulkSerializer(serializers.Serializer):
+    """`{items: [{id, version}], set: {field: value}, add: {...}, remove: {...}}`."""
+
+    items = BulkItemSerializer(many=True, allow_empty=False, max_length=BULK_MAX_ITEMS)
+    set = BulkSetSerializer(required=False)
+    add = RelationChanges(required=False)
+    remove = RelationChanges(required=False)
+
+    def validate(self, attrs):
+        if not any(attrs.get(name) for name in ("set", "add", "remove")):
+            raise serializers.ValidationError("Nothing to change: send `set`, `add` or `remove`.")
+        ids = [item["id"] for item in attrs["items"]]
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError({"items": ["An engagement is listed twice."]})
+        return attrs
+
+
+BULK_RESULTS = inline_serializer(
+    "BulkResults",
+    {
+        "results": inline_serializer(
+            "BulkResult",
+            {
+                "id": serializers.IntegerField(),
+                "outcome": serializers.ChoiceField(["ok", "conflict", "not_found", "invalid"]),
+                "version": serializers.IntegerField(allow_null=True),
+                "errors": serializers.DictField(child=serializers.ListField()),
+            },
+            many=True,
+        )
+    },
+)
+
+
 HISTORY = inline_serializer(
     "EngagementChange",
     {
@@ -241,6 +322,33 @@ class EngagementViewSet(VersionedMixin, viewsets.ModelViewSet):
             )
             .annotate(review=Review.objects.newest_decision())
         )
+
+    @extend_schema(
+        request=BulkSerializer,
+        responses={
+            200: BULK_RESULTS,
+            202: inline_serializer("BulkJob", {"job": serializers.IntegerField()}),
+        },
+        filters=False,
+    )
+    @action(detail=False, methods=["post"], pagination_class=None, filterset_class=None)
+    def bulk(self, request, format=None):
+        """The same change to several engagements, each its own versioned write (see
+        engagements/bulk.py): a result per item. More than 200 items: 202 and the `job`
+        whose result holds them."""
+        sent = BulkSerializer(data=request.data)
+        sent.is_valid(raise_exception=True)
+        data = sent.validated_data
+        items = [(item["id"], item["version"]) for item in data["items"]]
+        change = (
+            dict(data.get("set", {})),
+            dict(data.get("add", {})),
+            dict(data.get("remove", {})),
+        )
+        if len(items) > BULK_JOB_ITEMS:
+            job = start_bulk_edit(request.user, items, *change)
+            return Response({"job": job.pk}, status=202)
+        return Response({"results": bulk_edit(request.user, items, *change)})
 
     @extend_schema(responses=HISTORY, filters=False)
     @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)

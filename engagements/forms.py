@@ -1,5 +1,6 @@
 import datetime
 import difflib
+import functools
 import re
 
 from django import forms
@@ -10,7 +11,8 @@ from accounts.choices import Marking
 from accounts.markings import writable_markings
 from accounts.models import users_who_may_see
 from core.forms import ErrorSummaryMixin
-from engagements.choices import PartnerRole
+from engagements.bulk import from_codes
+from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk, PartnerRole
 from engagements.fields import NAMES
 from engagements.importer import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, ImportFileError, read_table
 from engagements.models import Action, Engagement, Note, Review
@@ -388,3 +390,83 @@ class AttachmentForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["marking"].choices = writable_markings(user)
+
+
+# Bulk edit from the list -------------------------------------------------------------
+
+
+KEEP = [("", "— keep as it is —")]
+
+
+class BulkEditForm(forms.Form):
+    """The list's bar: one change for the selected rows (engagements.bulk). Every field is
+    optional; at least one must say something. The options are read only when the bar is
+    drawn or checked (the list caches the drawn bar), once for both sides of each."""
+
+    status = forms.ChoiceField(choices=KEEP + EngagementStatus.choices, required=False)
+    escalation_risk = forms.ChoiceField(choices=KEEP + EscalationRisk.choices, required=False)
+    kind = forms.ChoiceField(choices=KEEP + EngagementKind.choices, required=False)
+    marking = forms.ChoiceField(required=False, label="Raise the marking to")
+
+    RELATED = {
+        "partners": lambda: [
+            (p.code, f"{p.name} ({p.code})")
+            for p in Partner.objects.filter(active=True).order_by("name")
+        ],
+        "pillars": lambda: [(p.code, p.name) for p in Pillar.objects.order_by("order")],
+        "facets": lambda: [
+            (f.code, f"{f.name} ({f.pillar.name})")
+            for f in Facet.objects.select_related("pillar").order_by("pillar__order", "order")
+        ],
+        "tips": lambda: [(str(t.number), str(t)) for t in Tip.objects.order_by("number")],
+    }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["marking"].choices = KEEP + [
+            (value, label) for value, label in Marking.choices if user.may_see(value)
+        ]
+        for name, read in self.RELATED.items():
+            options = functools.cache(read)
+            for side in ("add", "remove"):
+                self.fields[f"{side}_{name}"] = forms.MultipleChoiceField(
+                    choices=options,
+                    required=False,
+                    label=f"{side.capitalize()} {name}",
+                    widget=forms.SelectMultiple(attrs={"size": 4}),
+                )
+
+    def items(self):
+        """[(id, version)] of the rows ticked (`item` values "id:version")."""
+        pairs = []
+        for value in self.data.getlist("item"):
+            pk, _, version = value.partition(":")
+            if pk.isdigit() and version.isdigit() and len(pk) < 19 and len(version) < 10:
+                pairs.append((int(pk), int(version)))
+        return list(dict(pairs).items())
+
+    def change(self):
+        """(set, add, remove) as engagements.bulk takes them (a valid form only)."""
+        data = self.cleaned_data
+        set_ = {name: data[name] for name in ("status", "escalation_risk", "kind", "marking")}
+        return (
+            {name: value for name, value in set_.items() if value},
+            *(
+                from_codes(
+                    {
+                        name: [int(v) if name == "tips" else v for v in data[f"{side}_{name}"]]
+                        for name in self.RELATED
+                        if data.get(f"{side}_{name}")
+                    }
+                )
+                for side in ("add", "remove")
+            ),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not any(self.change()):
+            raise ValidationError("Choose what to change for the selected rows.")
+        if not self.items():
+            raise ValidationError("Tick the rows to change first.")
+        return cleaned

@@ -154,6 +154,7 @@ def save_record(user, record):
     with transaction.atomic():
         record.engagement = claim(user, record.engagement_id)
         record.full_clean()
+        record._history_user = _history_user(user)
         record.save()
         return record
 
@@ -163,6 +164,7 @@ def delete_record(user, record):
     user's clearance at that instant. Raises NotVisible."""
     with transaction.atomic():
         record.engagement = claim(user, record.engagement_id)
+        record._history_user = _history_user(user)
         record.delete()
 
 

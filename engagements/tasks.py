@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from engagements import exports, summaries
+from engagements import bulk, exports, summaries
 from jobs.choices import JobKind
 from jobs.models import Job
 from jobs.services import collect, job_task, start
@@ -28,6 +28,37 @@ def export_xlsx(job, user_id, query):
     prune_exports()
     user = get_user_model().objects.get(pk=user_id)
     return exports.write_export(job, user, query)
+
+
+@job_task
+def bulk_edit_job(job, user_id, items, set_, add, remove):
+    """A bulk edit of more than BULK_JOB_ITEMS engagements (engagements.bulk), as its
+    starter; an item already written when a crashed job runs again is reported stale."""
+    user = get_user_model().objects.get(pk=user_id)
+    results = bulk.bulk_edit(
+        user,
+        [tuple(item) for item in items],
+        set_,
+        bulk.from_codes(add),
+        bulk.from_codes(remove),
+        step=job.step,
+    )
+    return {"results": results}
+
+
+def start_bulk_edit(user, items, set_, add, remove):
+    """Queue a bulk edit for `user` (the job's starter)."""
+    with collect(user):
+        return start(
+            JobKind.BULK,
+            bulk_edit_job,
+            subject=f"{len(items)} engagements",
+            user_id=user.pk,
+            items=[list(item) for item in items],
+            set_=set_,
+            add=bulk.as_codes(add),
+            remove=bulk.as_codes(remove),
+        )
 
 
 def start_export(user, query):

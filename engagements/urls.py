@@ -6,6 +6,7 @@ app_name = "engagements"
 urlpatterns = [
     path("", views.engagement_list, name="list"),
     path("new/", views.engagement_create, name="create"),
+    path("bulk/", views.engagement_bulk, name="bulk"),
     path("import/", import_views.engagement_import, name="import"),
     path("import/template.<str:format>", import_views.import_template, name="import-template"),
     path("import/codes/", import_views.import_codes, name="import-codes"),

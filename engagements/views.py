@@ -27,6 +27,7 @@ from core.downloads import DOWNLOAD_FORMATS
 from core.pagination import paginate
 from core.uploads import BODY_ALLOWANCE, body_limit
 from engagements import conflicts, summaries
+from engagements.bulk import BULK_JOB_ITEMS, bulk_edit
 from engagements.choices import ActionStatus
 from engagements.exports import EXPORT_FIELDS, export_file_name, export_rows, with_relations
 from engagements.filters import (
@@ -39,6 +40,7 @@ from engagements.filters import (
 from engagements.forms import (
     ActionForm,
     AttachmentForm,
+    BulkEditForm,
     EngagementForm,
     NoteForm,
     ReviewForm,
@@ -57,7 +59,7 @@ from engagements.services import (
     save_record,
 )
 from engagements.tables import TABLE_COLUMNS, table_rows
-from engagements.tasks import start_export
+from engagements.tasks import start_bulk_edit, start_export
 from jobs.choices import JobKind, JobStatus
 from jobs.models import Job
 
@@ -170,9 +172,15 @@ def engagement_list(request):
             "saved_views": saved_views.listed(request),
             "save_query": saved_views.clean_query(request.GET.urlencode()),
             "filters_key": (saved_views.clean_query(request.GET.urlencode()), directory),
+            "directory": directory,
             "ordering": key,
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
+            "bulk_form": (
+                BulkEditForm(user=request.user)
+                if request.user.has_perm("engagements.change_engagement")
+                else None
+            ),
         },
     )
 
@@ -542,6 +550,49 @@ def _change_action_status(request, visible):
         else:
             messages.success(request, f"“{action.title}” is {action.get_status_display().lower()}.")
     return _back(request, default="actions")
+
+
+@require_POST
+@permission_required("engagements.change_engagement", raise_exception=True)
+def engagement_bulk(request):
+    """The list's bar: the same change to the ticked rows, each its own versioned write
+    (engagements.bulk); what happened to each is said above the list. More than
+    BULK_JOB_ITEMS rows run as a background job: its page shows progress and outcomes."""
+    form = BulkEditForm(request.POST, user=request.user)
+    if not form.is_valid():
+        problems = [m for messages_ in form.errors.values() for m in messages_]
+        messages.error(request, "Nothing was changed: " + " ".join(problems))
+        return _back(request, reverse("engagements:list"))
+    items = form.items()
+    if len(items) > BULK_JOB_ITEMS:
+        job = start_bulk_edit(request.user, items, *form.change())
+        return redirect("jobs:detail", job.pk)
+    results = bulk_edit(request.user, items, *form.change())
+    for outcome, message in bulk_summary(results):
+        getattr(messages, "success" if outcome == "ok" else "warning")(request, message)
+    return _back(request, reverse("engagements:list"))
+
+
+def bulk_summary(results):
+    """(outcome, sentence) for each outcome that occurred, as the list says them."""
+    said = {
+        "ok": "{n} changed.",
+        "conflict": "{n} changed by someone else since the list was shown: not changed "
+        "(open them to see why).",
+        "not_found": "{n} no longer there to change.",
+        "invalid": "{n} not changed: {why}",
+    }
+    by_outcome = {}
+    for result in results:
+        by_outcome.setdefault(result["outcome"], []).append(result)
+    sentences = []
+    for outcome, found in by_outcome.items():
+        why = "; ".join(
+            sorted({m for r in found for messages_ in r["errors"].values() for m in messages_})
+        )
+        count = f"{len(found)} engagement{'s' if len(found) != 1 else ''}"
+        sentences.append((outcome, said[outcome].format(n=count, why=why)))
+    return sentences
 
 
 def _back(request, default):

@@ -7,6 +7,8 @@ class JobKind(models.TextChoices):
     REGROUP = "regroup", "Apply a partner or membership change to the reports"
     DIGEST = "digest", "Send the weekly digest"
     EXPORT = "export", "Write a spreadsheet"
+    NOTIFY = "notify", "Email notifications"
+    BULK = "bulk", "Edit engagements in bulk"
 
 
 class JobStatus(models.TextChoices):

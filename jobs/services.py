@@ -40,10 +40,11 @@ def collect(user):
         _collecting.reset(token)
 
 
-def start(kind, runner, *, subject="", **arguments):
+def start(kind, runner, *, subject="", listed=True, **arguments):
     """Queue `runner` (a task made with `job_task`) for a new Job of `kind`; `arguments` (JSON)
     are passed to its function. Inside the caller's transaction: the job exists exactly
-    when the change it follows was committed."""
+    when the change it follows was committed. A job not `listed` (an email a change
+    causes) is not among those `collect` gives (an API answer names the change's own)."""
     user, started = _collecting.get() or (None, None)
     job = Job.objects.create(
         kind=kind,
@@ -52,7 +53,7 @@ def start(kind, runner, *, subject="", **arguments):
         arguments=arguments,
         started_by=user if user is not None and user.is_authenticated else None,
     )
-    if started is not None:
+    if started is not None and listed:
         started.append(job)
     _enqueue(runner, job.pk)
     return job

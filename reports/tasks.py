@@ -1,8 +1,8 @@
 """Background jobs of the reports (jobs/services.py runs them)."""
 
+from core.mail import insecure_mail
 from jobs.services import job_task
 from reports import digest
-from reports.checks import insecure_mail
 
 
 @job_task

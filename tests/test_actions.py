@@ -262,8 +262,8 @@ def test_actions_page_query_count(client, analyst_nu, django_assert_num_queries)
         action(engagements[index % 3], analyst_nu, TODAY + (index - 5) * DAY)
     # session, user (its role and permissions were read at the first request: User.access);
     # the count; the page of actions with their engagements and owners; which of them the
-    # reader may change
-    with django_assert_num_queries(5):
+    # reader may change; the header's count of unread notifications
+    with django_assert_num_queries(6):
         assert client.get("/actions/").status_code == 200
 
 

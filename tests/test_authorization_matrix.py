@@ -19,6 +19,7 @@ from engagements.tasks import start_export
 from jobs.choices import JobKind
 from jobs.models import Job
 from partners.models import Partner
+from notifications.models import Notification
 from people.services import save_person
 from roadmap.models import Pillar, Target
 from tests.factories import make_engagement
@@ -155,6 +156,22 @@ EXPECTED_GET = {
     "people:delete": answers(302, 405),  # POST only
     "api:person-list": API,
     "api:person-detail": API,
+    # Notifications: each user's own (the one used is analyst_nu's); watching.
+    "notifications:list": PAGE,
+    "notifications:read": answers(302, 405),  # POST only
+    "notifications:preference": answers(302, 405),  # POST only
+    "notifications:watch-engagement": answers(302, 405),  # POST only
+    "notifications:watch-partner": answers(302, 405),  # POST only
+    # No sign-in: the signed token is the key; a forged one is 404 for everyone.
+    "notifications:unsubscribe": answers(404, 404, no_role=404),
+    "api:notification-list": API,
+    "api:notification-detail": answers(401, 200, 404, 404, 404),
+    "api:notification-read": answers(401, 405),  # POST only
+    "api:engagement-watch": answers(401, 405),  # POST and DELETE only
+    "api:partner-watch": answers(401, 405),  # POST and DELETE only
+    # Bulk edit (tests/test_bulk_edit.py has the outcomes).
+    "engagements:bulk": answers(302, 405),  # POST only
+    "api:engagement-bulk": answers(401, 405),  # POST only
 }
 
 # Writes that only some roles may make (the status says who).
@@ -239,6 +256,17 @@ EXPECTED_WRITES = [
         answers(302, 302),
     ),
     ("post", "people:delete", {"version": 1}, answers(302, 302, 403, 302, 302)),
+    # Notifications and watching: everyone with a role, for themselves.
+    ("post", "api:notification-read", {"all": True}, answers(401, 200)),
+    ("post", "notifications:read", {"all": "1"}, answers(302, 302)),
+    ("post", "notifications:preference", {"email": "instant"}, answers(302, 302)),
+    ("post", "api:engagement-watch", {}, answers(401, 201)),
+    ("delete", "api:partner-watch", {}, answers(401, 204)),
+    ("post", "notifications:watch-engagement", {"watch": "1"}, answers(302, 302)),
+    ("post", "notifications:watch-partner", {"watch": "1"}, answers(302, 302)),
+    # Bulk edit: everyone who edits engagements (nothing ticked here: said, then the list).
+    ("post", "engagements:bulk", {"status": "completed"}, answers(302, 302)),
+    ("post", "api:engagement-bulk", {"items": [], "set": {}}, answers(401, 400)),
     # Anyone with a role saves views of their own (then goes to the list).
     ("post", "saved_views:create", {"name": "Mine", "query": ""}, answers(302, 302)),
     # Deleting is for the view's owner: another's (or none) is 404.
@@ -279,6 +307,7 @@ def url_for(name, pattern, objects):
         "people:edit": "person",
         "people:delete": "person",
         "api:person-detail": "person",
+        "api:notification-detail": "notification",
     }.get(name, "engagement")
     values = {
         "pk": objects[owner].pk,
@@ -345,6 +374,9 @@ def make_objects(users):
             owner, engagement.pk, SimpleUploadedFile("minutes.txt", b"Minutes")
         ),
         "person": save_person(owner, {"name": "Dewi Lestari"}),
+        "notification": Notification.objects.create(
+            recipient=owner, kind="mentioned", text="Mentioned", engagement=engagement
+        ),
     }
 
 

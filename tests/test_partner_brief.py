@@ -302,6 +302,6 @@ def test_brief_query_count(client, reader, django_assert_num_queries):
     # open actions with their engagements and owners; risks: engagements with their
     # review, partner links (the marking comes with those: no query of its own); the
     # brief's audit entry, an export; pillars (coverage cells); the actions the reader may
-    # change; memberships, members.
-    with django_assert_num_queries(32 + AUDIT_ENTRY_QUERIES):
+    # change; memberships, members; the header's count of unread notifications.
+    with django_assert_num_queries(33 + AUDIT_ENTRY_QUERIES):
         assert client.get("/partners/IDN/brief/").status_code == 200

@@ -356,8 +356,9 @@ def test_plan_and_profile_query_counts(client, oracle, django_assert_num_queries
     for number in range(10):
         target(make_partner().code, "hadr", 1, number + 1)
     # session, user (its role and permissions read at the first request: User.access);
-    # the plan (5); the form's partner and pillar choices (2)
-    with django_assert_num_queries(9):
+    # the plan (5); the form's partner and pillar choices (2); the header's count of
+    # unread notifications
+    with django_assert_num_queries(10):
         assert client.get("/reports/plan/?as_of=2025-06-15").status_code == 200
     # session, user; the plan (5)
     with django_assert_num_queries(2 + 5):

@@ -339,6 +339,6 @@ def test_page_query_counts_do_not_grow(client, manager_ns, analyst_ns, django_as
         )
     assert count_queries(client, "/") == dashboard
     # session, user (its role and permissions read before: User.access); the engagements
-    # with their reviews; their partners
-    with django_assert_num_queries(4):
+    # with their reviews; their partners; the header's count of unread notifications
+    with django_assert_num_queries(5):
         assert client.get("/reports/risks/").status_code == 200

@@ -116,3 +116,21 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 });
+
+// The list's bulk bar: the heading's box ticks or clears every row on the page, and the
+// bar says how many rows are ticked (without this file, each row is ticked by hand).
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("bulk-form");
+  if (!form) return;
+  const rows = () => [...document.querySelectorAll("input[name=item][form=bulk-form]")];
+  const summary = form.closest("details")?.querySelector("summary");
+  const label = summary ? summary.textContent : "";
+  const count = () => {
+    const ticked = rows().filter((box) => box.checked).length;
+    if (summary) summary.textContent = ticked ? `${label} (${ticked} ticked)` : label;
+  };
+  for (const all of document.querySelectorAll("input[data-select-all]")) {
+    all.addEventListener("change", () => { for (const box of rows()) box.checked = all.checked; count(); });
+  }
+  for (const box of rows()) box.addEventListener("change", count);
+});

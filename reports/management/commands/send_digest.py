@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.mail import insecure_mail
 from jobs.choices import JobKind
 from jobs.services import start
 from reports import digest, tasks
-from reports.checks import insecure_mail
 
 
 class Command(BaseCommand):
