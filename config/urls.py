@@ -33,8 +33,8 @@ from engagements.api import (
 from engagements.urls import note_urlpatterns
 from engagements.views import action_list, search_page
 from jobs.api import JobViewSet
-from partners.api import PartnerViewSet
 from notifications.api import EngagementWatchView, NotificationViewSet, PartnerWatchView
+from partners.api import PartnerViewSet
 from people.api import PersonViewSet
 from reports import urls as report_urls
 from reports.views import dashboard
@@ -71,9 +71,7 @@ api_urlpatterns = [
     path("engagements/<int:pk>/notes/", EngagementNotesView.as_view(), name="engagement-notes"),
     path("partners/<str:code>/notes/", PartnerNotesView.as_view(), name="partner-notes"),
     path("search/", SearchView.as_view(), name="search"),
-    path(
-        "engagements/<int:pk>/watch/", EngagementWatchView.as_view(), name="engagement-watch"
-    ),
+    path("engagements/<int:pk>/watch/", EngagementWatchView.as_view(), name="engagement-watch"),
     path("partners/<str:code>/watch/", PartnerWatchView.as_view(), name="partner-watch"),
     path(
         "engagements/<int:pk>/attachments/",

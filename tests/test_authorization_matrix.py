@@ -18,8 +18,8 @@ from engagements.services import save_attachment, save_note
 from engagements.tasks import start_export
 from jobs.choices import JobKind
 from jobs.models import Job
-from partners.models import Partner
 from notifications.models import Notification
+from partners.models import Partner
 from people.services import save_person
 from roadmap.models import Pillar, Target
 from tests.factories import make_engagement

@@ -163,7 +163,9 @@ def test_the_list_ticks_rows_and_changes_them_from_its_bar(client, analyst_nu):
         body = api_client(analyst_nu).get(f"/api/v1/engagements/{engagement.pk}/").json()
         assert body["status"] == "completed" and "VNM" in body["partners"]
     # Again from the same page: both changed since, so neither is changed again.
-    again = client.post("/engagements/bulk/", {"item": items[:2], "kind": "staff_talks"}, follow=True)
+    again = client.post(
+        "/engagements/bulk/", {"item": items[:2], "kind": "staff_talks"}, follow=True
+    )
     assert [str(m) for m in again.context["messages"]] == [
         "2 engagements changed by someone else since the list was shown: not changed "
         "(open them to see why)."
@@ -172,4 +174,3 @@ def test_the_list_ticks_rows_and_changes_them_from_its_bar(client, analyst_nu):
     assert "Choose what to change" in str(list(nothing.context["messages"])[0])
     none_ticked = client.post("/engagements/bulk/", {"status": "completed"}, follow=True)
     assert "Tick the rows to change first." in str(list(none_ticked.context["messages"])[0])
-
