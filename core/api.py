@@ -15,6 +15,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import StaleVersion
+from core.forms import whole_number
 from core.pagination import keyset_ordering, paginate
 
 
@@ -157,9 +158,9 @@ class VersionedMixin:
     holding one record carries its version as the ETag."""
 
     def get_serializer(self, *args, **kwargs):
-        match = self.request.headers.get("If-Match", "").strip('W/"')
-        if "data" in kwargs and match.isdigit() and "version" not in kwargs["data"]:
-            kwargs["data"] = {**kwargs["data"], "version": int(match)}
+        match = whole_number(self.request.headers.get("If-Match", "").strip('W/"'))
+        if "data" in kwargs and match is not None and "version" not in kwargs["data"]:
+            kwargs["data"] = {**kwargs["data"], "version": match}
         return super().get_serializer(*args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -176,6 +177,7 @@ class VersionedMixin:
         )
         if not sent and isinstance(request.data, dict):
             sent = str(request.data.get("version", ""))
-        if not sent.isdigit() or len(sent) > 10:
+        version = whole_number(sent)
+        if version is None:
             raise exceptions.ValidationError({"version": [VERSION_MISSING]})
-        return int(sent)
+        return version

@@ -13,3 +13,10 @@ class ErrorSummaryMixin:
             target = bound.id_for_label or f"{bound.auto_id}_0"
             links += [(target, bound.label, message) for message in bound.errors]
         return links
+
+
+def whole_number(text, digits=10):
+    """`text` as a non-negative int when it is one of at most `digits` ASCII digits
+    (str.isdigit() also takes "²", which int() refuses), else None."""
+    text = str(text)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None

@@ -209,24 +209,28 @@ class RelationChanges(serializers.Serializer):
         slug_field="code",
         child=serializers.CharField(max_length=20),
         required=False,
+        allow_empty=False,
     )
     pillars = CodeListField(
         queryset=Pillar.objects.all(),
         slug_field="code",
         child=serializers.CharField(max_length=40),
         required=False,
+        allow_empty=False,
     )
     facets = CodeListField(
         queryset=Facet.objects.all(),
         slug_field="code",
         child=serializers.CharField(max_length=80),
         required=False,
+        allow_empty=False,
     )
     tips = CodeListField(
         queryset=Tip.objects.all(),
         slug_field="number",
         child=serializers.IntegerField(min_value=1, max_value=32767),
         required=False,
+        allow_empty=False,
     )
 
 

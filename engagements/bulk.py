@@ -64,6 +64,10 @@ def _edit_one(user, engagement, pk, version, set_, add, remove):
             gone = {obj.pk for obj in remove.get(name, [])}
             kept = [obj for obj in now if obj.pk not in gone]
             data[name] = kept + [obj for obj in add.get(name, []) if obj not in kept]
+    if _unchanged(engagement, data):  # nothing to write: no new version, nobody told
+        if engagement.version != version:
+            return _result(pk, "conflict", engagement.version)
+        return _result(pk, "ok", engagement.version)
     try:
         saved = save_engagement(user, data, pk, version)
     except StaleVersion:
@@ -74,6 +78,17 @@ def _edit_one(user, engagement, pk, version, set_, add, remove):
     except ValidationError as error:
         return _result(pk, "invalid", engagement.version, error.message_dict)
     return _result(pk, "ok", saved.version)
+
+
+def _unchanged(engagement, data):
+    """Whether writing `data` would leave the engagement as it is."""
+    for name, value in data.items():
+        if name in RELATIONS:
+            if [obj.pk for obj in value] != [obj.pk for obj in _related(engagement, name)]:
+                return False
+        elif getattr(engagement, name) != value:
+            return False
+    return True
 
 
 def _related(engagement, name):

@@ -19,6 +19,7 @@ from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk
 from engagements.models import Engagement, EngagementPartner
 from partners.choices import PartnerKind
 from partners.models import Partner
+from people.models import Affiliation, Person
 from roadmap.models import Pillar, Tip
 
 CHUNK = 5000
@@ -94,6 +95,9 @@ def seed_engagements(count, seed=0, as_of=None):
     ) or [None]
     first_day = as_of - datetime.timedelta(days=3 * 365)
     span = (as_of - first_day).days + 90
+    # People draw from a generator of their own, so the engagements are those of before.
+    people_rng = random.Random(seed + 1)
+    people = seed_people(partners, people_rng, as_of)
 
     created = 0
     while created < count:
@@ -148,7 +152,13 @@ def seed_engagements(count, seed=0, as_of=None):
                     created_by=rng.choice(authors),
                 )
             )
-            relations.append((chosen_partners, chosen_pillars, chosen_facets, chosen_tips))
+            took_part = people.get(lead.pk, [])
+            chosen_people = (
+                [people_rng.choice(took_part)] if took_part and people_rng.random() < 0.2 else []
+            )
+            relations.append(
+                (chosen_partners, chosen_pillars, chosen_facets, chosen_tips, chosen_people)
+            )
         with transaction.atomic():
             Engagement.objects.bulk_create(rows)
             _link(rows, relations, rng)
@@ -162,16 +172,70 @@ def seed_engagements(count, seed=0, as_of=None):
         Engagement.pillars.through,
         Engagement.facets.through,
         Engagement.tips.through,
+        Engagement.people.through,
     )
     summaries.rebuild()
     return created
 
 
+GIVEN_NAMES = [
+    "Aiko", "Ananda", "Arif", "Bao", "Chen", "Dewi", "Farid", "Hana", "Ismail", "Jin",
+    "Kenji", "Lan", "Maya", "Minh", "Nur", "Priya", "Rahul", "Siti", "Tomas", "Wei",
+]  # fmt: skip
+FAMILY_NAMES = [
+    "Aziz", "Chua", "Dang", "Gunawardena", "Hashimoto", "Kim", "Lestari", "Lim", "Mori",
+    "Nguyen", "Park", "Rahman", "Santos", "Sato", "Tan", "Wijaya", "Wong", "Yamada",
+]  # fmt: skip
+JOB_TITLES = [
+    "Director-General", "Deputy Director", "Desk officer", "Counsellor", "Defence attaché",
+    "Senior analyst", "Head of division", "Ambassador",
+]  # fmt: skip
+PEOPLE_PER_PARTNER = 6
+
+
+def seed_people(partners, rng, as_of):
+    """PEOPLE_PER_PARTNER people at each partner, mostly unmarked, each with the role
+    they hold and, for some, the one they held before: {partner pk: [people]}."""
+    made = {}
+    for partner in partners:
+        at_partner = Person.objects.bulk_create(
+            Person(
+                name=f"{rng.choice(GIVEN_NAMES)} {rng.choice(FAMILY_NAMES)}",
+                title=rng.choice(JOB_TITLES),
+                partner=partner,
+                email=f"contact{rng.randrange(10**6)}@{partner.code.lower()}.example.org",
+                marking=_pick(rng, MARKING_WEIGHTS),
+            )
+            for _ in range(PEOPLE_PER_PARTNER)
+        )
+        affiliations = []
+        for person in at_partner:
+            since = as_of - datetime.timedelta(days=rng.randrange(60, 2000))
+            affiliations.append(
+                Affiliation(person=person, partner=partner, title=person.title, start=since)
+            )
+            if rng.random() < 0.3:
+                before = since - datetime.timedelta(days=rng.randrange(300, 1500))
+                elsewhere = rng.choice(partners)
+                affiliations.append(
+                    Affiliation(
+                        person=person,
+                        partner=elsewhere,
+                        title=rng.choice(JOB_TITLES),
+                        start=before,
+                        end=since,
+                    )
+                )
+        Affiliation.objects.bulk_create(affiliations)
+        made[partner.pk] = at_partner
+    return made
+
+
 def _link(rows, relations, rng):
     """Insert the many-to-many rows with executemany: the ORM's per-object work would
     take most of the time here, and these rows have no behaviour of their own."""
-    partner_links, pillar_links, facet_links, tip_links = [], [], [], []
-    for engagement, (partners, pillars, facets, tips) in zip(rows, relations, strict=True):
+    partner_links, pillar_links, facet_links, tip_links, people_links = [], [], [], [], []
+    for engagement, (partners, pillars, facets, tips, people) in zip(rows, relations, strict=True):
         for position, partner in enumerate(partners):
             if position == 0:
                 role = PartnerRole.LEAD
@@ -181,10 +245,12 @@ def _link(rows, relations, rng):
         pillar_links += [(engagement.pk, pillar.pk) for pillar in pillars]
         facet_links += [(engagement.pk, facet.pk) for facet in facets]
         tip_links += [(engagement.pk, tip.pk) for tip in tips]
+        people_links += [(engagement.pk, person.pk) for person in people]
     _insert(EngagementPartner, ["engagement_id", "partner_id", "role"], partner_links)
     _insert(Engagement.pillars.through, ["engagement_id", "pillar_id"], pillar_links)
     _insert(Engagement.facets.through, ["engagement_id", "facet_id"], facet_links)
     _insert(Engagement.tips.through, ["engagement_id", "tip_id"], tip_links)
+    _insert(Engagement.people.through, ["engagement_id", "person_id"], people_links)
 
 
 def _insert(model, columns, values):

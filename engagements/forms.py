@@ -10,7 +10,7 @@ from django.db.models import Q
 from accounts.choices import Marking
 from accounts.markings import writable_markings
 from accounts.models import users_who_may_see
-from core.forms import ErrorSummaryMixin
+from core.forms import ErrorSummaryMixin, whole_number
 from engagements.bulk import from_codes
 from engagements.choices import EngagementKind, EngagementStatus, EscalationRisk, PartnerRole
 from engagements.fields import NAMES
@@ -441,8 +441,9 @@ class BulkEditForm(forms.Form):
         pairs = []
         for value in self.data.getlist("item"):
             pk, _, version = value.partition(":")
-            if pk.isdigit() and version.isdigit() and len(pk) < 19 and len(version) < 10:
-                pairs.append((int(pk), int(version)))
+            pk, version = whole_number(pk, 18), whole_number(version, 9)
+            if pk is not None and version is not None:
+                pairs.append((pk, version))
         return list(dict(pairs).items())
 
     def change(self):

@@ -51,9 +51,9 @@ def send(user, notifications):
     if not visible or not user.email:
         return False
     sendable = Marking.up_to(settings.EMAIL_MAX_MARKING)
-    carried = [n for n in visible if n.marking in sendable]
+    carried = [n for n in visible if n.carried_marking in sendable]
     waiting = len(visible) - len(carried)
-    marking = Marking.highest([n.marking for n in carried])
+    marking = Marking.highest([n.carried_marking for n in carried])
     context = {
         "user": user,
         "notifications": carried,

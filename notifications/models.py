@@ -11,16 +11,21 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.choices import Marking
+from accounts.models import visible_markings
 from engagements.models import Action, Engagement, Note
 from notifications.choices import EmailChoice, NotificationKind
 
 
 class NotificationQuerySet(models.QuerySet):
     def restrict(self, user, action="view"):
-        """`user`'s own notifications about what it may see now."""
+        """`user`'s own notifications about what it may see now, whose text (written from
+        what it was about then) is within its clearance too."""
         if not user.is_authenticated:
             return self.none()
-        mine = self.filter(recipient=user.pk)
+        markings = visible_markings(user)
+        if not markings:
+            return self.none()
+        mine = self.filter(recipient=user.pk, marking__in=markings)
         return mine.filter(
             Q(engagement__isnull=True) | Q(engagement__in=Engagement.objects.restrict(user)),
             Q(action__isnull=True) | Q(action__in=Action.objects.restrict(user)),
@@ -45,6 +50,9 @@ class Notification(models.Model):
     kind = models.CharField("kind", max_length=20, choices=NotificationKind.choices)
     at = models.DateTimeField("at", auto_now_add=True)
     text = models.CharField("text", max_length=500)
+    # The highest marking of what the text was written from (a title may have been
+    # retitled and lowered since): the text is shown, and emailed, only within it.
+    marking = models.CharField("marking", max_length=2, choices=Marking.choices, default="NU")
     # What it is about (at most one of each; none for a partner's): gone with it.
     engagement = models.ForeignKey(
         Engagement, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
@@ -72,6 +80,10 @@ class Notification(models.Model):
                 condition=Q(kind__in=NotificationKind.values),
                 name="%(app_label)s_%(class)s_kind_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(marking__in=Marking.values),
+                name="%(app_label)s_%(class)s_marking_valid",
+            ),
             models.UniqueConstraint(
                 fields=["recipient", "kind", "key"],
                 condition=~Q(key=""),
@@ -95,9 +107,11 @@ class Notification(models.Model):
         return self.partner.get_absolute_url()
 
     @property
-    def marking(self):
-        """The highest marking of what it is about (what an email of it would carry)."""
-        markings = [self.engagement.marking] if self.engagement_id else []
+    def carried_marking(self):
+        """What an email of it would carry: the highest of its text's marking and of what
+        it is about now."""
+        markings = [self.marking]
+        markings += [self.engagement.marking] if self.engagement_id else []
         return Marking.highest(markings + ([self.note.marking] if self.note_id else []))
 
 

@@ -133,9 +133,12 @@ def on_mention(sender, instance, action, reverse, pk_set, **kwargs):
     if action != "post_add" or reverse or not pk_set:
         return
     note = instance
+    # Who wrote the text that names them: this edit's writer (the write service's), who
+    # may not be the note's author.
+    writer = getattr(note, "_history_user", None) or note.author
     mentioned = [
         user
-        for user in note.mentions.filter(pk__in=pk_set).exclude(pk=note.author_id)
+        for user in note.mentions.filter(pk__in=pk_set).exclude(pk=getattr(writer, "pk", None))
         if Note.objects.restrict(user).filter(pk=note.pk).exists()
     ]
     if note.engagement_id is not None:
@@ -145,7 +148,7 @@ def on_mention(sender, instance, action, reverse, pk_set, **kwargs):
     notify(
         mentioned,
         NotificationKind.MENTIONED,
-        f"{_by(note.author)} mentioned you in a note on {on}.",
+        f"{_by(writer)} mentioned you in a note on {on}.",
         note=note,
         engagement=note.engagement,
         partner=note.partner,

@@ -5,20 +5,27 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from accounts.choices import Marking
 from accounts.models import users_who_may_see
 from jobs.choices import JobKind
 from jobs.services import start
 from notifications.choices import EmailChoice
 from notifications.models import Notification, Preference, Watch
 
+# What a notification may be about that carries a marking (its text may quote it).
+MARKED = ("engagement", "note")
+
 
 def notify(recipients, kind, text, **about):
     """One notification of `kind` for each of `recipients` (users; the inactive left out),
     about `about` (engagement, action, note, partner); those who want an email for each
     get it from a background job once the change commits. Returns the notifications."""
+    marking = Marking.highest(
+        [record.marking for name, record in about.items() if name in MARKED and record is not None]
+    )
     made = Notification.objects.bulk_create(
         [
-            Notification(recipient=user, kind=kind, text=text[:500], **about)
+            Notification(recipient=user, kind=kind, text=text[:500], marking=marking, **about)
             for user in {user.pk: user for user in recipients if user.is_active}.values()
         ]
     )

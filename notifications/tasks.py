@@ -27,7 +27,8 @@ def send_daily_emails():
     """Each recipient who wants one email a day gets their unread notifications not yet
     sent."""
     waiting = Notification.objects.filter(emailed_at__isnull=True, read_at__isnull=True)
-    return _send(waiting, instant=False)
+    others = [EmailChoice.NONE, EmailChoice.INSTANT]
+    return _send(waiting.exclude(recipient__notification_preference__email__in=others), False)
 
 
 def _send(notifications, instant):

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.forms import whole_number
 from engagements.models import Engagement
 from notifications import emails
 from notifications.choices import EmailChoice
@@ -44,7 +45,7 @@ def notification_read(request):
     if request.POST.get("all"):
         marked = mark_read(request.user)
     else:
-        marked = mark_read(request.user, [int(pk) for pk in ids if pk.isdigit()])
+        marked = mark_read(request.user, [n for n in map(whole_number, ids) if n is not None])
     messages.success(request, f"{marked} notification{'s' if marked != 1 else ''} marked read.")
     return redirect("notifications:list")
 

@@ -4,7 +4,8 @@ The columns are the API's names; `partner` is a partner's code, and `affiliation
 them separated by ";", each as `PARTNER|title|start|end` (dates ISO, either may be empty):
 `ASEAN|Deputy Secretary-General|2021-01-01|2024-01-01; IDN|Ambassador||`. Every row is
 parsed by the API's serializer and stored by the one write service; a file with any bad
-row stores nothing.
+row stores nothing. An import adds people: `id` and `version` are left out, so a download
+imported again makes copies.
 """
 
 from django.core.exceptions import ValidationError
@@ -53,7 +54,13 @@ def export_rows(people):
 def _affiliations(text):
     items = []
     for piece in filter(None, (part.strip() for part in text.split(";"))):
-        partner, title, start, end = ([*piece.split("|"), "", "", ""])[:4]
+        parts = piece.split("|")
+        if len(parts) > 4:
+            raise ValueError(
+                f"“{piece}” has {len(parts)} parts; give PARTNER|title|start|end "
+                "(a title may hold neither | nor ;)."
+            )
+        partner, title, start, end = ([*parts, "", "", ""])[:4]
         items.append(
             {
                 "partner": partner.strip(),
@@ -78,7 +85,11 @@ def import_rows(rows, user, dry_run=False):
                 errors += [(line, name, message) for name in too_long]
                 continue
             if "affiliations" in data:
-                data["affiliations"] = _affiliations(data["affiliations"])
+                try:
+                    data["affiliations"] = _affiliations(data["affiliations"])
+                except ValueError as error:
+                    errors.append((line, "affiliations", str(error)))
+                    continue
             if data.get("partner") == "":
                 data["partner"] = None
             serializer = PersonSerializer(data=data, context={"user": user})

@@ -11,6 +11,7 @@ from accounts.choices import Marking
 from accounts.markings import marked_download, shown
 from core.downloads import DOWNLOAD_FORMATS
 from core.errors import StaleVersion
+from core.forms import whole_number
 from core.pagination import paginate
 from engagements.models import Engagement
 from engagements.tables import table_rows
@@ -117,8 +118,7 @@ def person_delete(request, pk):
     if not person.allows(request.user, "delete"):
         raise PermissionDenied("Analysts may delete only the people they entered.")
     try:
-        sent = request.POST.get("version", "")
-        delete_person(request.user, person.pk, int(sent) if sent.isdigit() else 0)
+        delete_person(request.user, person.pk, whole_number(request.POST.get("version")) or 0)
     except NotVisible:
         raise Http404 from None
     except StaleVersion:

@@ -174,3 +174,27 @@ def test_the_list_ticks_rows_and_changes_them_from_its_bar(client, analyst_nu):
     assert "Choose what to change" in str(list(nothing.context["messages"])[0])
     none_ticked = client.post("/engagements/bulk/", {"status": "completed"}, follow=True)
     assert "Tick the rows to change first." in str(list(none_ticked.context["messages"])[0])
+
+
+def test_a_change_that_changes_nothing_writes_nothing(analyst_nu):
+    engagement = make_engagement(partners=["JPN"], status="planned", created_by=analyst_nu)
+    response = api_client(analyst_nu).post(
+        URL,
+        {"items": [item(engagement)], "set": {"status": "planned"}, "add": {"partners": ["JPN"]}},
+        format="json",
+    )
+    assert response.json()["results"][0] == {
+        "id": engagement.pk, "outcome": "ok", "version": 1, "errors": {}
+    }  # fmt: skip
+    assert Engagement.history.filter(id=engagement.pk).count() == 1
+    empty = api_client(analyst_nu).post(
+        URL, {"items": [item(engagement)], "add": {"partners": []}}, format="json"
+    )
+    assert empty.status_code == 400
+
+
+@pytest.mark.parametrize("value", ["²:1", "1:²", "abc", "99999999999999999999:1"])
+def test_odd_row_values_are_left_out_not_a_500(client, analyst_nu, value):
+    client.force_login(analyst_nu)
+    response = client.post("/engagements/bulk/", {"item": [value], "status": "completed"})
+    assert response.status_code == 302

@@ -349,3 +349,46 @@ def test_notifications_stay_with_the_write_that_made_them():
         save_engagement(manager, {"partners": []}, engagement.pk, engagement.version)
     assert Notification.objects.count() == 0
     assert Engagement.objects.get(pk=engagement.pk).version == engagement.version
+
+
+def test_a_text_written_from_a_higher_marking_stays_at_that_marking(settings):
+    """The text quotes the title as it was: lowered and retitled since, the engagement no
+    longer hides the old title, so the notification keeps the marking it was written at."""
+    settings.EMAIL_MAX_MARKING = "NU"
+    writer = person(Role.ANALYST, Marking.NS)
+    watcher = person(Role.ANALYST, Marking.NC)
+    Preference.objects.create(user=watcher, email=EmailChoice.DAILY)
+    engagement = make_engagement(title="Harmless", marking="NC", created_by=writer)
+    api_client(watcher).post(f"/api/v1/engagements/{engagement.pk}/watch/")
+    change(writer, engagement, title="Operation Nightfall")
+    change(writer, engagement, marking="NU", title="Harmless again")
+    texts = [n.text for n in Notification.objects.restrict(watcher)]
+    assert f"{writer.username} changed “Operation Nightfall”." in texts
+    mail.outbox.clear()
+    send_daily_emails()
+    (message,) = mail.outbox
+    assert "Nightfall" not in message.body + message.subject
+    assert "1 item above what email may carry" in message.body
+    assert "Harmless again" in message.body
+    watcher.clearance = Marking.NU
+    watcher.save()
+    assert not any("Nightfall" in n.text for n in Notification.objects.restrict(watcher))
+
+
+def test_a_mention_added_in_someone_elses_note_names_who_added_it():
+    author = person(Role.ANALYST, Marking.NS)
+    manager, named = person(Role.MANAGER, Marking.NS), person()
+    engagement = make_engagement(title="Talks", created_by=author)
+    note = save_note(author, Note(engagement=engagement), {"body": "Readout."})
+    save_note(manager, note, {"body": f"Readout. @{manager.username} @{named.username}"})
+    assert only_kind(manager, "mentioned") == []  # it wrote the mention itself
+    assert only_kind(named, "mentioned") == [
+        f"{manager.username} mentioned you in a note on “Talks”."
+    ]
+
+
+@pytest.mark.parametrize("sent", ["²", "1²", "99999999999999999999", "x"])
+def test_odd_numbers_are_refused_not_a_500(client, sent):
+    user = person()
+    client.force_login(user)
+    assert client.post("/notifications/read/", {"id": sent}).status_code == 302

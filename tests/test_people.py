@@ -409,3 +409,21 @@ def test_lists_cost_a_fixed_number_of_queries(client, analyst_nu, django_assert_
         assert client.get("/people/").status_code == 200
     with django_assert_num_queries(3):
         assert api_client(analyst_nu).get("/api/v1/people/").status_code == 200
+
+
+@pytest.mark.parametrize("sent", ["²", "1²", "99999999999"])
+def test_an_odd_version_is_a_400_not_a_500(analyst_nu, dewi, sent):
+    api = api_client(analyst_nu)
+    url = f"/api/v1/people/{dewi.pk}/"
+    assert (
+        api.patch(url, {"title": "x"}, format="json", HTTP_IF_MATCH=f'"{sent}"').status_code == 400
+    )
+    assert api.delete(url, HTTP_IF_MATCH=f'"{sent}"').status_code == 400
+
+
+def test_an_affiliation_of_more_than_four_parts_is_a_line_error(analyst_nu, tmp_path):
+    bad = tmp_path / "people.csv"
+    bad.write_text("name,affiliations\nAn Nguyen,JPN|a|2020-01-01||extra\n")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_people", str(bad), user=analyst_nu.username)
+    assert "line 2, affiliations: “JPN|a|2020-01-01||extra” has 5 parts" in str(refused.value)

@@ -6,11 +6,17 @@
 
   function enhance(select) {
     const help = document.getElementById(select.id + "_helptext");
-    new TomSelect(select, {
+    const picker = new TomSelect(select, {
       plugins: ["remove_button"],
       maxOptions: 200,
       placeholder: "Type a name",
     });
+    picker.wrapper.classList.add("person-picker");
+    // The native list stays in the form (it is what is submitted) but out of reach: the
+    // picker's own input, which the label now names, is what people and screen readers use.
+    select.setAttribute("tabindex", "-1");
+    select.setAttribute("aria-hidden", "true");
+    if (help) picker.control_input.setAttribute("aria-describedby", help.id);
     if (help) help.textContent = "Who took part: type a name, title or partner, then Enter adds the highlighted person; Backspace removes the last.";
   }
 

@@ -29,7 +29,9 @@ def test_a_person_is_found_by_partner_picked_and_saved(live_server, page):
     picker = page.get_by_role("combobox", name="People")
     picker.click()
     page.keyboard.type("JPN")  # by the partner's code in the option's label
-    expect(page.locator(".ts-dropdown .option.active")).to_contain_text("Haruka Mori")
+    expect(page.locator(".person-picker .ts-dropdown .option.active")).to_contain_text(
+        "Haruka Mori"
+    )
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Save changes").click()
