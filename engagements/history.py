@@ -8,6 +8,7 @@ from django.utils.text import capfirst
 
 from engagements.models import Engagement
 from engagements.snapshots import RELATION_FIELDS, TRACKED_FIELDS
+from people.models import Person
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
@@ -32,6 +33,12 @@ def engagement_history(engagement_id, user):
         .select_related("history_user")
         .order_by("history_date", "history_id")
     )
+    # People carry markings of their own: each version's people as this reader may see
+    # them now (one query for every person the history names).
+    named = {pk for record in records for pk in record.person_ids}
+    seen_people = set(
+        Person.objects.restrict(user).filter(pk__in=named).values_list("pk", flat=True)
+    )
     entries = []
     previous = None
     for record in records:
@@ -51,6 +58,14 @@ def engagement_history(engagement_id, user):
                 if old is not None and not user.may_see(previous.marking):
                     old, redacted = None, True
                 changes[field] = [old, new]
+            people = _people(record, previous if action == "changed" else None, seen_people)
+            if people is not None:
+                old, new = people
+                if not user.may_see(record.marking):
+                    new, redacted = None, True
+                if old is not None and not user.may_see(previous.marking):
+                    old, redacted = None, True
+                changes["people"] = [old, new]
         entries.append(
             {
                 "at": record.history_date,
@@ -63,6 +78,15 @@ def engagement_history(engagement_id, user):
         previous = record
     entries.reverse()
     return entries
+
+
+def _people(record, previous, seen):
+    """[old, new] ids of the people a reader may see, when they differ (None otherwise)."""
+    new = sorted(pk for pk in record.person_ids if pk in seen)
+    old = sorted(pk for pk in previous.person_ids if pk in seen) if previous else None
+    if new == (old or []):
+        return None
+    return [old, new]
 
 
 def markings_shown(entries):
@@ -108,7 +132,7 @@ def field_label(field):
 class Names:
     """Names for the codes a history value holds: one query per kind of code, read once."""
 
-    def __init__(self):
+    def __init__(self, person_ids=()):
         from partners.models import Partner
         from roadmap.models import Facet, Pillar, Tip
 
@@ -121,6 +145,9 @@ class Names:
                 for number, title in Tip.objects.values_list("number", "title")
             },
         }
+        # The people a history shows are only those its reader may see (engagement_history).
+        named = Person.objects.filter(pk__in=person_ids) if person_ids else []
+        self.codes["people"] = {person.pk: person.name for person in named}
 
     def value(self, field, value):
         """A stored value as a person reads it: a choice's label, a code's name (None, a
@@ -138,7 +165,13 @@ class Names:
 def readable_history(entries):
     """The entries of `engagement_history` for the page: each gets `readable`, a list of
     (label, [old, new]) with names instead of codes; `changes` stays as the API has it."""
-    names = Names() if entries else None
+    person_ids = {
+        pk
+        for entry in entries
+        for ids in entry["changes"].get("people", ())
+        for pk in ids or ()
+    }
+    names = Names(person_ids) if entries else None
     for entry in entries:
         entry["readable"] = [
             (field_label(field), [names.value(field, old), names.value(field, new)])

@@ -106,6 +106,10 @@ def restore_engagement(user, engagement_id):
         pillars=list(Pillar.objects.filter(code__in=record.pillar_codes)),
         facets=list(Facet.objects.filter(code__in=record.facet_codes)),
         tips=list(Tip.objects.filter(number__in=record.tip_numbers)),
+        people=list(Person.objects.restrict(user).filter(pk__in=record.person_ids)),
+    )
+    hidden_people = Person.objects.filter(pk__in=record.person_ids).exclude(
+        pk__in=[person.pk for person in data["people"]]
     )
     with transaction.atomic():
         engagement = Engagement(
@@ -114,6 +118,9 @@ def restore_engagement(user, engagement_id):
             version=record.version + 1,
         )
         summaries.move(*_apply(user, engagement, data))
+        if hidden_people.exists():  # back too, though the restorer cannot see them
+            engagement.people.add(*hidden_people)
+            engagement.record_relations()
         # auto_now_add stamped the moment of restoring; the engagement was made earlier.
         Engagement.objects.filter(pk=engagement.pk).update(created_at=record.created_at)
         engagement.created_at = record.created_at
@@ -215,6 +222,12 @@ def _apply(user, engagement, data):
         user, engagement, relations["partners"], roles, relations["pillars"], relations["facets"]
     )
     people = _people(user, engagement, data["people"]) if "people" in data else None
+    if people is not None:
+        person_ids = [person.pk for person in people]
+    elif adding:
+        person_ids = []
+    else:
+        person_ids = list(engagement.people.values_list("pk", flat=True))
     relink = adding or "partners" in data or "partner_roles" in data
     stored = lead_first(relations["partners"], roles) if relink else relations["partners"]
     engagement._history_user = _history_user(user)
@@ -225,6 +238,7 @@ def _apply(user, engagement, data):
         relations["pillars"],
         relations["facets"],
         relations["tips"],
+        person_ids,
     )
     engagement.save()
     del engagement._relations_snapshot  # spent: a later save reads its own

@@ -29,23 +29,28 @@ class RelationSnapshot(models.Model):
     pillar_codes = models.JSONField(default=list)
     facet_codes = models.JSONField(default=list)
     tip_numbers = models.JSONField(default=list)
+    # Who took part, by id (people carry markings of their own: engagements/history.py
+    # shows each reader only those it may see).
+    person_ids = models.JSONField(default=list)
 
     class Meta:
         abstract = True
 
 
-SNAPSHOT_FIELDS = [*RELATION_FIELDS.values(), "partner_roles"]
+SNAPSHOT_FIELDS = [*RELATION_FIELDS.values(), "partner_roles", "person_ids"]
 
 
-def snapshot(partners, roles, pillars, facets, tips):
+def snapshot(partners, roles, pillars, facets, tips, person_ids=()):
     """The relations as a history row keeps them: `partners` in their stored order (the
-    lead first) with `roles` ({partner pk: role}), the others' codes sorted."""
+    lead first) with `roles` ({partner pk: role}), the others' codes (and the people's
+    ids) sorted."""
     return {
         "partner_codes": [partner.code for partner in partners],
         "partner_roles": {partner.code: roles[partner.pk] for partner in partners},
         "pillar_codes": sorted(pillar.code for pillar in pillars),
         "facet_codes": sorted(facet.code for facet in facets),
         "tip_numbers": sorted(tip.number for tip in tips),
+        "person_ids": sorted(person_ids),
     }
 
 
@@ -58,6 +63,7 @@ def relation_snapshot(engagement):
         engagement.pillars.only("code"),
         engagement.facets.only("code"),
         engagement.tips.only("number"),
+        engagement.people.values_list("pk", flat=True),
     )
 
 

@@ -427,3 +427,32 @@ def test_an_affiliation_of_more_than_four_parts_is_a_line_error(analyst_nu, tmp_
     with pytest.raises(CommandError) as refused:
         call_command("import_people", str(bad), user=analyst_nu.username)
     assert "line 2, affiliations: “JPN|a|2020-01-01||extra” has 5 parts" in str(refused.value)
+
+
+def test_the_engagement_history_shows_the_people_the_reader_may_see(analyst_nu, client):
+    from engagements.services import delete_engagement, restore_engagement, save_engagement
+
+    writer = make_user(Role.MANAGER, Marking.NS)
+    seen = make_person("Seen Counterpart")
+    secret = make_person("Hidden Counterpart", marking=Marking.NS)
+    engagement = make_engagement(partners=["IDN"], created_by=writer)
+    engagement = save_engagement(writer, {"people": [seen, secret]}, engagement.pk, 1)
+    engagement = save_engagement(writer, {"people": [seen]}, engagement.pk, 2)
+    history = api_client(analyst_nu).get(f"/api/v1/engagements/{engagement.pk}/history/").json()
+    assert [entry["changes"].get("people") for entry in history] == [None, [[], [seen.pk]], None]
+    mine = api_client(writer).get(f"/api/v1/engagements/{engagement.pk}/history/").json()
+    assert [entry["changes"].get("people") for entry in mine] == [
+        [sorted([seen.pk, secret.pk]), [seen.pk]],
+        [[], sorted([seen.pk, secret.pk])],
+        None,
+    ]
+    client.force_login(analyst_nu)
+    page = client.get(f"/engagements/{engagement.pk}/").content.decode()
+    assert "Seen Counterpart" in page and "Hidden Counterpart" not in page
+    # Restored by an NU reader: the people come back, those it cannot see too.
+    save_engagement(writer, {"people": [seen, secret]}, engagement.pk, 3)
+    delete_engagement(writer, engagement.pk, 4)
+    restored = restore_engagement(analyst_nu, engagement.pk)
+    assert set(restored.people.all()) == {seen, secret}
+    newest = Engagement.history.filter(id=engagement.pk).order_by("-history_id").first()
+    assert sorted(newest.person_ids) == sorted([seen.pk, secret.pk])
