@@ -90,6 +90,22 @@ class CodeListField(serializers.ListField):
         return [found[value] for value in values]
 
 
+def relation_field(name, **options):
+    """An engagement's relation as the API takes it: partners, pillars and facets by code,
+    tips by number."""
+    queryset, slug_field, child = {
+        "partners": (Partner.objects.all(), "code", serializers.CharField(max_length=20)),
+        "pillars": (Pillar.objects.all(), "code", serializers.CharField(max_length=40)),
+        "facets": (Facet.objects.all(), "code", serializers.CharField(max_length=80)),
+        "tips": (
+            Tip.objects.all(),
+            "number",
+            serializers.IntegerField(min_value=1, max_value=32767),
+        ),
+    }[name]
+    return CodeListField(queryset=queryset, slug_field=slug_field, child=child, **options)
+
+
 class PeopleField(serializers.ListField):
     """Who took part, by id: read, only the people the reader may see (prefetched by the
     viewset as `visible_people`); written, each must be one the writer may see."""
@@ -129,30 +145,10 @@ class EngagementSerializer(serializers.ModelSerializer):
     the rules and the write are `engagements.services.save_engagement`'s, the same for the
     form, the admin, the importer and restore."""
 
-    partners = CodeListField(
-        queryset=Partner.objects.all(),
-        slug_field="code",
-        child=serializers.CharField(max_length=20),
-        allow_empty=False,
-    )
-    pillars = CodeListField(
-        queryset=Pillar.objects.all(),
-        slug_field="code",
-        child=serializers.CharField(max_length=40),
-        allow_empty=False,
-    )
-    facets = CodeListField(
-        queryset=Facet.objects.all(),
-        slug_field="code",
-        child=serializers.CharField(max_length=80),
-        required=False,
-    )
-    tips = CodeListField(
-        queryset=Tip.objects.all(),
-        slug_field="number",
-        child=serializers.IntegerField(min_value=1, max_value=32767),
-        required=False,
-    )
+    partners = relation_field("partners", allow_empty=False)
+    pillars = relation_field("pillars", allow_empty=False)
+    facets = relation_field("facets", required=False)
+    tips = relation_field("tips", required=False)
     people = PeopleField(required=False, help_text="Who took part: ids of people.")
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version = serializers.IntegerField(
@@ -204,34 +200,10 @@ BULK_MAX_ITEMS = 5000  # in one request (more than BULK_JOB_ITEMS run as a job)
 class RelationChanges(serializers.Serializer):
     """Partners, pillars and facets by code, tips by number, as on an engagement."""
 
-    partners = CodeListField(
-        queryset=Partner.objects.all(),
-        slug_field="code",
-        child=serializers.CharField(max_length=20),
-        required=False,
-        allow_empty=False,
-    )
-    pillars = CodeListField(
-        queryset=Pillar.objects.all(),
-        slug_field="code",
-        child=serializers.CharField(max_length=40),
-        required=False,
-        allow_empty=False,
-    )
-    facets = CodeListField(
-        queryset=Facet.objects.all(),
-        slug_field="code",
-        child=serializers.CharField(max_length=80),
-        required=False,
-        allow_empty=False,
-    )
-    tips = CodeListField(
-        queryset=Tip.objects.all(),
-        slug_field="number",
-        child=serializers.IntegerField(min_value=1, max_value=32767),
-        required=False,
-        allow_empty=False,
-    )
+    partners = relation_field("partners", required=False, allow_empty=False)
+    pillars = relation_field("pillars", required=False, allow_empty=False)
+    facets = relation_field("facets", required=False, allow_empty=False)
+    tips = relation_field("tips", required=False, allow_empty=False)
 
 
 class BulkItemSerializer(serializers.Serializer):

@@ -166,10 +166,7 @@ def readable_history(entries):
     """The entries of `engagement_history` for the page: each gets `readable`, a list of
     (label, [old, new]) with names instead of codes; `changes` stays as the API has it."""
     person_ids = {
-        pk
-        for entry in entries
-        for ids in entry["changes"].get("people", ())
-        for pk in ids or ()
+        pk for entry in entries for ids in entry["changes"].get("people", ()) for pk in ids or ()
     }
     names = Names(person_ids) if entries else None
     for entry in entries:
