@@ -36,8 +36,8 @@ def user_of(token):
 
 def send(user, notifications):
     """Email `user` these of their notifications (Notification rows) that they may still
-    see, and mark all of them sent. Returns whether a message went. Refused (the job
-    fails, saying why) while mail would go without TLS."""
+    see, and mark all of them sent once the message has gone. Returns whether a message
+    went. Refused (the job fails, saying why) while mail would go without TLS."""
     if reason := insecure_mail():
         raise RuntimeError(f"Nothing sent: {reason}")
     pending = [n.pk for n in notifications]
@@ -47,8 +47,9 @@ def send(user, notifications):
         .with_targets()
         .order_by("at", "id")
     )
-    Notification.objects.filter(pk__in=pending).update(emailed_at=timezone.now())
+    sent = Notification.objects.filter(pk__in=pending)
     if not visible or not user.email:
+        sent.update(emailed_at=timezone.now())  # nothing to send: none is tried again
         return False
     sendable = Marking.up_to(settings.EMAIL_MAX_MARKING)
     carried = [n for n in visible if n.carried_marking in sendable]
@@ -71,5 +72,6 @@ def send(user, notifications):
         to=[user.email],
         headers={"List-Unsubscribe": f"<{context['unsubscribe']}>"},
     )
-    message.send()
+    message.send()  # a failure leaves them unsent: the job's next attempt sends them
+    sent.update(emailed_at=timezone.now())
     return True

@@ -392,3 +392,25 @@ def test_odd_numbers_are_refused_not_a_500(client, sent):
     user = person()
     client.force_login(user)
     assert client.post("/notifications/read/", {"id": sent}).status_code == 302
+
+
+def test_a_failed_send_is_tried_again_by_the_jobs_next_attempt(monkeypatch):
+    from django.core.mail import EmailMessage
+
+    from notifications.tasks import _send
+
+    owner = person()
+    Preference.objects.create(user=owner, email=EmailChoice.DAILY)
+    manager = person(Role.MANAGER, Marking.NS)
+    engagement = make_engagement(created_by=manager)
+    save_record(manager, Action(engagement=engagement, title="A", owner=owner, due="2030-01-01"))
+
+    def refuse(self, fail_silently=False):
+        raise OSError("mail server away")
+
+    monkeypatch.setattr(EmailMessage, "send", refuse)
+    with pytest.raises(OSError):
+        send_daily_emails()
+    assert Notification.objects.filter(emailed_at__isnull=True).count() == 1
+    monkeypatch.undo()
+    assert _send(Notification.objects.filter(emailed_at__isnull=True), instant=False) == {"sent": 1}
