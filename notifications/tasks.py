@@ -1,6 +1,7 @@
 """Background jobs of notifications (jobs/services.py runs them)."""
 
 import datetime
+import smtplib
 from collections import defaultdict
 
 from django.contrib.auth import get_user_model
@@ -37,10 +38,16 @@ def _send(notifications, instant):
         by_user[notification.recipient_id].append(notification)
     chosen = dict(Preference.objects.filter(user__in=by_user).values_list("user", "email"))
     wanted = EmailChoice.INSTANT if instant else EmailChoice.DAILY
-    sent = 0
+    sent, failed = 0, []
     for user in get_user_model().objects.filter(pk__in=by_user, is_active=True):
-        if chosen.get(user.pk, EmailChoice.DAILY) == wanted:
+        if chosen.get(user.pk, EmailChoice.DAILY) != wanted:
+            continue
+        try:
             sent += emails.send(user, by_user[user.pk])
+        except (smtplib.SMTPException, OSError) as error:  # the others still get theirs
+            failed.append(f"{user.username}: {error}")
+    if failed:  # the job fails and is tried again: only the unsent are sent again
+        raise RuntimeError(f"Sent {sent}; not sent to " + "; ".join(failed))
     return {"sent": sent}
 
 

@@ -409,7 +409,7 @@ def test_a_failed_send_is_tried_again_by_the_jobs_next_attempt(monkeypatch):
         raise OSError("mail server away")
 
     monkeypatch.setattr(EmailMessage, "send", refuse)
-    with pytest.raises(OSError):
+    with pytest.raises(RuntimeError, match="mail server away"):
         send_daily_emails()
     assert Notification.objects.filter(emailed_at__isnull=True).count() == 1
     monkeypatch.undo()
