@@ -422,6 +422,8 @@ class BulkEditForm(forms.Form):
     }
 
     def __init__(self, *args, user, **kwargs):
+        # Ids of their own: the filter panel above the list has a status, a kind, …
+        kwargs.setdefault("auto_id", "id_bulk_%s")
         super().__init__(*args, **kwargs)
         self.fields["marking"].choices = KEEP + [
             (value, label) for value, label in Marking.choices if user.may_see(value)
