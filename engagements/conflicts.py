@@ -22,8 +22,12 @@ from engagements.snapshots import (
     TRACKED_FIELDS,
     relation_snapshot,
 )
+from people.models import Person
 
 SCALARS = [name for name in TRACKED_FIELDS if name not in RELATION_FIELDS]
+# The rows of the screen: the tracked fields, then who took part (as far as the person may
+# see them; the write service keeps the others).
+COMPARED = [*TRACKED_FIELDS, "people"]
 # The form fields that carry a tracked field (the partners' roles ride with the partners).
 FORM_FIELDS = {"partners": ("partners", "lead_partner", "observers")}
 MINE, THEIRS = "mine", "theirs"
@@ -31,8 +35,9 @@ MINE, THEIRS = "mine", "theirs"
 CONTROL = {"csrfmiddlewaretoken", "version", "resolve", "base_version", "confirm_duplicate"}
 
 
-def _values(obj, snapshot):
-    """A version's tracked fields in one comparable shape, whatever it was read from."""
+def _values(obj, snapshot, seen=frozenset()):
+    """A version's tracked fields in one comparable shape, whatever it was read from; its
+    people, those of `seen` (the ids the reader may see)."""
     values = {}
     for name in SCALARS:
         value = getattr(obj, name)
@@ -47,6 +52,7 @@ def _values(obj, snapshot):
     values["pillars"] = tuple(sorted(snapshot["pillar_codes"]))
     values["facets"] = tuple(sorted(snapshot["facet_codes"]))
     values["tips"] = tuple(sorted(snapshot["tip_numbers"]))
+    values["people"] = tuple(sorted(pk for pk in snapshot.get("person_ids", ()) if pk in seen))
     return values
 
 
@@ -59,8 +65,10 @@ def _form_values(form):
         "pillar_codes": [pillar.code for pillar in data["pillars"]],
         "facet_codes": [facet.code for facet in data["facets"]],
         "tip_numbers": [tip.number for tip in data["tips"]],
+        "person_ids": [person.pk for person in data["people"]],
     }
-    return _values(SimpleNamespace(**{name: data[name] for name in SCALARS}), snapshot)
+    scalars = SimpleNamespace(**{name: data[name] for name in SCALARS})
+    return _values(scalars, snapshot, {person.pk for person in data["people"]})
 
 
 def original_record(engagement_id, version, user):
@@ -91,24 +99,24 @@ def last_saved(engagement):
 
 def picks(data):
     """{field: "mine" | "theirs"} as posted by the conflict form."""
-    chosen = {name: data.get(f"pick_{name}") for name in TRACKED_FIELDS}
+    chosen = {name: data.get(f"pick_{name}") for name in COMPARED}
     return {name: pick for name, pick in chosen.items() if pick in (MINE, THEIRS)}
 
 
 def compare(form, current, base_version, user, chosen=None):
     """Every tracked field of yours (a valid form), theirs (`current`, visible to the user)
     and the original (version `base_version`), with the pick each row starts with."""
-    names = Names()
     mine = _form_values(form)
-    theirs = _values(current, relation_snapshot(current))
+    snapshot = relation_snapshot(current)
     record = original_record(current.pk, base_version, user)
-    original = (
-        _values(record, {name: getattr(record, name) for name in SNAPSHOT_FIELDS})
-        if record
-        else None
-    )
+    kept = {name: getattr(record, name) for name in SNAPSHOT_FIELDS} if record else {}
+    named = {*snapshot["person_ids"], *kept.get("person_ids", ())}
+    seen = set(Person.objects.restrict(user).filter(pk__in=named).values_list("pk", flat=True))
+    theirs = _values(current, snapshot, seen)
+    original = _values(record, kept, seen) if record else None
+    names = Names(seen | set(mine["people"]))
     rows = []
-    for field in TRACKED_FIELDS:
+    for field in COMPARED:
         differs = mine[field] != theirs[field]
         they_changed = original is not None and theirs[field] != original[field]
         you_changed = original is not None and mine[field] != original[field]
@@ -148,7 +156,7 @@ def _display(field, value, names):
         return ", ".join(
             f"{partner_names.get(code, code)}{_role_note(role)}" for code, role in value
         )
-    if field in RELATION_FIELDS:
+    if field in RELATION_FIELDS or field == "people":
         return ", ".join(str(name) for name in names.value(field, list(value)))
     return names.value(field, value)
 
@@ -167,8 +175,9 @@ def carried_input(data):
     ]
 
 
-def merged_data(data, current, chosen):
-    """The person's input with the fields picked as "theirs" taken from `current`."""
+def merged_data(data, current, chosen, user):
+    """The person's input with the fields picked as "theirs" taken from `current` (its
+    people as far as `user` may see them)."""
     links = list(current.partner_links.select_related("partner"))
     theirs = {
         name: [
@@ -186,6 +195,7 @@ def merged_data(data, current, chosen):
         pillars=[str(pk) for pk in current.pillars.values_list("pk", flat=True)],
         facets=[str(pk) for pk in current.facets.values_list("pk", flat=True)],
         tips=[str(pk) for pk in current.tips.values_list("pk", flat=True)],
+        people=[str(pk) for pk in current.people.restrict(user).values_list("pk", flat=True)],
     )
     merged = data.copy()
     for field, pick in chosen.items():

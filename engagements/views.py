@@ -379,7 +379,7 @@ def _resolve_conflict(request, engagement):
     comparison = conflicts.compare(yours, current, base_version, request.user, chosen)
     if comparison["missing"]:
         return _conflict_page(request, yours, current, base_version, chosen, comparison)
-    merged = conflicts.merged_data(request.POST, current, chosen)
+    merged = conflicts.merged_data(request.POST, current, chosen, request.user)
     form = EngagementForm(merged, instance=current, user=request.user)
     if not form.is_valid():
         return _edit_page(request, form)

@@ -61,8 +61,8 @@ def test_the_screen_names_who_saved_last_and_shows_every_field(
     assert "you started from version 1" in page
     assert analyst_ns.username not in page  # who made it is not who saved last
     shown = rows(response)
-    assert list(shown) == WRITABLE_FIELDS
-    assert len(re.findall(r'<tr class="[^"]*" id="row-', page)) == 14
+    assert list(shown) == [*WRITABLE_FIELDS, "people"]
+    assert len(re.findall(r'<tr class="[^"]*" id="row-', page)) == 15
     risk = shown["escalation_risk"]
     assert (risk["original"], risk["theirs"], risk["mine"]) == ("Low", "High", "Low")
     assert risk["they_changed"] and not risk["you_changed"] and risk["pick"] == "theirs"
@@ -193,3 +193,29 @@ def test_line_endings_a_browser_sends_are_not_a_difference(
     response = client.post(f"/engagements/{engagement.pk}/edit/", my_edit(summary="Two\r\nlines."))
     summary = rows(response)["summary"]
     assert not summary["differs"] and not summary["you_changed"]
+
+
+def test_people_are_a_row_and_theirs_are_kept_unless_picked(
+    client, analyst_ns, manager_ns, analyst_nr
+):
+    from people.services import save_person
+
+    seen = save_person(manager_ns, {"name": "Haruka Mori", "marking": "NU"})
+    hidden = save_person(manager_ns, {"name": "Secret Source", "marking": "NS"})
+    engagement = create(analyst_ns)
+    save_engagement(manager_ns, {"people": [seen, hidden]}, engagement.pk, 1)
+    client.force_login(analyst_nr)
+    response = client.post(f"/engagements/{engagement.pk}/edit/", my_edit(title="My title"))
+    people = rows(response)["people"]
+    assert (people["original"], people["theirs"], people["mine"]) == ("", "Haruka Mori", "")
+    assert people["they_changed"] and people["pick"] == "theirs"
+    assert "Secret Source" not in response.content.decode()
+    picks = {"pick_title": "mine", "pick_people": "theirs"}
+    resolve = {"resolve": "1", "version": "2", "base_version": "1"}
+    saved = client.post(
+        f"/engagements/{engagement.pk}/edit/", {**my_edit(title="My title"), **picks, **resolve}
+    )
+    assert saved.status_code == 302
+    engagement.refresh_from_db()
+    assert engagement.title == "My title"
+    assert set(engagement.people.all()) == {seen, hidden}
