@@ -247,6 +247,8 @@ class ActionForm(forms.ModelForm):
         widgets = {"due": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})}
 
     def __init__(self, *args, engagement, **kwargs):
+        # The engagement's page has a note and a file form too: ids of its own.
+        kwargs.setdefault("auto_id", "id_action_%s")
         super().__init__(*args, **kwargs)
         self.instance.engagement = engagement
         self.fields["owner"].queryset = users_who_may_see(engagement.marking).order_by("username")
@@ -378,6 +380,7 @@ class NoteForm(forms.ModelForm):
         widgets = {"body": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("auto_id", "id_note_%s")
         super().__init__(*args, **kwargs)
         self.fields["marking"].choices = writable_markings(user)
 
@@ -388,6 +391,7 @@ class AttachmentForm(forms.Form):
     marking = forms.ChoiceField(label="Marking")
 
     def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("auto_id", "id_file_%s")
         super().__init__(*args, **kwargs)
         self.fields["marking"].choices = writable_markings(user)
 

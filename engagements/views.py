@@ -568,19 +568,26 @@ def engagement_bulk(request):
         job = start_bulk_edit(request.user, items, *form.change())
         return redirect("jobs:detail", job.pk)
     results = bulk_edit(request.user, items, *form.change())
-    for outcome, message in bulk_summary(results):
+    titles = dict(
+        Engagement.objects.restrict(request.user)
+        .filter(pk__in=[r["id"] for r in results if r["outcome"] != "ok"])
+        .values_list("pk", "title")
+    )
+    for outcome, message in bulk_summary(results, titles):
         getattr(messages, "success" if outcome == "ok" else "warning")(request, message)
     return _back(request, reverse("engagements:list"))
 
 
-def bulk_summary(results):
-    """(outcome, sentence) for each outcome that occurred, as the list says them."""
+def bulk_summary(results, titles=None):
+    """(outcome, sentence) for each outcome that occurred, as the list says them, naming
+    those not changed that the reader may see (`titles`: {id: title})."""
+    titles = titles or {}
     said = {
         "ok": "{n} changed.",
-        "conflict": "{n} changed by someone else since the list was shown: not changed "
-        "(open them to see why).",
+        "conflict": "{n} changed by someone else since the list was shown, so not changed"
+        "{which}: open them to see why.",
         "not_found": "{n} no longer there to change.",
-        "invalid": "{n} not changed: {why}",
+        "invalid": "{n} not changed{which}: {why}",
     }
     by_outcome = {}
     for result in results:
@@ -588,10 +595,20 @@ def bulk_summary(results):
     sentences = []
     for outcome, found in by_outcome.items():
         why = "; ".join(
-            sorted({m for r in found for messages_ in r["errors"].values() for m in messages_})
+            sorted(
+                {
+                    m.rstrip(".")
+                    for r in found
+                    for messages_ in r["errors"].values()
+                    for m in messages_
+                }
+            )
         )
+        named = [f"“{titles[r['id']]}”" for r in found if r["id"] in titles]
+        which = f" ({', '.join(named)})" if named else ""
         count = f"{len(found)} engagement{'s' if len(found) != 1 else ''}"
-        sentences.append((outcome, said[outcome].format(n=count, why=why)))
+        sentence = said[outcome].format(n=count, why=why + "." if why else "", which=which)
+        sentences.append((outcome, sentence))
     return sentences
 
 

@@ -4,7 +4,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
 
 from accounts import audit
 from accounts.choices import Marking
@@ -112,11 +111,17 @@ def _edit(request, person):
     )
 
 
-@require_POST
 def person_delete(request, pk):
+    """Asks first (GET), then deletes (POST) from the version the question showed."""
     person = visible_person(request, pk)
     if not person.allows(request.user, "delete"):
         raise PermissionDenied("Analysts may delete only the people they entered.")
+    if request.method != "POST":
+        shown(request, person.marking)
+        took_part = Engagement.objects.restrict(request.user).filter(people=person).count()
+        return render(
+            request, "people/person_confirm_delete.html", {"person": person, "took_part": took_part}
+        )
     try:
         delete_person(request.user, person.pk, whole_number(request.POST.get("version")) or 0)
     except NotVisible:

@@ -167,8 +167,15 @@ def test_the_list_ticks_rows_and_changes_them_from_its_bar(client, analyst_nu):
         "/engagements/bulk/", {"item": items[:2], "kind": "staff_talks"}, follow=True
     )
     assert [str(m) for m in again.context["messages"]] == [
-        "2 engagements changed by someone else since the list was shown: not changed "
-        "(open them to see why)."
+        "2 engagements changed by someone else since the list was shown, so not changed "
+        "(“One”, “Two”): open them to see why."
+    ]
+    # A rule broken: named, with the reason.
+    refused = client.post(
+        "/engagements/bulk/", {"item": [f"{one.pk}:2"], "remove_pillars": ["dialogue"]}, follow=True
+    )
+    assert [str(m) for m in refused.context["messages"]] == [
+        "1 engagement not changed (“One”): Choose at least one pillar."
     ]
     nothing = client.post("/engagements/bulk/", {"item": items[:2]}, follow=True)
     assert "Choose what to change" in str(list(nothing.context["messages"])[0])

@@ -456,3 +456,17 @@ def test_the_engagement_history_shows_the_people_the_reader_may_see(analyst_nu, 
     assert set(restored.people.all()) == {seen, secret}
     newest = Engagement.history.filter(id=engagement.pk).order_by("-history_id").first()
     assert sorted(newest.person_ids) == sorted([seen.pk, secret.pk])
+
+
+def test_deleting_a_person_asks_first(client, analyst_nu, dewi):
+    engagement = make_engagement(partners=["IDN"], created_by=analyst_nu)
+    engagement.people.add(dewi)
+    client.force_login(analyst_nu)
+    question = client.get(f"/people/{dewi.pk}/delete/")
+    assert question.status_code == 200
+    page = question.content.decode()
+    assert "Delete Dewi Lestari?" in page and "The 1 engagement you can see" in page
+    assert Person.objects.filter(pk=dewi.pk).exists()
+    assert client.post(f"/people/{dewi.pk}/delete/", {"version": 1}).status_code == 302
+    assert not Person.objects.filter(pk=dewi.pk).exists()
+    assert Engagement.objects.filter(pk=engagement.pk).exists()

@@ -117,8 +117,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// The list's bulk bar: the heading's box ticks or clears every row on the page, and the
-// bar says how many rows are ticked (without this file, each row is ticked by hand).
+// The list's bulk bar: the heading's box (and the bar's own, for phones, where the heading
+// is hidden) ticks or clears every row on the page, and the bar says how many are ticked (without this file, each row is ticked by hand).
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("bulk-form");
   if (!form) return;
@@ -129,8 +129,12 @@ document.addEventListener("DOMContentLoaded", () => {
     const ticked = rows().filter((box) => box.checked).length;
     if (summary) summary.textContent = ticked ? `${label} (${ticked} ticked)` : label;
   };
-  for (const all of document.querySelectorAll("input[data-select-all]")) {
-    all.addEventListener("change", () => { for (const box of rows()) box.checked = all.checked; count(); });
+  const alls = [...document.querySelectorAll("input[data-select-all]")];
+  for (const all of alls) {
+    all.addEventListener("change", () => {
+      for (const box of [...rows(), ...alls]) box.checked = all.checked;
+      count();
+    });
   }
   for (const box of rows()) box.addEventListener("change", count);
 });

@@ -10,6 +10,11 @@
       plugins: ["remove_button"],
       maxOptions: 200,
       placeholder: "Type a name",
+      // After a pick the next name starts from an empty box (Tom Select keeps the text).
+      onItemAdd() {
+        this.setTextboxValue("");
+        this.refreshOptions(false);
+      },
     });
     picker.wrapper.classList.add("person-picker");
     // The native list stays in the form (it is what is submitted) but out of reach: the

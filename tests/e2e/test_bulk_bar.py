@@ -22,7 +22,7 @@ def test_tick_the_page_and_change_every_row(live_server, page):
         make_engagement(title=f"Visit {number}", status="planned", created_by=analyst)
     sign_in(page, live_server, "ana")
     page.goto(f"{live_server.url}/engagements/?status=planned")
-    page.get_by_label("Select every row on this page").check()
+    page.get_by_role("checkbox", name="Select every row on this page").first.check()
     bar = page.locator("details.bulk-bar")
     expect(bar.locator("summary")).to_have_text("Change the selected rows (3 ticked)")
     bar.locator("summary").click()
