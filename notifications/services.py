@@ -1,7 +1,6 @@
 """Making notifications, watching, and marking them read: the write paths that cause a
 notification call these (notifications/receivers.py), never a view."""
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -77,5 +76,5 @@ def mark_read(user, ids=None):
     """Mark `user`'s notifications read: those of `ids`, or all (None). Returns how many."""
     mine = Notification.objects.restrict(user).unread()
     if ids is not None:
-        mine = mine.filter(Q(pk__in=ids))
+        mine = mine.filter(pk__in=ids)
     return mine.update(read_at=timezone.now())
