@@ -173,6 +173,6 @@ class Preference(models.Model):
         return f"{self.user}: {self.get_email_display()}"
 
 
-def email_choice(user):
-    preference = Preference.objects.filter(user=user.pk).first()
-    return preference.email if preference else EmailChoice.DAILY
+def preference_of(user):
+    """`user`'s Preference, or an unsaved one with the default (DAILY)."""
+    return Preference.objects.filter(user=user.pk).first() or Preference(user=user)

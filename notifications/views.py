@@ -12,7 +12,7 @@ from notifications import emails
 from notifications.choices import EmailChoice
 from notifications.filters import NotificationFilterSet
 from notifications.forms import PreferenceForm
-from notifications.models import Notification, Preference
+from notifications.models import Notification, Preference, preference_of
 from notifications.services import mark_read, unwatch, watch
 from partners.models import Partner
 
@@ -24,9 +24,7 @@ def notification_list(request):
     filterset = NotificationFilterSet(request.GET, queryset=mine)
     shown = filterset.qs if filterset.is_valid() else mine
     page = Paginator(shown, PER_PAGE).get_page(request.GET.get("page"))
-    preference = Preference.objects.filter(user=request.user).first() or Preference(
-        user=request.user
-    )
+    preference = preference_of(request.user)
     return render(
         request,
         "notifications/notification_list.html",
@@ -52,8 +50,7 @@ def notification_read(request):
 
 @require_POST
 def preference(request):
-    current = Preference.objects.filter(user=request.user).first() or Preference(user=request.user)
-    form = PreferenceForm(request.POST, instance=current)
+    form = PreferenceForm(request.POST, instance=preference_of(request.user))
     if form.is_valid():
         form.save()
         messages.success(request, f"Email: {form.instance.get_email_display().lower()}.")
