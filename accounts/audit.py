@@ -58,14 +58,22 @@ def new_entry(
 def record(action, **fields):
     """Append an entry (`new_entry()`'s arguments)."""
     entry = new_entry(action, **fields)
-    # Inside the transaction of what it records, if there is one (no savepoint: both land
-    # or neither); otherwise in a transaction of its own.
-    alone = not transaction.get_connection().in_atomic_block
-    with transaction.atomic(savepoint=False):
-        entry.sequence, entry.previous_hash = _next_link(alone and action in UNHURRIED)
-        entry.at = timezone.now()  # under the chain's lock: time follows the sequence
-        entry.hash = entry.computed_hash()
-        entry.pk = _insert_and_move_the_end(entry)
+    # When it happened: taken before the chain's end is locked, so two entries made in the
+    # same instant may be chained in the other order (the sequence, not the time, is the
+    # chain's order).
+    entry.at = timezone.now()
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        # Unhurried only as a transaction of its own, never a write's it is part of.
+        unhurried = action in UNHURRIED and not connection.in_atomic_block
+        _append_in_one_statement(entry, connection, unhurried)
+    else:
+        # Inside the transaction of what it records, if there is one (no savepoint: both
+        # land or neither); otherwise in a transaction of its own.
+        with transaction.atomic(savepoint=False):
+            entry.sequence, entry.previous_hash = _next_link(connection)
+            entry.hash = entry.computed_hash()
+            entry.pk = _insert_and_move_the_end(entry, connection)
     # Logged once it is stored: never a line for an entry rolled back with its change.
     line = json.dumps(entry.as_dict(), default=str, sort_keys=True)
     transaction.on_commit(lambda: audit_log.info(line))
@@ -79,17 +87,35 @@ def record(action, **fields):
 # sign-in, a refusal or an account change, nor any entry written with what it records.
 UNHURRIED = {"read", "download"}
 
-# An append is on every audited read, so it costs as few round trips as it can (see
-# docs/performance.md, "The audit trail"): on PostgreSQL two statements in its transaction.
-# The chain's end is locked and moved on by the first (set_config(…, true) is SET LOCAL);
-# the second inserts the entry and records its hash as the end's.
-NEXT_LINK = "UPDATE {chain} SET last_sequence = last_sequence + 1 WHERE id = 1"
-NEXT_LINK_UNHURRIED = (
-    "WITH unhurried AS (SELECT set_config('synchronous_commit', 'off', true))"
-    " UPDATE {chain} SET last_sequence = last_sequence + 1 FROM unhurried WHERE id = 1"
+# An append is on every audited read, so on PostgreSQL it is one statement, one round
+# trip (docs/performance.md, "The audit trail"): it locks the chain's end and moves it on
+# (every SET reads the row as it was, so `previous_hash` keeps the end's hash before),
+# the hash computed there as AuditEntry.computed_hash() computes it (sha256 of the
+# previous hash and the content, the content joined around the sequence the end gives),
+# and inserts the entry. Outside a transaction it is a transaction of its own;
+# set_config(…, true) is SET LOCAL.
+APPEND = """
+WITH {unhurried} link AS (
+    UPDATE {chain} SET
+        last_sequence = last_sequence + 1,
+        previous_hash = last_hash,
+        last_hash = encode(sha256(convert_to(
+            last_hash || %s || (last_sequence + 1)::text || %s, 'UTF8')), 'hex')
+    {from_unhurried} WHERE id = 1
+    RETURNING last_sequence, previous_hash, last_hash
 )
+INSERT INTO {entries} (sequence, previous_hash, hash, {columns})
+SELECT last_sequence, previous_hash, last_hash, {values} FROM link
+RETURNING id, sequence, previous_hash, hash
+"""
+UNHURRIED_CTE = "unhurried AS (SELECT set_config('synchronous_commit', 'off', true)),"
+CHAINED = {"id", "sequence", "previous_hash", "hash"}
+
+# On other databases (SQLite: no sha256 in SQL), in its transaction: the chain's end
+# locked and moved on, then the entry inserted and its hash recorded as the end's.
+NEXT_LINK = "UPDATE {chain} SET last_sequence = last_sequence + 1 WHERE id = 1"
 RETURNING = " RETURNING last_sequence, last_hash"
-MOVE_THE_END = "UPDATE {chain} SET last_hash = %s WHERE id = 1"
+MOVE_THE_END = "UPDATE {chain} SET previous_hash = last_hash, last_hash = %s WHERE id = 1"
 INSERT = "INSERT INTO {entries} ({columns}) VALUES ({values}) RETURNING id"
 
 
@@ -98,25 +124,43 @@ def _tables(connection):
     return {"chain": quote(AuditChain._meta.db_table), "entries": quote(AuditEntry._meta.db_table)}
 
 
-def _next_link(unhurried):
+def _append_in_one_statement(entry, connection, unhurried):
+    fields = [field for field in AuditEntry._meta.concrete_fields if field.name not in CHAINED]
+    sql = APPEND.format(
+        **_tables(connection),
+        unhurried=UNHURRIED_CTE if unhurried else "",
+        from_unhurried="FROM unhurried" if unhurried else "",
+        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
+        values=", ".join(["%s"] * len(fields)),
+    )
+    head, tail = entry.content_around_sequence()
+    values = [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [head, tail, *values])
+        appended = cursor.fetchone()
+        if appended is None:  # the first entry ever: the chain's end is made
+            AuditChain.objects.get_or_create(pk=1)
+            cursor.execute(sql, [head, tail, *values])
+            appended = cursor.fetchone()
+    entry.pk, entry.sequence, entry.previous_hash, entry.hash = appended
+
+
+def _next_link(connection):
     """The next entry's sequence and the previous entry's hash; the chain's end stays
     locked until the transaction ends, so appends are chained one at a time, in order."""
-    connection = transaction.get_connection()
-    unhurried = unhurried and connection.vendor == "postgresql"
-    sql = (NEXT_LINK_UNHURRIED if unhurried else NEXT_LINK) + RETURNING
+    sql = (NEXT_LINK + RETURNING).format(**_tables(connection))
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(**_tables(connection)))
+        cursor.execute(sql)
         moved = cursor.fetchone()
         if moved is None:  # the first entry ever: the chain's end is made
             AuditChain.objects.get_or_create(pk=1)
-            cursor.execute((NEXT_LINK + RETURNING).format(**_tables(connection)))
+            cursor.execute(sql)
             moved = cursor.fetchone()
     return moved
 
 
-def _insert_and_move_the_end(entry):
+def _insert_and_move_the_end(entry, connection):
     """Insert `entry` and make its hash the chain's end; returns its id."""
-    connection = transaction.get_connection()
     fields = [field for field in AuditEntry._meta.concrete_fields if not field.primary_key]
     insert = INSERT.format(
         **_tables(connection),
@@ -124,14 +168,10 @@ def _insert_and_move_the_end(entry):
         values=", ".join(["%s"] * len(fields)),
     )
     values = [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields]
-    move = MOVE_THE_END.format(**_tables(connection))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # one statement
-            cursor.execute(f"WITH moved AS ({move}) {insert}", [entry.hash, *values])
-            return cursor.fetchone()[0]
         cursor.execute(insert, values)
         pk = cursor.fetchone()[0]
-        cursor.execute(move, [entry.hash])
+        cursor.execute(MOVE_THE_END.format(**_tables(connection)), [entry.hash])
         return pk
 
 

@@ -396,24 +396,34 @@ class AuditEntry(models.Model):
 
     def content(self):
         """What the hash covers, as canonical JSON."""
-        return json.dumps(
-            {
-                "sequence": self.sequence,
-                "at": self.at.isoformat(),
-                "user": self.user_id,
-                "username": self.username,
-                "action": self.action,
-                "object_type": self.object_type,
-                "object_id": self.object_id,
-                "marking": self.marking,
-                "address": self.address,
-                "outcome": self.outcome,
-                "detail": self.detail,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-            default=str,
-        )
+        head, tail = self.content_around_sequence()
+        return f"{head}{self.sequence}{tail}"
+
+    def content_around_sequence(self):
+        """`content()` before and after the sequence's digits: an append on PostgreSQL has
+        the database join them around the sequence it takes (accounts/audit.py), so that
+        both follow this one recipe. Canonical JSON of a dict is its keys' pairs in order,
+        and "sequence" sorts between "outcome" and "user"."""
+        fields = {
+            "at": self.at.isoformat(),
+            "user": self.user_id,
+            "username": self.username,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "marking": self.marking,
+            "address": self.address,
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }
+
+        def canonical(names):
+            part = {name: fields[name] for name in names}
+            return json.dumps(part, sort_keys=True, separators=(",", ":"), default=str)[1:-1]
+
+        before = [name for name in fields if name < "sequence"]
+        after = [name for name in fields if name > "sequence"]
+        return "{" + canonical(before) + ',"sequence":', "," + canonical(after) + "}"
 
     def computed_hash(self):
         return hashlib.sha256((self.previous_hash + self.content()).encode()).hexdigest()
@@ -448,6 +458,9 @@ class AuditChain(models.Model):
     last_hash = models.CharField("last hash", max_length=64, default="0" * 64)
     pruned_hash = models.CharField("hash of the last pruned entry", max_length=64, default="0" * 64)
     pruned_sequence = models.PositiveBigIntegerField("last pruned sequence", default=0)
+    # The hash before the last entry's (its `previous_hash`): one UPDATE moves the end on and
+    # still answers what it was, since every SET reads the row as it was.
+    previous_hash = models.CharField("previous hash", max_length=64, default="0" * 64)
 
     class Meta:
         verbose_name = "audit chain"

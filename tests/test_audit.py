@@ -308,6 +308,22 @@ def test_verify_audit_passes_an_intact_trail(analyst_nu):
     assert code == 0 and "intact" in said
 
 
+def test_an_appended_entry_is_hashed_by_the_one_recipe_verify_audit_follows(analyst_nu):
+    """On PostgreSQL the append computes the hash in SQL: it must be computed_hash()'s,
+    for awkward content too, alone and inside a write's transaction."""
+    awkward = {"filters": 'q="a\\b"&x=é€', "nested": {"sequence": 1, "z": [None, 1.5]}}
+    alone = audit.record("download", user=analyst_nu, object_type="x", detail=awkward)
+    with transaction.atomic():
+        inside = audit.record("read", user=analyst_nu, object_type="y", object_id=7)
+    stored = list(AuditEntry.objects.filter(pk__in=[alone.pk, inside.pk]).order_by("sequence"))
+    assert [entry.hash for entry in stored] == [alone.hash, inside.hash]
+    assert all(entry.hash == entry.computed_hash() for entry in stored)
+    assert stored[1].previous_hash == stored[0].hash
+    assert AuditChain.objects.get(pk=1).previous_hash == stored[0].hash
+    code, said = verify()
+    assert code == 0 and "intact" in said
+
+
 def test_verify_audit_finds_an_edited_entry(analyst_nu):
     _, edited, _ = three_reads(analyst_nu)
     without_trigger(
