@@ -5,10 +5,12 @@ Kept apart from accounts/api.py: DRF reads its authentication classes while it i
 loading its views, so this module must not import them."""
 
 import binascii
+import functools
 import time
 from hmac import compare_digest
 
 from django.core.cache import cache
+from django.db import connections, router
 from django.utils import timezone
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.crypto import hash_token
@@ -16,7 +18,7 @@ from knox.models import AuthToken
 from knox.settings import CONSTANTS
 from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.models import TokenActivity
+from accounts.models import TokenActivity, User
 
 # A token's "last seen" is written as often as a session's (each write is a database
 # write; the shared cache remembers the last one, so that most requests query nothing).
@@ -54,6 +56,62 @@ def remove_expired_tokens(user):
     AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
 
 
+def tokens_with_their_users(token_key):
+    """The tokens starting with `token_key`, each with its user, in one query. Asked on every
+    API call, so in plain SQL: the ORM's compiling of this join costs more than running it."""
+    database = router.db_for_read(AuthToken)
+    connection = connections[database]
+    sql, converters = _token_query(database)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token_key])
+        rows = cursor.fetchall()
+    for row in rows:
+        values = [
+            _converted(value, column, functions, connection)
+            for (column, functions), value in zip(converters, row, strict=True)
+        ]
+        auth_token = AuthToken.from_db(database, TOKEN_FIELDS, values[: len(TOKEN_FIELDS)])
+        auth_token.user = User.from_db(database, USER_FIELDS, values[len(TOKEN_FIELDS) :])
+        yield auth_token
+
+
+TOKEN_FIELDS = [field.attname for field in AuthToken._meta.concrete_fields]
+USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+
+
+@functools.cache
+def _token_query(database):
+    """The query's SQL on `database` and, for each column it selects, its converters (as
+    the ORM converts a value: the database's converters, then the field's)."""
+    connection = connections[database]
+    quote = connection.ops.quote_name
+    selected = [(AuthToken, name) for name in TOKEN_FIELDS] + [(User, name) for name in USER_FIELDS]
+
+    def column(model, name):
+        field = model._meta.get_field(name)
+        return f"{quote(model._meta.db_table)}.{quote(field.column)}"
+
+    sql = (
+        f"SELECT {', '.join(column(model, name) for model, name in selected)} "
+        f"FROM {quote(AuthToken._meta.db_table)} INNER JOIN {quote(User._meta.db_table)} "
+        f"ON {column(User, 'id')} = {column(AuthToken, 'user_id')} "
+        f"WHERE {column(AuthToken, 'token_key')} = %s"
+    )
+    converters = []
+    for model, name in selected:
+        col = model._meta.get_field(name).cached_col
+        converters.append(
+            (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+        )
+    return sql, converters
+
+
+def _converted(value, column, converters, connection):
+    for converter in converters:
+        value = converter(value, column, connection)
+    return value
+
+
 class TokenAuthentication(KnoxTokenAuthentication):
     """knox's token check in one query. knox's own also reads every token of the user on
     each request, to delete the expired ones: a second query on every API call, for work
@@ -67,10 +125,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
             digest = hash_token(token)
         except (TypeError, binascii.Error):
             raise refused from None
-        candidates = AuthToken.objects.filter(
-            token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH]
-        ).select_related("user")
-        for auth_token in candidates:
+        for auth_token in tokens_with_their_users(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if compare_digest(digest, auth_token.digest):
                 if auth_token.expiry is not None and auth_token.expiry < timezone.now():
                     auth_token.delete()

@@ -85,7 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     # Where this request reads from: a replica, or the primary (config/routers.py).
     "config.routers.ReplicaMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

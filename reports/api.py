@@ -3,6 +3,7 @@ form (reports/forms.py, shared with the pages and downloads), its numbers from
 `reports.queries`, its answer's shape declared here for the OpenAPI schema."""
 
 from django import forms
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -11,9 +12,11 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, views
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.choices import Marking
+from core import cache
 from engagements.choices import ReviewDecision
 from reports import queries
 from reports.forms import CoverageForm, GapsForm, PlanForm, TrendForm
@@ -147,9 +150,11 @@ RISKS = inline_serializer(
 
 class ReportAPIView(views.APIView):
     """GET a report: `form` (None: no parameters) reads the query, `report(user,
-    arguments)` answers. A concrete report sets both and its schema."""
+    arguments)` answers. A concrete report sets both and its schema; `cached`, the
+    cached report of reports.queries it answers from, if any."""
 
     form = None
+    cached = None
 
     def report(self, user, arguments):
         raise NotImplementedError
@@ -157,11 +162,30 @@ class ReportAPIView(views.APIView):
     def get(self, request):
         arguments = {}
         if self.form is not None:
-            form = self.form(request.query_params)
-            if not form.is_valid():
-                raise serializers.ValidationError(form.error_dict())
-            arguments = form.report_arguments()
+            arguments, invalid = self.form.arguments_for(request.query_params)
+            if invalid is not None:
+                raise serializers.ValidationError(invalid.error_dict())
+        if self.cached is not None and plain_json(request):
+            # Kept as the JSON it is sent as, under its report's key: rendering the
+            # numbers again at every request would cost more than reading them.
+            key = f"{self.cached.key(request.user, kwargs=arguments)}:{type(self).__name__}"
+            body = cache.computed_once(
+                key,
+                lambda: JSONRenderer().render(self.report(request.user, arguments)),
+                queries.REPORT_CACHE_SECONDS,
+            )
+            return HttpResponse(body, content_type="application/json")
         return Response(self.report(request.user, arguments))
+
+
+def plain_json(request):
+    """Whether the answer is JSON as JSONRenderer writes it by default (not indented, not
+    the browsable API)."""
+    renderer = request.accepted_renderer
+    return (
+        type(renderer) is JSONRenderer
+        and renderer.get_indent(request.accepted_media_type, {}) is None
+    )
 
 
 def documented(form, responses):
@@ -173,6 +197,7 @@ def documented(form, responses):
 @documented(CoverageForm, COVERAGE)
 class CoverageReportView(ReportAPIView):
     form = CoverageForm
+    cached = queries.coverage
 
     def report(self, user, arguments):
         return queries.coverage(user, **arguments)
@@ -181,6 +206,7 @@ class CoverageReportView(ReportAPIView):
 @documented(TrendForm, TREND)
 class TrendReportView(ReportAPIView):
     form = TrendForm
+    cached = queries.trend
 
     def report(self, user, arguments):
         return queries.trend(user, **arguments)
@@ -189,6 +215,7 @@ class TrendReportView(ReportAPIView):
 @documented(GapsForm, GAP)
 class GapsReportView(ReportAPIView):
     form = GapsForm
+    cached = queries.gaps
 
     def report(self, user, arguments):
         return queries.gaps(user, **arguments)["gaps"]

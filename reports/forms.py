@@ -56,6 +56,27 @@ class ReportForm(forms.Form):
         super().__init__(data={} if data is None else data)
         self.today = today or timezone.localdate()
 
+    # Valid parameters and their report's arguments, by query and day, in this process:
+    # the same query on the same day always gives the same arguments (every choice here
+    # is fixed), and building a form to find that out is most of a cached report's cost.
+    _arguments = {}
+
+    @classmethod
+    def arguments_for(cls, data):
+        """(the report's arguments, None), or (None, the bound form with its errors)."""
+        query = tuple(sorted((name, tuple(values)) for name, values in data.lists()))
+        key = (cls, query, timezone.localdate())
+        arguments = cls._arguments.get(key)
+        if arguments is not None:
+            return dict(arguments), None
+        form = cls(data)
+        if not form.is_valid():
+            return None, form
+        if len(cls._arguments) >= 512:
+            cls._arguments.clear()
+        cls._arguments[key] = form.report_arguments()
+        return dict(cls._arguments[key]), None
+
     def error_dict(self):
         """{field: [messages]}, as the API answers them."""
         return {

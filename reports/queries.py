@@ -44,11 +44,11 @@ from roadmap.models import Facet, Pillar, Target, Tip, TipStatusUpdate
 REPORT_CACHE_SECONDS = 600
 
 
-def report_key(name, user, args, kwargs, stamp=None):
+def report_key(name, user, args=(), kwargs=None, stamp=None):
     """The cache key of one report for one reader (core.cache.result_key): the data stamp
     is read here unless given."""
     stamp = summaries.stamp() if stamp is None else stamp
-    return cache.result_key(name, visible_markings(user), args, kwargs, stamp)
+    return cache.result_key(name, visible_markings(user), args, kwargs or {}, stamp)
 
 
 def cached_report(function):
@@ -62,6 +62,7 @@ def cached_report(function):
         return cache.computed_once(key, compute, REPORT_CACHE_SECONDS)
 
     report.uncached = function
+    report.key = functools.partial(report_key, function.__name__)
     return report
 
 

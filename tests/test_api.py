@@ -623,3 +623,30 @@ def test_null_characters_are_refused_not_crashed_on(analyst_nu, client):
     client.force_login(analyst_nu)
     assert client.get("/engagements/?search=%00").status_code == 400
     assert Engagement.objects.count() == 0
+
+
+@pytest.mark.parametrize("report", ["coverage", "trend", "gaps"])
+def test_a_report_kept_as_json_is_what_drf_renders_and_moves_with_a_write(
+    report, analyst_nu, analyst_ns
+):
+    """A cached report's answer is kept as the JSON it is sent as: the same document as an
+    indented answer (rendered afresh by DRF), per reader's clearance, new after a write."""
+    recently = {"status": "completed", "start_date": datetime.date.today() - datetime.timedelta(9)}
+    make_engagement(partners=["JPN"], pillars=["security"], **recently)
+    make_engagement(partners=["IDN"], pillars=["hadr"], marking="NS", **recently)
+    path = f"{API}reports/{report}/?months=6" if report == "gaps" else f"{API}reports/{report}/"
+    nu, ns = client_for(analyst_nu), client_for(analyst_ns)
+
+    def answers(client):
+        kept = client.get(path)
+        indented = client.get(path, HTTP_ACCEPT="application/json; indent=2")
+        assert kept["Content-Type"] == indented["Content-Type"] == "application/json"
+        assert b"\n" in indented.content and b"\n" not in kept.content
+        assert kept.json() == indented.json()
+        return kept.json()
+
+    before_nu, before_ns = answers(nu), answers(ns)
+    assert before_nu != before_ns  # the NS engagement counts for the NS reader alone
+    assert answers(nu) == before_nu  # served again from what was kept
+    make_engagement(partners=["KOR"], pillars=["dialogue"], **recently)
+    assert answers(nu) != before_nu

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from csp.utils import build_policy
 from django.conf import settings
 from django.test import override_settings
 
@@ -55,6 +56,13 @@ def test_every_response_carries_the_security_headers(client, url):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_the_policy_built_once_is_django_csps_and_follows_a_change(client, settings):
+    client.force_login(make_user(Role.ANALYST, Marking.NU))
+    assert client.get("/api/v1/pillars/")["Content-Security-Policy"] == build_policy()
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert client.get("/")["Content-Security-Policy"] == "default-src 'none'"
 
 
 def test_no_page_has_an_inline_script(client):
