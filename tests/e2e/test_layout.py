@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.choices import Marking, Role
 from engagements.models import Action
+from notifications.services import notify
 from tests.e2e.sign_in import sign_in
 from tests.factories import make_engagement, make_user
 
@@ -172,3 +173,34 @@ def test_the_trend_chart_and_captions_fit_a_phone(live_server, page):
     caption_box, wrap_box = caption.bounding_box(), wrap.bounding_box()
     assert caption_box["x"] >= wrap_box["x"] - 1
     assert caption_box["x"] + caption_box["width"] <= wrap_box["x"] + wrap_box["width"] + 1
+
+
+# A control's box and its text colour against white.
+TARGET = """element => {
+  const box = element.getBoundingClientRect();
+  return {height: box.height, width: box.width, color: getComputedStyle(element).color};
+}"""
+
+
+def test_link_sized_controls_are_a_fingers_target_on_a_phone(live_server, page):
+    """ "Mark read" (a button drawn as a link) and the filter's "Clear": at least 24 px each
+    way on a phone (WCAG 2.5.8), and the button in the page's link colour, not the
+    header's white."""
+    ana = make_user(Role.ANALYST, Marking.NR, username="ana")
+    engagement = make_engagement(title="Port visit", partners=["IDN"], created_by=ana)
+    notify([ana], "watched_changed", "Port visit was changed", engagement=engagement)
+    sign_in(page, live_server, "ana")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/notifications/")
+    for control in (
+        page.get_by_role("button", name="Mark read"),
+        page.locator(".filters").get_by_role("link", name="Clear"),
+    ):
+        expect(control).to_be_visible()
+        target = control.evaluate(TARGET)
+        assert target["height"] >= 24 and target["width"] >= 24, target
+    assert page.get_by_role("button", name="Mark read").evaluate(TARGET)["color"] != (
+        "rgb(255, 255, 255)"
+    )
+    page.get_by_role("button", name="Mark read").click()
+    expect(page.get_by_role("button", name="Mark read")).to_have_count(0)
