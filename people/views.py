@@ -86,6 +86,7 @@ def person_edit(request, pk):
 def _edit(request, person):
     form = PersonForm(request.POST or None, instance=person, user=request.user)
     formset = AffiliationFormSet(request.POST or None, instance=person, prefix="affiliations")
+    form.summarize_with(formset, "Role")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         data = {name: form.cleaned_data[name] for name in PersonForm.Meta.fields}
         data["affiliations"] = affiliations_of(formset)

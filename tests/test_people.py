@@ -470,3 +470,30 @@ def test_deleting_a_person_asks_first(client, analyst_nu, dewi):
     assert client.post(f"/people/{dewi.pk}/delete/", {"version": 1}).status_code == 302
     assert not Person.objects.filter(pk=dewi.pk).exists()
     assert Engagement.objects.filter(pk=engagement.pk).exists()
+
+
+def test_a_role_rows_error_is_counted_in_the_summary_at_the_top(client, analyst_nu):
+    from partners.models import Partner
+
+    client.force_login(analyst_nu)
+    idn = Partner.objects.get(code="IDN")
+    refused = client.post(
+        "/people/new/",
+        {
+            "name": "Siti Rahma",
+            "partner": idn.pk,
+            "marking": "NU",
+            "affiliations-TOTAL_FORMS": "2",
+            "affiliations-INITIAL_FORMS": "0",
+            "affiliations-MIN_NUM_FORMS": "0",
+            "affiliations-MAX_NUM_FORMS": "100",
+            "affiliations-0-partner": idn.pk,
+            "affiliations-0-start": "2022-03-01",
+            "affiliations-1-partner": idn.pk,
+            "affiliations-1-start": "not a date",
+        },
+    )
+    assert refused.status_code == 200 and not Person.objects.exists()
+    summary = refused.content.decode().split('id="error-summary"')[1].split("</div>")[0]
+    assert "1 problem to fix" in summary
+    assert 'href="#id_affiliations-1-start">Role 2, ' in summary
