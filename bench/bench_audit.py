@@ -291,6 +291,7 @@ class _FakeRequest:
 
 class _FakeEngagement:
     marking = Marking.NR
+    _meta = Engagement._meta  # read() names the model it records
 
     def __init__(self, pk):
         self.pk = pk

@@ -3,8 +3,12 @@ does, and computed once when many workers ask for the same missing one.
 
 A key names the result, the markings its reader may see (all that decides visibility),
 its arguments, today's date (default periods move with it) and a data stamp (a counter
-that moves with every write that changes what is counted): a cached result is never one
-that a fresh computation would not give.
+that moves with every write that changes what is counted, with a nonce drawn at each
+move): a cached result is never one that a fresh computation would not give.
+
+So a key names one value for good, and a value asked for at nearly every request (a
+report's JSON) can also be kept in the process itself (`local=True`), sparing the round
+trip to the shared cache: for as long as the shared cache keeps it, never longer.
 """
 
 import hashlib
@@ -40,9 +44,36 @@ def result_key(name, markings, args, kwargs, stamp):
     return "report:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def computed_once(key, compute, seconds):
+# This process's copies (`local=True`): key -> (monotonic expiry, value). Bounded: emptied
+# when full (the keys in use at any moment are few: one per report, parameters and
+# clearance, under the current stamp).
+_local = {}
+LOCAL_ENTRIES = 256
+
+
+def computed_once(key, compute, seconds, local=False):
     """The cached value under `key`, or `compute()`'s, cached for `seconds`; of several
-    workers missing it together, one computes and the others wait for its answer."""
+    workers missing it together, one computes and the others wait for its answer.
+    `local`: also kept in this process (for an immutable value: bytes, a str)."""
+    if local:
+        found = _local.get(key)
+        if found is not None and found[0] > time.monotonic():
+            return found[1]
+    result = _shared(key, compute, seconds)
+    if local:
+        if len(_local) >= LOCAL_ENTRIES:
+            _local.clear()
+        # No longer than the shared cache would keep it from now.
+        _local[key] = (time.monotonic() + seconds, result)
+    return result
+
+
+def forget_local():
+    """Empty this process's copies (as `cache.clear()` empties the shared cache)."""
+    _local.clear()
+
+
+def _shared(key, compute, seconds):
     result = cache.get(key)
     if result is not None:
         return result

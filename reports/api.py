@@ -166,13 +166,15 @@ class ReportAPIView(views.APIView):
             if invalid is not None:
                 raise serializers.ValidationError(invalid.error_dict())
         if self.cached is not None and plain_json(request):
-            # Kept as the JSON it is sent as, under its report's key: rendering the
-            # numbers again at every request would cost more than reading them.
+            # Kept as the JSON it is sent as, under its report's key, in this process too:
+            # rendering the numbers again, or asking the shared cache for them, at every
+            # request would cost more than the rest of the answer.
             key = f"{self.cached.key(request.user, kwargs=arguments)}:{type(self).__name__}"
             body = cache.computed_once(
                 key,
                 lambda: JSONRenderer().render(self.report(request.user, arguments)),
                 queries.REPORT_CACHE_SECONDS,
+                local=True,
             )
             return HttpResponse(body, content_type="application/json")
         return Response(self.report(request.user, arguments))

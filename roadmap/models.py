@@ -192,9 +192,13 @@ class ReportStamp(models.Model):
     data it was computed from (ids of history rows are not handed out in commit order)."""
 
     value = models.BigIntegerField("value", default=0)
+    # Drawn afresh at each move: a value seen again (a transaction rolled back, a database
+    # restored from a backup, then written to) never names different data twice, so that
+    # what was cached under the old one is never taken for the new one's.
+    nonce = models.BigIntegerField("nonce", default=0)
 
     def __str__(self):
-        return str(self.value)
+        return f"{self.value}.{self.nonce}"
 
 
 class Target(models.Model):

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from accounts.choices import Marking, Role
+from core import cache as core_cache
 from tests.e2e.browser import browser_plan
 from tests.factories import make_user
 
@@ -46,8 +47,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():
-    """API rate limits count in the cache: each test starts with none used."""
+    """API rate limits count in the cache: each test starts with none used (and with no
+    report kept in the process from another test's data)."""
     cache.clear()
+    core_cache.forget_local()
 
 
 @pytest.fixture(autouse=True)

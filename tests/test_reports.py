@@ -9,12 +9,16 @@ import time
 
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
+from knox.models import AuthToken
 from openpyxl import load_workbook
+from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
 from core import cache as shared
 from core import periods
+from engagements import summaries
 from engagements.services import delete_engagement, save_engagement
 from partners.models import Partner
 from reports import queries as reports
@@ -400,6 +404,62 @@ def test_reports_answer_every_role_and_survive_bad_input(client, every_role, url
         response = client.get(url + bad)
         assert response.status_code == 400
         assert 'role="alert"' in response.content.decode()
+
+
+def test_a_stamp_rolled_back_is_never_seen_again(db):
+    """The data stamp's value may come back (a write rolled back, a database restored),
+    its nonce does not: what was cached under one stamp is never taken for another's."""
+
+    class RolledBack(Exception):
+        pass
+
+    before = summaries.stamp()
+    with pytest.raises(RolledBack), transaction.atomic():
+        summaries.bump_stamp()
+        rolled_back = summaries.stamp()
+        raise RolledBack
+    assert summaries.stamp() == before
+    summaries.bump_stamp()
+    after = summaries.stamp()
+    assert after[0] == rolled_back[0] and after != rolled_back
+
+
+def test_a_local_copy_lasts_no_longer_than_the_shared_one(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(shared.time, "monotonic", lambda: now[0])
+    computed = []
+
+    def compute():
+        computed.append(1)
+        return b"answer"
+
+    assert shared.computed_once("k", compute, 60, local=True) == b"answer"
+    cache.clear()  # the shared copy gone: this process still has its own...
+    assert shared.computed_once("k", compute, 60, local=True) == b"answer"
+    assert len(computed) == 1
+    now[0] += 61  # ...for as long as the shared cache would have kept it
+    assert shared.computed_once("k", compute, 60, local=True) == b"answer"
+    assert len(computed) == 2
+    shared.forget_local()
+    cache.clear()
+    assert shared.computed_once("k", compute, 60, local=True) == b"answer"
+    assert len(computed) == 3
+
+
+def test_the_api_serves_a_report_kept_in_the_process(client, django_assert_num_queries):
+    """Asked again, the coverage API reads the token and the data stamp, nothing else (no
+    shared cache), and a write still moves it at once."""
+    manager = make_user(Role.MANAGER, Marking.NS)
+    make_engagement(partners=["JPN"], pillars=["security"], start_date=D(2025, 3, 3))
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(manager)[1]}")
+    url = f"/api/v1/reports/coverage/?start={START}&end={END}"
+    first = api.get(url).json()
+    cache.clear()
+    with django_assert_num_queries(2):  # the token with its user, the data stamp
+        assert api.get(url).json() == first
+    make_engagement(partners=["KOR"], pillars=["hadr"], start_date=D(2025, 4, 4))
+    assert api.get(url).json()["total"] == first["total"] + 1
 
 
 @pytest.mark.shared_cache

@@ -1,6 +1,8 @@
 """The counters that date what is cached: a report computed under a stamp is stale once
 a write that moves it commits."""
 
+import secrets
+
 from django.db import connections, router
 from django.db.models import F
 
@@ -17,28 +19,30 @@ DATA_STAMP, DIRECTORY_STAMP = 1, 2
 def bump_stamp(row=DATA_STAMP):
     """Inside the writing transaction: what was cached under the stamp is stale once it
     commits."""
-    updated = ReportStamp.objects.filter(pk=row).update(value=F("value") + 1)
+    nonce = secrets.randbits(62)
+    updated = ReportStamp.objects.filter(pk=row).update(value=F("value") + 1, nonce=nonce)
     if not updated:
-        ReportStamp.objects.bulk_create([ReportStamp(pk=row, value=1)], ignore_conflicts=True)
+        ReportStamp.objects.bulk_create(
+            [ReportStamp(pk=row, value=1, nonce=nonce)], ignore_conflicts=True
+        )
 
 
 def stamp():
-    """The data stamp: asked at every report request (its cache key), so in the plainest
-    SQL (the ORM's compiling of even this query costs more than running it)."""
+    """The data stamp, (value, nonce): asked at every report request (its cache key), so in
+    the plainest SQL (the ORM's compiling of even this query costs more than running it)."""
     connection = connections[router.db_for_read(ReportStamp)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT value FROM {connection.ops.quote_name(ReportStamp._meta.db_table)} "
+            f"SELECT value, nonce FROM {connection.ops.quote_name(ReportStamp._meta.db_table)} "
             "WHERE id = %s",
             [DATA_STAMP],
         )
         row = cursor.fetchone()
-    return row[0] if row else 0
+    return tuple(row) if row else (0, 0)
 
 
 def stamps():
     """(the data stamp, the directory stamp), in one query."""
-    values = dict(
-        ReportStamp.objects.filter(pk__in=[DATA_STAMP, DIRECTORY_STAMP]).values_list("pk", "value")
-    )
-    return values.get(DATA_STAMP, 0), values.get(DIRECTORY_STAMP, 0)
+    rows = ReportStamp.objects.filter(pk__in=[DATA_STAMP, DIRECTORY_STAMP])
+    values = {pk: (value, nonce) for pk, value, nonce in rows.values_list("pk", "value", "nonce")}
+    return values.get(DATA_STAMP, (0, 0)), values.get(DIRECTORY_STAMP, (0, 0))
