@@ -96,6 +96,9 @@ api_urlpatterns = [
 ]
 
 urlpatterns = [
+    # First: Django tries the patterns in order, and each include passed over on the way
+    # costs an exception; API calls are the many small requests.
+    path("api/v1/", include((api_urlpatterns, "api"))),
     path("", dashboard, name="dashboard"),
     # Browsers ask for it at the root; resolved per request (the static manifest's name).
     path(
@@ -123,6 +126,5 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("calendar/", include((calendar_urlpatterns, "calendar"))),
     path("reports/", include("reports.urls")),
-    path("api/v1/", include((api_urlpatterns, "api"))),
     path("admin/", admin.site.urls),
 ]
