@@ -125,54 +125,57 @@ def _tables(connection):
 
 
 def _append_in_one_statement(entry, connection, unhurried):
-    fields = [field for field in AuditEntry._meta.concrete_fields if field.name not in CHAINED]
+    columns, values = _columns_and_values(entry, connection, exclude=CHAINED)
     sql = APPEND.format(
         **_tables(connection),
         unhurried=UNHURRIED_CTE if unhurried else "",
         from_unhurried="FROM unhurried" if unhurried else "",
-        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
-        values=", ".join(["%s"] * len(fields)),
+        columns=columns,
+        values=", ".join(["%s"] * len(values)),
     )
     head, tail = entry.content_around_sequence()
-    values = [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [head, tail, *values])
-        appended = cursor.fetchone()
-        if appended is None:  # the first entry ever: the chain's end is made
-            AuditChain.objects.get_or_create(pk=1)
-            cursor.execute(sql, [head, tail, *values])
-            appended = cursor.fetchone()
+    appended = _at_the_end(connection, sql, [head, tail, *values])
     entry.pk, entry.sequence, entry.previous_hash, entry.hash = appended
 
 
 def _next_link(connection):
     """The next entry's sequence and the previous entry's hash; the chain's end stays
     locked until the transaction ends, so appends are chained one at a time, in order."""
-    sql = (NEXT_LINK + RETURNING).format(**_tables(connection))
+    return _at_the_end(connection, (NEXT_LINK + RETURNING).format(**_tables(connection)))
+
+
+def _at_the_end(connection, sql, params=()):
+    """The row `sql` (a statement moving the chain's end on) returns, the end made first
+    if there is none yet (the first entry ever)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql)
-        moved = cursor.fetchone()
-        if moved is None:  # the first entry ever: the chain's end is made
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
             AuditChain.objects.get_or_create(pk=1)
-            cursor.execute(sql)
-            moved = cursor.fetchone()
-    return moved
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    return row
 
 
 def _insert_and_move_the_end(entry, connection):
     """Insert `entry` and make its hash the chain's end; returns its id."""
-    fields = [field for field in AuditEntry._meta.concrete_fields if not field.primary_key]
+    columns, values = _columns_and_values(entry, connection, exclude={"id"})
     insert = INSERT.format(
-        **_tables(connection),
-        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
-        values=", ".join(["%s"] * len(fields)),
+        **_tables(connection), columns=columns, values=", ".join(["%s"] * len(values))
     )
-    values = [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(insert, values)
         pk = cursor.fetchone()[0]
         cursor.execute(MOVE_THE_END.format(**_tables(connection)), [entry.hash])
         return pk
+
+
+def _columns_and_values(entry, connection, exclude):
+    """The entry's columns (quoted, joined) and their values, but those of `exclude`."""
+    fields = [field for field in AuditEntry._meta.concrete_fields if field.name not in exclude]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields]
+    return columns, values
 
 
 def read(request, marked, what="engagement"):

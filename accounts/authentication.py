@@ -56,6 +56,11 @@ def remove_expired_tokens(user):
     AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
 
 
+# The columns read for a token and for its user (all of them, as select_related would).
+TOKEN_FIELDS = [field.attname for field in AuthToken._meta.concrete_fields]
+USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+
+
 def tokens_with_their_users(token_key):
     """The tokens starting with `token_key`, each with its user, in one query. Asked on every
     API call, so in plain SQL: the ORM's compiling of this join costs more than running it."""
@@ -73,10 +78,6 @@ def tokens_with_their_users(token_key):
         auth_token = AuthToken.from_db(database, TOKEN_FIELDS, values[: len(TOKEN_FIELDS)])
         auth_token.user = User.from_db(database, USER_FIELDS, values[len(TOKEN_FIELDS) :])
         yield auth_token
-
-
-TOKEN_FIELDS = [field.attname for field in AuthToken._meta.concrete_fields]
-USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
 
 
 @functools.cache

@@ -6,10 +6,13 @@ years, whichever ends are given."""
 import datetime
 
 import pytest
+from django.http import QueryDict
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from reports.forms import CoverageForm
 from tests.factories import api_client, make_engagement
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -170,3 +173,34 @@ def test_no_report_parameters_make_a_server_error(client, analyst):
 
     exercise()
     assert seen == {200, 400}  # it ran, and both kinds of answer came back
+
+
+def test_parameters_parsed_once_a_day_follow_the_day(monkeypatch):
+    """ReportForm.arguments_for keeps a query's arguments by day: asked again the same day,
+    no form is built; the next day the default period moves with it; bad input is never
+    kept."""
+    CoverageForm._arguments.clear()
+    today = [datetime.date(2026, 3, 10)]
+    monkeypatch.setattr(timezone, "localdate", lambda *args: today[0])
+    built = []
+    monkeypatch.setattr(CoverageForm, "full_clean", _counting(CoverageForm.full_clean, built))
+
+    first, invalid = CoverageForm.arguments_for(QueryDict(""))
+    assert invalid is None and first["end"] == datetime.date(2026, 3, 10)
+    again, _ = CoverageForm.arguments_for(QueryDict(""))
+    assert again == first and len(built) == 1
+    today[0] = datetime.date(2026, 3, 11)
+    assert CoverageForm.arguments_for(QueryDict(""))[0]["end"] == datetime.date(2026, 3, 11)
+    assert len(built) == 2
+    for _ in range(2):
+        arguments, invalid = CoverageForm.arguments_for(QueryDict("status=maybe"))
+        assert arguments is None and "status" in invalid.error_dict()
+    assert len(built) == 4
+
+
+def _counting(method, calls):
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return method(self, *args, **kwargs)
+
+    return counted

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from accounts.choices import Marking, Role
+from config import middleware
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -58,9 +59,14 @@ def test_every_response_carries_the_security_headers(client, url):
     assert response["X-Frame-Options"] == "DENY"
 
 
-def test_the_policy_built_once_is_django_csps_and_follows_a_change(client, settings):
+def test_the_policy_built_once_is_django_csps_and_follows_a_change(client, settings, monkeypatch):
     client.force_login(make_user(Role.ANALYST, Marking.NU))
-    assert client.get("/api/v1/pillars/")["Content-Security-Policy"] == build_policy()
+    built = []
+    monkeypatch.setattr(middleware, "build_policy", lambda: built.append(1) or build_policy())
+    middleware.site_policy.cache_clear()
+    for url in ("/api/v1/pillars/", "/", "/engagements/"):
+        assert client.get(url)["Content-Security-Policy"] == build_policy()
+    assert len(built) == 1  # once for the process, not once a response
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
     assert client.get("/")["Content-Security-Policy"] == "default-src 'none'"
 

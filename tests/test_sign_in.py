@@ -12,6 +12,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -180,6 +181,16 @@ def test_an_expired_token_is_refused(analyst):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert not AuthToken.objects.filter(user=analyst).exists()  # and it is gone
+
+
+def test_a_token_left_to_an_account_made_inactive_is_refused(analyst):
+    """Deactivation deletes the account's tokens (test_credentials.py); one left by a change
+    that bypassed that (a bulk update) is still refused: the token's query reads the
+    account's `is_active` with it."""
+    token = obtain_token(analyst)
+    User.objects.filter(pk=analyst.pk).update(is_active=False)
+    assert AuthToken.objects.filter(user=analyst).exists()
+    assert with_token(token).get("/api/v1/pillars/").status_code == 401
 
 
 def test_a_new_token_clears_the_users_expired_ones(analyst):

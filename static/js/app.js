@@ -118,7 +118,8 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // The list's bulk bar: the heading's box (and the bar's own, for phones, where the heading
-// is hidden) ticks or clears every row on the page, and the bar says how many are ticked (without this file, each row is ticked by hand).
+// is hidden) ticks or clears every row on the page, and the bar says how many are ticked
+// (without this file, each row is ticked by hand).
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("bulk-form");
   if (!form) return;
