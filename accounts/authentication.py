@@ -24,6 +24,7 @@ from accounts.models import TokenActivity, User
 # write; the shared cache remembers the last one, so that most requests query nothing).
 from accounts.sessions import SEEN_EVERY_SECONDS
 from core.addresses import client_address
+from core.db import prepared_cursor
 
 # When this process last asked the shared cache about each token (by its digest): it asks
 # again only SEEN_EVERY_SECONDS later, so most API calls make no round trip for it.
@@ -63,11 +64,12 @@ USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
 
 def tokens_with_their_users(token_key):
     """The tokens starting with `token_key`, each with its user, in one query. Asked on every
-    API call, so in plain SQL: the ORM's compiling of this join costs more than running it."""
+    API call, so in plain SQL (the ORM's compiling of this join costs more than running it),
+    planned once per connection (`prepared_cursor`)."""
     database = router.db_for_read(AuthToken)
     connection = connections[database]
     sql, converters = _token_query(database)
-    with connection.cursor() as cursor:
+    with prepared_cursor(database) as cursor:
         cursor.execute(sql, [token_key])
         rows = cursor.fetchall()
     for row in rows:

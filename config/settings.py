@@ -165,12 +165,13 @@ for number, url in enumerate(envlist("DATABASE_REPLICA_URLS"), start=1):
 # PgBouncer in transaction pooling between the app and PostgreSQL (DJANGO_PGBOUNCER=1): a
 # server session lasts one transaction there, so no server-side cursors (they are held
 # across transactions; downloads then read their rows client-side) and no prepared
-# statements (psycopg prepares a query it has run a few times, on one session).
+# statements. Elsewhere psycopg prepares a query it has run five times on a connection, on
+# the cursors that bind on the server: only core.db.prepared_cursor's (the hot queries).
 PGBOUNCER = envbool("DJANGO_PGBOUNCER")
-if PGBOUNCER:
-    for database in DATABASES.values():
-        database["DISABLE_SERVER_SIDE_CURSORS"] = True
-        database.setdefault("OPTIONS", {})["prepare_threshold"] = None
+for database in DATABASES.values():
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database["DISABLE_SERVER_SIDE_CURSORS"] = PGBOUNCER
+        database.setdefault("OPTIONS", {})["prepare_threshold"] = None if PGBOUNCER else 5
 DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
 REPLICA_PIN_SECONDS = envint("DJANGO_REPLICA_PIN_SECONDS", 300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from knox.models import AuthToken
 from openpyxl import load_workbook
@@ -460,6 +460,30 @@ def test_the_api_serves_a_report_kept_in_the_process(client, django_assert_num_q
         assert api.get(url).json() == first
     make_engagement(partners=["KOR"], pillars=["hadr"], start_date=D(2025, 4, 4))
     assert api.get(url).json()["total"] == first["total"] + 1
+
+
+def test_the_api_plans_its_hot_queries_once_a_connection_on_postgresql(client):
+    """The token with its user and the data stamp, asked at every API call, are prepared
+    statements on PostgreSQL after a few runs (core.db.prepared_cursor): PostgreSQL plans
+    them once a connection. Answers stay right: a revoked token is refused at once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (SQLite plans in the process)")
+    manager = make_user(Role.MANAGER, Marking.NS)
+    token, key = AuthToken.objects.create(manager)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    url = f"/api/v1/reports/coverage/?start={START}&end={END}"
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    for _ in range(6):
+        assert api.get(url).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert [s for s in prepared if 'FROM "knox_authtoken" INNER JOIN "accounts_user"' in s]
+    assert [s for s in prepared if 'FROM "roadmap_reportstamp" WHERE id = $1' in s]
+    token.delete()
+    assert api.get(url).status_code == 401
 
 
 @pytest.mark.shared_cache

@@ -6,6 +6,7 @@ import secrets
 from django.db import connections, router
 from django.db.models import F
 
+from core.db import prepared_cursor
 from roadmap.models import ReportStamp
 
 # Rows of ReportStamp. DATA grows with everything a report counts. DIRECTORY grows only
@@ -29,9 +30,11 @@ def bump_stamp(row=DATA_STAMP):
 
 def stamp():
     """The data stamp, (value, nonce): asked at every report request (its cache key), so in
-    the plainest SQL (the ORM's compiling of even this query costs more than running it)."""
-    connection = connections[router.db_for_read(ReportStamp)]
-    with connection.cursor() as cursor:
+    the plainest SQL (the ORM's compiling of even this query costs more than running it),
+    planned once per connection (`prepared_cursor`)."""
+    database = router.db_for_read(ReportStamp)
+    connection = connections[database]
+    with prepared_cursor(database) as cursor:
         cursor.execute(
             f"SELECT value, nonce FROM {connection.ops.quote_name(ReportStamp._meta.db_table)} "
             "WHERE id = %s",
