@@ -24,7 +24,7 @@ from accounts.models import TokenActivity, User
 # write; the shared cache remembers the last one, so that most requests query nothing).
 from accounts.sessions import SEEN_EVERY_SECONDS
 from core.addresses import client_address
-from core.db import prepared_cursor
+from core.db import along_with_token, keep_read_along, prepared_cursor
 
 # When this process last asked the shared cache about each token (by its digest): it asks
 # again only SEEN_EVERY_SECONDS later, so most API calls make no round trip for it.
@@ -63,29 +63,31 @@ USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
 
 
 def tokens_with_their_users(token_key):
-    """The tokens starting with `token_key`, each with its user, in one query. Asked on every
-    API call, so in plain SQL (the ORM's compiling of this join costs more than running it),
+    """The tokens starting with `token_key`, each with its user and what is read along with
+    it (core.db.read_along_with_token: {name: value}), in one query. Asked on every API
+    call, so in plain SQL (the ORM's compiling of this join costs more than running it),
     planned once per connection (`prepared_cursor`)."""
     database = router.db_for_read(AuthToken)
     connection = connections[database]
-    sql, converters = _token_query(database)
+    sql, converters, along = _token_query(database)
     with prepared_cursor(database) as cursor:
         cursor.execute(sql, [token_key])
         rows = cursor.fetchall()
     for row in rows:
         values = [
             _converted(value, column, functions, connection)
-            for (column, functions), value in zip(converters, row, strict=True)
+            for (column, functions), value in zip(converters, row[: len(converters)], strict=True)
         ]
         auth_token = AuthToken.from_db(database, TOKEN_FIELDS, values[: len(TOKEN_FIELDS)])
         auth_token.user = User.from_db(database, USER_FIELDS, values[len(TOKEN_FIELDS) :])
-        yield auth_token
+        yield auth_token, dict(zip(along, row[len(converters) :], strict=True))
 
 
 @functools.cache
 def _token_query(database):
-    """The query's SQL on `database` and, for each column it selects, its converters (as
-    the ORM converts a value: the database's converters, then the field's)."""
+    """The query's SQL on `database`, the converters of each column of the token and the
+    user (as the ORM converts a value: the database's converters, then the field's), and
+    the names of the values read along."""
     connection = connections[database]
     quote = connection.ops.quote_name
     selected = [(AuthToken, name) for name in TOKEN_FIELDS] + [(User, name) for name in USER_FIELDS]
@@ -94,8 +96,11 @@ def _token_query(database):
         field = model._meta.get_field(name)
         return f"{quote(model._meta.db_table)}.{quote(field.column)}"
 
+    columns = [column(model, name) for model, name in selected]
+    along = along_with_token()
+    columns += [f"({expression})" for _, expression in along]
     sql = (
-        f"SELECT {', '.join(column(model, name) for model, name in selected)} "
+        f"SELECT {', '.join(columns)} "
         f"FROM {quote(AuthToken._meta.db_table)} INNER JOIN {quote(User._meta.db_table)} "
         f"ON {column(User, 'id')} = {column(AuthToken, 'user_id')} "
         f"WHERE {column(AuthToken, 'token_key')} = %s"
@@ -106,7 +111,7 @@ def _token_query(database):
         converters.append(
             (col, connection.ops.get_db_converters(col) + col.get_db_converters(connection))
         )
-    return sql, converters
+    return sql, converters, [name for name, _ in along]
 
 
 def _converted(value, column, converters, connection):
@@ -128,12 +133,14 @@ class TokenAuthentication(KnoxTokenAuthentication):
             digest = hash_token(token)
         except (TypeError, binascii.Error):
             raise refused from None
-        for auth_token in tokens_with_their_users(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
+        for auth_token, along in tokens_with_their_users(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if compare_digest(digest, auth_token.digest):
                 if auth_token.expiry is not None and auth_token.expiry < timezone.now():
                     auth_token.delete()
                     raise refused
-                return self.validate_user(auth_token)
+                user, auth_token = self.validate_user(auth_token)
+                keep_read_along(auth_token._state.db, along)
+                return user, auth_token
         raise refused
 
     def authenticate(self, request):

@@ -5,11 +5,14 @@ from csp.middleware import CheckableLazyObject, CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequired
+from django.contrib.messages.middleware import MessageMiddleware as BaseMessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject, empty
 
 from core.uploads import limit_for
 
@@ -32,6 +35,21 @@ class LoginRequiredMiddleware(BaseLoginRequired):
                 return None
             return render(request, "403.html", {"exception": NO_ROLE}, status=403)
         return None
+
+
+class MessageMiddleware(BaseMessageMiddleware):
+    """Django's, except that a request's message storage is made when a message is first
+    added or read: an API answer, most requests, does neither, and making the storage (a
+    cookie's signer and the session's) cost it more than some whole middleware."""
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        storage = getattr(request, "_messages", None)
+        if isinstance(storage, SimpleLazyObject) and storage._wrapped is empty:
+            return response  # never used: nothing to keep for the next request
+        return super().process_response(request, response)
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):

@@ -103,7 +103,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Every page needs a signed-in user unless marked @login_not_required (sign-in, API).
     "config.middleware.LoginRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, its storage made only when a message is added or read (most API calls: never).
+    "config.middleware.MessageMiddleware",
     # Sessions end when idle or too old (accounts/sessions.py); it says so in a message.
     "accounts.sessions.SessionLimitMiddleware",
     # A refusal (403) of a signed-in user goes into the audit trail.

@@ -1,8 +1,11 @@
 """Database helpers shared by the apps."""
 
 import contextlib
+import contextvars
 
+from django.core.signals import request_finished, request_started
 from django.db import connections
+from django.dispatch import receiver
 
 
 @contextlib.contextmanager
@@ -45,3 +48,43 @@ def prepared_cursor(using):
             cursor.cursor.close()  # Django's, binding on the client: ours instead
             cursor.cursor = Cursor(connection.connection)
         yield cursor
+
+
+# Read along with the token ---------------------------------------------------------------
+# A value asked at nearly every API call (the report cache's data stamp) is selected by the
+# call's first query, its token's (accounts.authentication), as a scalar subquery that the
+# app owning the value registers here when it is ready, instead of in a round trip of its
+# own. The rest of the request finds it with `read_along`; nothing outlives the request.
+
+_along_with_token = {}
+_read_along = contextvars.ContextVar("read_along", default=None)
+
+
+def read_along_with_token(name, sql):
+    """From now on, every API token's query also selects `sql` (a scalar subquery without
+    parameters) as `name`. Registered in an AppConfig.ready(), before any request."""
+    _along_with_token[name] = sql
+
+
+def along_with_token():
+    """What a token's query selects besides the token and its user: [(name, sql)]."""
+    return list(_along_with_token.items())
+
+
+def keep_read_along(database, values):
+    """For the rest of this request: `values` ({name: value}) as read on `database`."""
+    _read_along.set((database, values))
+
+
+def read_along(name, database):
+    """`name`'s value as this request read it along on `database`; None if it did not
+    (another database: a replica; no token; or forgotten since)."""
+    kept = _read_along.get()
+    return kept[1].get(name) if kept is not None and kept[0] == database else None
+
+
+@receiver(request_started, dispatch_uid="core.db.forget_read_along_at_start")
+@receiver(request_finished, dispatch_uid="core.db.forget_read_along_at_end")
+def forget_read_along(**kwargs):
+    """Called as a request starts and ends, and by a write that moves such a value."""
+    _read_along.set(None)

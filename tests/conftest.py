@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from accounts.choices import Marking, Role
 from core import cache as core_cache
+from core.db import forget_read_along
 from tests.e2e.browser import browser_plan
 from tests.factories import make_user
 
@@ -48,9 +49,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():
     """API rate limits count in the cache: each test starts with none used (and with no
-    report kept in the process from another test's data)."""
+    report kept in the process from another test's data, nor a data stamp read along with a
+    token by a view called without a request's start and end)."""
     cache.clear()
     core_cache.forget_local()
+    forget_read_along()
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.test.utils import CaptureQueriesContext
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.choices import Marking, Role
@@ -178,6 +179,21 @@ def test_reports_read_from_a_replica(live):
     assert response.status_code == 200
     assert on_replica.captured_queries
     assert tables(on_primary.captured_queries) <= AUTH_TABLES
+
+
+def test_a_report_read_from_a_replica_reads_its_stamp_there_not_along_with_the_token(live):
+    """An API token's query, on the primary, reads the data stamp along (one query for a
+    cached report, core.db.read_along_with_token); a request reading its data from a
+    replica reads the stamp there too: the numbers and the stamp they are cached under
+    come from one copy of the data."""
+    key = AuthToken.objects.create(make_user(Role.MANAGER, Marking.NU))[1]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get(API + "reports/coverage/").status_code == 200
+    with queries(replica()) as on_replica:
+        assert api.get(API + "reports/coverage/").status_code == 200
+    stamp_reads = [q for q in on_replica.captured_queries if "roadmap_reportstamp" in q["sql"]]
+    assert len(stamp_reads) == 1
 
 
 def test_inside_a_transaction_everything_stays_on_the_primary(live):

@@ -9,12 +9,14 @@ import time
 
 import pytest
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import connection, transaction
 from django.utils import timezone
 from knox.models import AuthToken
 from openpyxl import load_workbook
-from rest_framework.test import APIClient
+from rest_framework.test import APIClient, APIRequestFactory
 
+from accounts.authentication import TokenAuthentication
 from accounts.choices import Marking, Role
 from core import cache as shared
 from core import periods
@@ -22,7 +24,7 @@ from engagements import summaries
 from engagements.services import delete_engagement, save_engagement
 from partners.models import Partner
 from reports import queries as reports
-from roadmap.models import Tip, TipStatusUpdate
+from roadmap.models import ReportStamp, Tip, TipStatusUpdate
 from tests.factories import make_engagement, make_partner, make_user
 
 pytestmark = pytest.mark.usefixtures("reference_data")
@@ -447,8 +449,8 @@ def test_a_local_copy_lasts_no_longer_than_the_shared_one(monkeypatch):
 
 
 def test_the_api_serves_a_report_kept_in_the_process(client, django_assert_num_queries):
-    """Asked again, the coverage API reads the token and the data stamp, nothing else (no
-    shared cache), and a write still moves it at once."""
+    """Asked again, the coverage API makes one query, its token's (with its user and the data
+    stamp read along), and nothing else (no shared cache); a write still moves it at once."""
     manager = make_user(Role.MANAGER, Marking.NS)
     make_engagement(partners=["JPN"], pillars=["security"], start_date=D(2025, 3, 3))
     api = APIClient()
@@ -456,10 +458,36 @@ def test_the_api_serves_a_report_kept_in_the_process(client, django_assert_num_q
     url = f"/api/v1/reports/coverage/?start={START}&end={END}"
     first = api.get(url).json()
     cache.clear()
-    with django_assert_num_queries(2):  # the token with its user, the data stamp
+    with django_assert_num_queries(1) as captured:
         assert api.get(url).json() == first
+    assert '"roadmap_reportstamp"' in captured.captured_queries[0]["sql"]
     make_engagement(partners=["KOR"], pillars=["hadr"], start_date=D(2025, 4, 4))
     assert api.get(url).json()["total"] == first["total"] + 1
+
+
+def test_the_stamp_read_along_with_a_token_serves_its_request_until_a_write_moves_it(
+    django_assert_num_queries,
+):
+    """The data stamp an API token's query read along (core.db.read_along_with_token) is
+    the request's, with no query of its own; a write in the request moves it (the next ask
+    reads the new one), and nothing read along outlives the request."""
+    summaries.bump_stamp()
+    key = AuthToken.objects.create(make_user(Role.MANAGER, Marking.NS))[1]
+    request = APIRequestFactory().get("/api/v1/reports/coverage/")
+    request.META["HTTP_AUTHORIZATION"] = f"Token {key}"
+    request_started.send(sender=None)
+    TokenAuthentication().authenticate(request)
+    with django_assert_num_queries(0):
+        read = summaries.stamp()
+    assert read == tuple(ReportStamp.objects.filter(pk=1).values_list("value", "nonce").get())
+    summaries.bump_stamp()
+    with django_assert_num_queries(1):
+        moved = summaries.stamp()
+    assert moved[0] == read[0] + 1 and moved[1] != read[1]
+    TokenAuthentication().authenticate(request)
+    request_finished.send(sender=None)
+    with django_assert_num_queries(1):
+        assert summaries.stamp() == moved
 
 
 def test_the_api_plans_its_hot_queries_once_a_connection_on_postgresql(client):

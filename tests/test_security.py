@@ -71,6 +71,29 @@ def test_the_policy_built_once_is_django_csps_and_follows_a_change(client, setti
     assert client.get("/")["Content-Security-Policy"] == "default-src 'none'"
 
 
+def test_a_message_reaches_the_next_page_and_an_api_call_makes_no_message_storage(
+    client, monkeypatch
+):
+    """Messages are Django's, their storage made when a message is first added or read
+    (config.middleware.MessageMiddleware): an API call, adding and reading none, makes
+    none; a page's message is still shown once on the next page."""
+    made = []
+    storage = middleware.default_storage
+    monkeypatch.setattr(
+        middleware, "default_storage", lambda request: made.append(request.path) or storage(request)
+    )
+    client.force_login(make_user(Role.ANALYST, Marking.NU))
+    assert client.get("/api/v1/pillars/").status_code == 200
+    assert made == []
+    shown = client.post("/notifications/read/", {"all": "1"}, follow=True)
+    assert [str(message) for message in shown.context["messages"]] == [
+        "0 notifications marked read."
+    ]
+    assert made == ["/notifications/read/", "/notifications/"]
+    again = client.get("/notifications/")
+    assert "marked read" not in again.content.decode()
+
+
 def test_no_page_has_an_inline_script(client):
     """script-src 'self' would block one; every script is a file from /static/."""
     client.force_login(make_user(Role.ADMIN, Marking.NS))
