@@ -60,17 +60,15 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     OWN_POLICY = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt")
 
     def process_response(self, request, response):
-        own = any(getattr(response, name, None) for name in self.OWN_POLICY)
+        policy = site_policy()
         if (
-            own
+            policy is None
             or getattr(request, "_csp_nonce", None) is not None
-            or settings.DEBUG
-            or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
-            or settings.CONTENT_SECURITY_POLICY.get("EXCLUDE_URL_PREFIXES")
+            or any(getattr(response, name, None) for name in self.OWN_POLICY)
         ):
             return super().process_response(request, response)
         if HEADER not in response:
-            response[HEADER] = site_policy()
+            response[HEADER] = policy
         # As django-csp does: a nonce asked for after the header is written is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
@@ -78,12 +76,20 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
 @functools.cache
 def site_policy():
+    """The site's policy, or None where django-csp decides each response's (DEBUG, a
+    report-only policy, URL prefixes left out)."""
+    if (
+        settings.DEBUG
+        or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        or settings.CONTENT_SECURITY_POLICY.get("EXCLUDE_URL_PREFIXES")
+    ):
+        return None
     return build_policy()
 
 
 @receiver(setting_changed)
 def policy_changed(setting, **kwargs):
-    if setting == "CONTENT_SECURITY_POLICY":
+    if setting in ("DEBUG", "CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY"):
         site_policy.cache_clear()
 
 
