@@ -55,10 +55,10 @@ def ensure_users(env):
         )
 
 
-def serve(app, port, workers, env):
+def serve(app, port, workers, env, checkout=ROOT):
     process = subprocess.Popen(
         [GUNICORN, app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-        cwd=ROOT,
+        cwd=checkout,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(ROOT / "var" / f"floor-{port}.log", "w"),  # noqa: SIM115 (the server's log)
@@ -130,6 +130,12 @@ def main():
         help="bare and coverage runs, one after the other, this many times: on a shared "
         "machine the rate moves between minutes, so the ratio is taken within each round",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout of the tracker (`git worktree add DIR REV`), served beside "
+        "this one on the same database and loaded the same way in each round",
+    )
     args = parser.parse_args()
     env = environment()
     ensure_users(env)
@@ -141,9 +147,11 @@ def main():
     # Both served throughout (an idle server costs nothing), loaded one at a time.
     bare = serve("bench.bare_wsgi:application", args.port + 1, args.workers, env)
     app = serve("config.wsgi", args.port, args.workers, env)
+    other = args.compare and serve("config.wsgi", args.port + 2, args.workers, env, args.compare)
     try:
         # Untimed: every worker's first requests (imports, connections, caches) go first.
-        load(args.port, "/api/v1/reports/coverage/", args, env, writers=1, readers=4, seconds=5)
+        for port in (args.port, args.port + 2) if other else (args.port,):
+            load(port, "/api/v1/reports/coverage/", args, env, writers=1, readers=4, seconds=5)
         alone = load(args.port, "/api/v1/pillars/", args, env, writers=1, readers=0, every=0.25)
         print(
             f"{'one writer alone (4 writes a second)':<34} writes {alone['write']['requests']}/"
@@ -153,7 +161,7 @@ def main():
         )
         cheapest = load(args.port, "/api/v1/pillars/", args, env, writers=args.writers)
         show("/api/v1/pillars/ (+ writers)", cheapest)
-        shares, slower = [], []
+        shares, slower, others = [], [], []
         for _ in range(args.rounds):
             floor = load(args.port + 1, "/", args, env, anonymous=True)
             show("bare WSGI", floor)
@@ -162,15 +170,28 @@ def main():
             shares.append(coverage["read"]["per_second"] / floor["read"]["per_second"])
             slower.append(coverage["read"]["p95_ms"] / max(1, cheapest["read"]["p95_ms"]))
             print(f"  this round: coverage / bare throughput {shares[-1]:.0%}", flush=True)
+            if other:
+                compared = load(
+                    args.port + 2, "/api/v1/reports/coverage/", args, env, writers=args.writers
+                )
+                show(f"  {args.compare.name}: coverage", compared)
+                others.append(compared["read"]["per_second"] / floor["read"]["per_second"])
+                print(f"  {args.compare.name}: coverage / bare throughput {others[-1]:.0%}")
     finally:
-        for server in (app, bare):
-            server.terminate()
-            server.wait()
+        for server in (app, bare, other):
+            if server:
+                server.terminate()
+                server.wait()
     print(
         f"coverage / bare throughput: {statistics.median(shares):.0%} (median of {len(shares)}; "
         f"{min(shares):.0%} to {max(shares):.0%})   coverage p95 / cheapest read p95: "
         f"{statistics.median(slower):.2f}"
     )
+    if others:
+        print(
+            f"{args.compare.name}: coverage / bare throughput {statistics.median(others):.0%} "
+            f"(median; {min(others):.0%} to {max(others):.0%})"
+        )
 
 
 if __name__ == "__main__":
