@@ -69,6 +69,9 @@ def test_the_policy_built_once_is_django_csps_and_follows_a_change(client, setti
     assert len(built) == 1  # once for the process, not once a response
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
     assert client.get("/")["Content-Security-Policy"] == "default-src 'none'"
+    # Kept per process, but a report-only policy turned on still reaches every response.
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"img-src": ["'self'"]}}
+    assert "img-src 'self'" in client.get("/").get("Content-Security-Policy-Report-Only", "")
 
 
 def test_a_message_reaches_the_next_page_and_an_api_call_makes_no_message_storage(
